@@ -1,0 +1,58 @@
+"""boto3 clients, built lazily once per execution environment and reused while warm.
+
+Endpoints come from the standard `AWS_ENDPOINT_URL*` variables, which boto3 reads itself, so the
+local stack needs no test-only branch here. `reset()` forgets every memo (tests call it).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+DEFAULT_REGION: Final = "us-east-1"
+
+T = TypeVar("T")
+
+_memo: dict[str, Any] = {}
+_lock = threading.RLock()  # re-entrant: a build may memo its own parts
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+def memo(key: str, build: Callable[[], T]) -> T:
+    """Return the object stored under `key`, building it on first use."""
+    with _lock:
+        if key not in _memo:
+            _memo[key] = build()
+        value: T = _memo[key]
+        return value
+
+
+def reset() -> None:
+    with _lock:
+        _memo.clear()
+
+
+def client(service: str, *, read_timeout: float = 30.0, max_attempts: int = 5) -> Any:
+    """A boto3 client with bounded timeouts and the SDK's standard retry mode (throttling included).
+
+    A synchronous Lambda invoke needs a read timeout longer than the callee's run time.
+    """
+
+    def build() -> Any:
+        import boto3  # deferred: boto3 is the slowest import on the cold path
+        from botocore.config import Config
+
+        config = Config(
+            region_name=region(),
+            connect_timeout=5,
+            read_timeout=read_timeout,
+            retries={"mode": "standard", "max_attempts": max_attempts},
+        )
+        return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+
+    return memo(f"client:{service}:{read_timeout}:{max_attempts}", build)

@@ -1,0 +1,173 @@
+"""Environment and SSM configuration.
+
+Deployed environment variable names are constants here. `EnvReader` collects every problem and
+raises one `ConfigError` listing them all. Tenant settings come from SSM Parameter Store under a
+base path (`/tenantOps[-env]/<tenant>`) through Powertools Parameters, cached for 300 s.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from shared import aws
+from shared.errors import ConfigError, InputError
+from shared.secret import Secret
+
+# Environment variables of the deployed functions (deployment.md §2).
+SSM_BASE_PATH: Final = "SSM_BASE_PATH"
+S3_BUCKET: Final = "S3_BUCKET"
+CERT_NAME: Final = "CERT_NAME"
+DOMAIN: Final = "DOMAIN"
+EMAIL: Final = "EMAIL"
+CHALLENGE_RECORD: Final = "CHALLENGE_RECORD"
+CHALLENGE_ZONE_ID: Final = "CHALLENGE_ZONE_ID"
+DEPLOYMENT_STATE_TABLE: Final = "DEPLOYMENT_STATE_TABLE"
+LAB_CONFIGURATION_TABLE: Final = "LAB_CONFIGURATION_TABLE"
+USER_CREATE_LAMBDA_FUNCTION: Final = "USER_CREATE_LAMBDA_FUNCTION"
+USER_REMOVE_LAMBDA_FUNCTION: Final = "USER_REMOVE_LAMBDA_FUNCTION"
+NS_CREATE_LAMBDA_FUNCTION: Final = "NS_CREATE_LAMBDA_FUNCTION"
+NS_REMOVE_LAMBDA_FUNCTION: Final = "NS_REMOVE_LAMBDA_FUNCTION"
+ENV: Final = "ENV"
+UDF_QUEUE: Final = "UDF_QUEUE"
+
+# SSM parameter names under a tenant's base path (deployment.md §3).
+PARAM_TENANT_URL: Final = "tenant-url"
+PARAM_TOKEN_VALUE: Final = "token-value"
+PARAM_TOKEN_NAME: Final = "token-name"
+PARAM_TOKEN_TYPE: Final = "token-type"
+PARAM_IDM_TYPE: Final = "idm-type"
+
+SSM_CACHE_SECONDS: Final = 300
+_SSM_PATH = re.compile(r"^(/[A-Za-z0-9_.\-]+)+$")
+
+
+class EnvReader:
+    """Reads typed settings from an environment mapping, collecting problems instead of failing early.
+
+    Methods: text, integer, number, flag, choice; then done().
+    """
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._env = environ
+        self.problems: list[str] = []
+
+    def text(self, name: str, default: str | None = None) -> str:
+        value = self._env.get(name, "").strip()
+        if value:
+            return value
+        if default is None:
+            self.problems.append(f"{name} is required and not set")
+            return ""
+        return default
+
+    def integer(
+        self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+    ) -> int:
+        raw = self._env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be an integer, got {raw!r}")
+            return default
+        return self._bounded(name, value, minimum, maximum, default)
+
+    def number(self, name: str, default: float, *, minimum: float | None = None,
+              maximum: float | None = None) -> float:
+        raw = self._env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be a number, got {raw!r}")
+            return default
+        return self._bounded(name, value, minimum, maximum, default)
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self._env.get(name, "").strip().lower()
+        if not raw:
+            return default
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        if raw in ("0", "false", "no", "off"):
+            return False
+        self.problems.append(f"{name} must be true or false, got {raw!r}")
+        return default
+
+    def choice(self, name: str, default: str, choices: Sequence[str]) -> str:
+        value = self._env.get(name, "").strip() or default
+        if value not in choices:
+            self.problems.append(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+            return default
+        return value
+
+    def _bounded(self, name: str, value: Any, minimum: Any, maximum: Any, default: Any) -> Any:
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            self.problems.append(f"{name} must be between {minimum} and {maximum}, got {value}")
+            return default
+        return value
+
+    def done(self) -> None:
+        """Raise one ConfigError listing every problem seen, if any."""
+        if self.problems:
+            raise ConfigError(self.problems)
+
+
+def ssm_base_path(field_name: str, value: Any) -> str:
+    """Validate an SSM base path such as `/tenantOps-dev/sec-lab`."""
+    if not isinstance(value, str) or not _SSM_PATH.match(value):
+        raise InputError(field_name, f"must be an SSM path like '/tenantOps/sec-lab', got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """An XC tenant's settings from SSM: its URL, API token and any further parameters asked for."""
+
+    base_path: str
+    url: str
+    token: Secret
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+def _provider() -> Any:
+    def build() -> Any:
+        from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+        return SSMProvider(boto3_client=aws.client("ssm"))
+
+    return aws.memo("ssm_provider", build)
+
+
+def load_tenant(base_path: str, extra: Sequence[str] = (), *, force_fetch: bool = False) -> Tenant:
+    """Read `tenant-url`, `token-value` (decrypted) and `extra` names under `base_path`.
+
+    Raises ConfigError naming the full path of every missing parameter, or a bad tenant URL.
+    `force_fetch` bypasses the 300 s cache (after a 401, or to see a rotated token).
+    """
+    names = [PARAM_TENANT_URL, PARAM_TOKEN_VALUE, *extra]
+    paths = {f"{base_path}/{name}": name for name in names}
+    provider = _provider()
+    if force_fetch:
+        provider.clear_cache()
+    values: dict[str, Any] = provider.get_parameters_by_name(
+        {path: {} for path in paths}, decrypt=True, max_age=SSM_CACHE_SECONDS, raise_on_error=False
+    )
+    missing = sorted(values.pop("_errors", []) or [])
+    if missing:
+        raise ConfigError(f"SSM parameter {path} not found" for path in missing)
+    by_name = {paths[path]: str(value) for path, value in values.items()}
+    url = by_name.pop(PARAM_TENANT_URL).strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise ConfigError([f"SSM parameter {base_path}/{PARAM_TENANT_URL} must be an https URL, got {url!r}"])
+    token = Secret(by_name.pop(PARAM_TOKEN_VALUE).strip())
+    if not token:
+        raise ConfigError([f"SSM parameter {base_path}/{PARAM_TOKEN_VALUE} is empty"])
+    return Tenant(base_path=base_path, url=url, token=token, params=by_name)

@@ -1,0 +1,74 @@
+"""The one place where names, emails and identifiers are validated."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from shared.errors import InputError
+
+DNS1035_MAX: Final = 63
+_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+# Deliberately plausible-shape only: one @, a dotted domain, no spaces or control characters.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+EMAIL_MAX: Final = 254
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def dns_label(field: str, value: Any) -> str:
+    """Check an XC namespace or object name: a DNS-1035 label of at most 63 characters."""
+    if not isinstance(value, str) or not value:
+        raise InputError(field, f"must be a non-empty string, got {_show(value)}")
+    if len(value) > DNS1035_MAX:
+        raise InputError(field, f"must be at most {DNS1035_MAX} characters, got {len(value)}: {_show(value)}")
+    if not _DNS1035.match(value):
+        raise InputError(
+            field,
+            "must be a DNS-1035 label (lowercase letters, digits and '-', starting with a letter, "
+            f"not ending with '-'), got {_show(value)}",
+        )
+    return value
+
+
+def email(field: str, value: Any) -> str:
+    """Check the plausible shape of an email address."""
+    if not isinstance(value, str) or not value:
+        raise InputError(field, f"must be a non-empty string, got {_show(value)}")
+    if len(value) > EMAIL_MAX or not _EMAIL.match(value):
+        raise InputError(field, f"must be an email address, got {_show(value)}")
+    return value
+
+
+def text(field: str, value: Any, *, max_len: int = 256, required: bool = True) -> str:
+    """Check a free-text or identifier field: a string, non-empty when required, bounded."""
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(field, f"must be a string, got {_show(value)}")
+    if required and not value.strip():
+        raise InputError(field, f"must be a non-empty string, got {_show(value)}")
+    if len(value) > max_len:
+        raise InputError(field, f"must be at most {max_len} characters, got {len(value)}")
+    return value
+
+
+def string_list(field: str, value: Any, *, max_items: int = 100) -> tuple[str, ...]:
+    """Check an optional list of non-empty strings (None means empty)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise InputError(field, f"must be a list of strings, got {_show(value)}")
+    if len(value) > max_items:
+        raise InputError(field, f"must have at most {max_items} entries, got {len(value)}")
+    return tuple(text(f"{field}[{i}]", v) for i, v in enumerate(value))
+
+
+def mapping(field: str, value: Any) -> dict[str, Any]:
+    """Check that a payload or body is a JSON object."""
+    if not isinstance(value, dict):
+        raise InputError(field, f"must be a JSON object, got {_show(value)}")
+    return value

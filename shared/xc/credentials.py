@@ -1,0 +1,58 @@
+"""API credentials and service credentials (namespace `system`), as token_refresh needs them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final, Literal
+
+from shared.xc import lists
+from shared.xc.client import XCRequester, build_path
+
+Kind = Literal["api_credentials", "service_credentials"]
+PREFIX: Final = "/api/web/namespaces/system"
+# SSM `token-type` values (deployment.md §3) to the API family.
+KIND_BY_TOKEN_TYPE: Final[dict[str, Kind]] = {"apicred": "api_credentials", "svccred": "service_credentials"}
+
+
+def list_(xc: XCRequester, kind: Kind, *, deadline: float | None = None) -> list[dict[str, Any]]:
+    return lists.items(xc.request("GET", build_path(PREFIX, kind), deadline=deadline), kind)
+
+
+def get(xc: XCRequester, kind: Kind, name: str, *, deadline: float | None = None) -> Any:
+    return xc.request("GET", build_path(PREFIX, kind, name), deadline=deadline)
+
+
+def renew(xc: XCRequester, kind: Kind, name: str, days: int, *, deadline: float | None = None) -> Any:
+    """Set the expiry to now + `days`. Repeating it is harmless, so it is retried like a PUT."""
+    return xc.request(
+        "POST", build_path(PREFIX, "renew", kind),
+        json={"name": name, "namespace": "system", "expiration_days": days},
+        idempotent=True, deadline=deadline,
+    )
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp as an aware datetime, or None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    # Python 3.11 accepts at most 6 fractional digits; XC may send nanoseconds.
+    if "." in text:
+        head, _, tail = text.partition(".")
+        digits = tail[: len(tail) - len(tail.lstrip("0123456789"))]  # the leading run only
+        zone = tail[len(digits):]
+        text = f"{head}.{digits[:6]}{zone}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def state_of(kind: Kind, item: dict[str, Any]) -> tuple[datetime | None, bool | None]:
+    """(expiry, active) from a list item or a get body; the field names differ per endpoint."""
+    if "object" in item:  # api_credentials get: {object: {spec: {gc_spec: {...}}}}
+        gc = item.get("object", {}).get("spec", {}).get("gc_spec", {})
+        return parse_time(gc.get("expiration_timestamp")), gc.get("active")
+    expiry = item.get("expiry_timestamp") or item.get("expiration_timestamp")
+    return parse_time(expiry), item.get("active")

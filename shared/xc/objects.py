@@ -1,0 +1,39 @@
+"""Config objects of any type in a namespace: `/api/config/namespaces/{ns}/{plural}[/{name}]`.
+
+Plurals are the type name plus a literal "s" (`origin_pools`, `http_loadbalancers`, `certificates`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from shared.xc import lists
+from shared.xc.client import XCRequester, build_path
+
+PREFIX: Final = "/api/config/namespaces"
+
+
+def create(xc: XCRequester, namespace: str, plural: str, body: dict[str, Any], *,
+           deadline: float | None = None) -> Any:
+    return xc.request("POST", build_path(PREFIX, namespace, plural), json=body, deadline=deadline)
+
+
+def get(xc: XCRequester, namespace: str, plural: str, name: str, *, deadline: float | None = None) -> Any:
+    return xc.request("GET", build_path(PREFIX, namespace, plural, name), deadline=deadline)
+
+
+def list_(xc: XCRequester, namespace: str, plural: str, *,
+          deadline: float | None = None) -> list[dict[str, Any]]:
+    body = xc.request("GET", build_path(PREFIX, namespace, plural), deadline=deadline)
+    return lists.items(body, f"{namespace}/{plural}")
+
+
+def replace(xc: XCRequester, namespace: str, plural: str, name: str, body: dict[str, Any], *,
+            deadline: float | None = None) -> Any:
+    return xc.request("PUT", build_path(PREFIX, namespace, plural, name), json=body, deadline=deadline)
+
+
+def delete(xc: XCRequester, namespace: str, plural: str, name: str, *, fail_if_referred: bool = False,
+           deadline: float | None = None) -> Any:
+    body = {"name": name, "namespace": namespace, "fail_if_referred": fail_if_referred}
+    return xc.request("DELETE", build_path(PREFIX, namespace, plural, name), json=body, deadline=deadline)

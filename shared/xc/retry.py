@@ -1,0 +1,80 @@
+"""The retry policy, as pure functions so that it is tested directly.
+
+- 429: always retried, waiting `Retry-After` when given.
+- 502, 503, 504, a read timeout or a dropped connection: retried only for operations that are
+  safe to repeat (GET, PUT, DELETE, and the POSTs a resource module marks idempotent).
+- A connection that failed before the request was sent: always retried.
+- Anything else (400s, 500 on a create, ...) is not retried here.
+Backoff: 0.5 s x 2^n, capped at 5 s, with jitter; a bounded number of attempts and of total time.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from dataclasses import dataclass
+from typing import Final
+
+IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+TRANSIENT_STATUSES: Final = frozenset({502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 5.0
+    max_retry_after: float = 20.0  # a longer server hint is not waited for: the error is raised
+    max_elapsed: float = 40.0
+
+
+def should_retry(*, status: int | None, idempotent: bool, connect_failed: bool = False) -> bool:
+    """Whether this outcome may be retried. `status` is None for a transport failure."""
+    if status is None:
+        return connect_failed or idempotent
+    if status == 429:
+        return True
+    return idempotent and status in TRANSIENT_STATUSES
+
+
+def backoff(policy: RetryPolicy, attempt: int, jitter: float) -> float:
+    """Delay before retry number `attempt` (1-based); `jitter` in [0, 1) spreads it over its upper half."""
+    delay = min(policy.max_delay, policy.base_delay * (2 ** (attempt - 1)))
+    return delay / 2 + delay / 2 * jitter
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """`Retry-After` as seconds to wait: delta-seconds or an HTTP date. None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+def next_delay(
+    policy: RetryPolicy, *, attempt: int, retry_after: float | None, jitter: float,
+    elapsed: float, remaining: float | None,
+) -> float | None:
+    """How long to wait before the next attempt, or None when the policy says stop."""
+    if attempt >= policy.max_attempts:
+        return None
+    if retry_after is not None:
+        if retry_after > policy.max_retry_after:
+            return None
+        delay = retry_after
+    else:
+        delay = backoff(policy, attempt, jitter)
+    if elapsed + delay > policy.max_elapsed:
+        return None
+    if remaining is not None and delay >= remaining:
+        return None
+    return delay

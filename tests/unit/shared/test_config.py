@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import pytest
+
+from shared import config
+from shared.errors import ConfigError, InputError
+from tests.fixtures.lambda_context import seed_tenant
+
+
+def test_env_reader_collects_every_problem():
+    env = {"N": "x", "B": "maybe", "R": "9", "C": "blue"}
+    reader = config.EnvReader(env)
+    reader.text("MISSING")
+    reader.integer("N", 1)
+    reader.flag("B", False)
+    reader.integer("R", 1, minimum=0, maximum=5)
+    reader.choice("C", "red", ("red", "green"))
+    with pytest.raises(ConfigError) as info:
+        reader.done()
+    text = str(info.value)
+    for part in ("MISSING is required", "N must be an integer", "B must be true or false",
+                 "R must be between 0 and 5", "C must be one of red, green"):
+        assert part in text
+    assert len(info.value.problems) == 5
+
+
+def test_env_reader_defaults_and_values():
+    reader = config.EnvReader({"A": " v ", "F": "yes", "X": "2.5"})
+    assert reader.text("A") == "v"
+    assert reader.text("B", "d") == "d"
+    assert reader.flag("F", False) is True
+    assert reader.number("X", 1.0) == 2.5
+    reader.done()
+
+
+@pytest.mark.parametrize("bad", ["", "tenantOps/x", "/tenantOps/", "/a b", None, "/a//b"])
+def test_ssm_base_path_rejects(bad):
+    with pytest.raises(InputError) as info:
+        config.ssm_base_path("ssm_base_path", bad)
+    assert info.value.field == "ssm_base_path"
+
+
+def test_load_tenant_reads_and_decrypts(aws_mock):
+    import boto3
+
+    ssm = boto3.client("ssm")
+    base = seed_tenant(ssm, "https://t.example.test/", "tok-secret-value", idm_type="SSO")
+    tenant = config.load_tenant(base, extra=("idm-type",))
+    assert tenant.url == "https://t.example.test"
+    assert tenant.token.reveal() == "tok-secret-value"
+    assert tenant.params == {"idm-type": "SSO"}
+    assert "tok-secret-value" not in repr(tenant)
+
+
+def test_load_tenant_missing_names_full_paths(aws_mock):
+    import boto3
+
+    ssm = boto3.client("ssm")
+    ssm.put_parameter(Name="/tenantOps-test/x/tenant-url", Value="https://t.test", Type="String")
+    with pytest.raises(ConfigError) as info:
+        config.load_tenant("/tenantOps-test/x", extra=("token-name",))
+    assert "/tenantOps-test/x/token-value" in str(info.value)
+    assert "/tenantOps-test/x/token-name" in str(info.value)
+    assert "tenant-url" not in str(info.value)
+
+
+def test_load_tenant_rejects_bad_url(aws_mock):
+    import boto3
+
+    base = seed_tenant(boto3.client("ssm"), "ftp://nope", "tok-secret-value")
+    with pytest.raises(ConfigError, match="tenant-url must be an https URL"):
+        config.load_tenant(base)
+
+
+def test_load_tenant_caches_until_forced(aws_mock):
+    import boto3
+
+    ssm = boto3.client("ssm")
+    base = seed_tenant(ssm, "https://t.test", "first-token-1")
+    assert config.load_tenant(base).token.reveal() == "first-token-1"
+    ssm.put_parameter(Name=f"{base}/token-value", Value="second-token-2", Type="SecureString", Overwrite=True)
+    assert config.load_tenant(base).token.reveal() == "first-token-1"
+    assert config.load_tenant(base, force_fetch=True).token.reveal() == "second-token-2"
