@@ -53,6 +53,6 @@ def client(service: str, *, read_timeout: float = 30.0, max_attempts: int = 5) -
             read_timeout=read_timeout,
             retries={"mode": "standard", "max_attempts": max_attempts},
         )
-        return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+        return boto3.session.Session().client(service, config=config)
 
     return memo(f"client:{service}:{read_timeout}:{max_attempts}", build)

@@ -30,6 +30,8 @@ _PEM_PRIVATE = re.compile(
 )
 _AUTH_HEADER = re.compile(r"(APIToken|Bearer)\s+[^\s\"',}]+", re.IGNORECASE)
 
+_QUIET_LIBRARIES: Final = ("botocore", "boto3", "urllib3", "s3transfer")
+
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 
@@ -107,6 +109,12 @@ def get_logger(service: str) -> Logger:
     _install_record_factory()
     logger = Logger(service=service, logger_formatter=MaskingFormatter(), utc=True)
     logging.getLogger("shared")  # make sure it is registered before its config is copied
+    # At DEBUG the SDK and urllib3 log whole responses, decrypted SSM parameters included, before any
+    # Secret exists to mask them: they never log below INFO here.
+    for noisy in _QUIET_LIBRARIES:
+        library = logging.getLogger(noisy)
+        if library.getEffectiveLevel() < logging.INFO:
+            library.setLevel(logging.INFO)
     copy_config_to_registered_loggers(source_logger=logger, include={"shared"})
     return logger
 

@@ -11,14 +11,20 @@ import pytest
 
 from shared import aws
 
-pytest_plugins = ["tests.fixtures.aws", "tests.fixtures.lambda_context", "tests.fixtures.xc"]
+pytest_plugins = [
+    "tests.fixtures.aws",
+    "tests.fixtures.lambda_context",
+    "tests.fixtures.xc",
+    "tests.fixtures.acme",
+]
 
 EVENTS = Path(__file__).parent / "events"
 
 
 def load_event(name: str) -> dict[str, Any]:
     """A JSON event from tests/events/<name>.json."""
-    return json.loads((EVENTS / f"{name}.json").read_text())  # type: ignore[no-any-return]
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return event
 
 
 @pytest.fixture(autouse=True)

@@ -65,6 +65,15 @@ class XCClient:
     def __repr__(self) -> str:
         return f"XCClient({self.base_url!r})"
 
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> XCClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def request(
         self, method: str, path: str, *, params: Mapping[str, str] | None = None, json: Any = None,
         idempotent: bool | None = None, timeout: Timeout | None = None, deadline: float | None = None,

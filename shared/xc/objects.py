@@ -14,8 +14,11 @@ PREFIX: Final = "/api/config/namespaces"
 
 
 def create(xc: XCRequester, namespace: str, plural: str, body: dict[str, Any], *,
-           deadline: float | None = None) -> Any:
-    return xc.request("POST", build_path(PREFIX, namespace, plural), json=body, deadline=deadline)
+           idempotent: bool | None = None, deadline: float | None = None) -> Any:
+    """POST a new object. Pass `idempotent=True` when the caller treats a 409 as "already there":
+    then a 503 or a dropped connection is retried too."""
+    return xc.request("POST", build_path(PREFIX, namespace, plural), json=body, idempotent=idempotent,
+                      deadline=deadline)
 
 
 def get(xc: XCRequester, namespace: str, plural: str, name: str, *, deadline: float | None = None) -> Any:

@@ -33,6 +33,8 @@ def wait_until(
             raise XCTimeoutError(pending, now - started)
         sleep(min(delay, deadline - now))
         delay = min(max_interval, delay * factor)
+        if clock() >= deadline:  # no time left for another check (a call at the deadline is refused)
+            raise XCTimeoutError(pending, clock() - started)
 
 
 def deadline_from_context(context: object, *, margin: float = 3.0, default: float = 60.0,

@@ -79,7 +79,9 @@ def test_client_429_with_retry_after_then_success(xc, xc_server, sleeps):
 
 
 def test_client_503_backoff_for_get_and_gives_up_at_limit(xc_server, sleeps):
-    xc = XCClient(xc_server.url, XC_TOKEN, sleep=sleeps, jitter=lambda: 0.0, policy=RetryPolicy(max_attempts=3))
+    xc = XCClient(
+        xc_server.url, XC_TOKEN, sleep=sleeps, jitter=lambda: 0.0, policy=RetryPolicy(max_attempts=3)
+    )
     xc_server.faults.add("GET", r"^/api/web/namespaces/system$", 503, count=5)
     with pytest.raises(XCServerError) as info:
         namespaces.get(xc, "system")
@@ -121,8 +123,10 @@ def test_client_connection_refused_is_transport_error():
 
 def test_client_object_crud_and_list_shapes(xc):
     namespaces.create(xc, "ns-objs")
-    body = {"metadata": {"name": "pool-a"}, "spec": {"origin_servers": [{"public_name": {"dns_name": "a.test"}}],
-                                                     "port": 80}}
+    body = {
+        "metadata": {"name": "pool-a"},
+        "spec": {"origin_servers": [{"public_name": {"dns_name": "a.test"}}], "port": 80},
+    }
     objects.create(xc, "ns-objs", "origin_pools", body)
     listed = objects.list_(xc, "ns-objs", "origin_pools")
     assert [item["name"] for item in listed] == ["pool-a"]
@@ -137,9 +141,17 @@ def test_client_object_crud_and_list_shapes(xc):
 
 
 def test_client_users_duplicate_and_replace(xc):
-    request = {"email": "jane@example.com", "first_name": "Jane", "last_name": "Doe", "name": "jane@example.com",
-               "namespace": "system", "type": "USER", "idm_type": "SSO", "group_names": ["g1"],
-               "namespace_roles": [{"namespace": "system", "role": "ves-io-monitor-role"}]}
+    request = {
+        "email": "jane@example.com",
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "name": "jane@example.com",
+        "namespace": "system",
+        "type": "USER",
+        "idm_type": "SSO",
+        "group_names": ["g1"],
+        "namespace_roles": [{"namespace": "system", "role": "ves-io-monitor-role"}],
+    }
     users.create(xc, request)
     with pytest.raises(XCConflictError) as dup:
         users.create(xc, request)
@@ -147,7 +159,7 @@ def test_client_users_duplicate_and_replace(xc):
     found = users.find(xc, "JANE@example.com")
     assert found is not None and found["group_names"] == ["g1"]
     users.update(xc, {**request, "group_names": ["g2"]})
-    assert users.find(xc, "jane@example.com")["group_names"] == ["g2"]  # type: ignore[index]
+    assert users.find(xc, "jane@example.com")["group_names"] == ["g2"]
     users.cascade_delete(xc, "jane@example.com")
     assert users.find(xc, "jane@example.com") is None
     with pytest.raises(XCNotFoundError):
@@ -156,11 +168,14 @@ def test_client_users_duplicate_and_replace(xc):
 
 def test_client_credentials_renew_moves_expiry(xc, xc_server):
     xc_server.state.seed_credential("service_credentials", "svc-abc", "svc-token-000111", time.time() + 86400)
-    before, active = credentials.state_of("service_credentials",
-                                          credentials.get(xc, "service_credentials", "svc-abc"))
+    before, active = credentials.state_of(
+        "service_credentials", credentials.get(xc, "service_credentials", "svc-abc")
+    )
     assert active is True and before is not None
     assert credentials.renew(xc, "service_credentials", "svc-abc", 7) == {"status": True}
-    after, _ = credentials.state_of("service_credentials", credentials.get(xc, "service_credentials", "svc-abc"))
+    after, _ = credentials.state_of(
+        "service_credentials", credentials.get(xc, "service_credentials", "svc-abc")
+    )
     assert after is not None and (after - before).days >= 5
 
 
@@ -181,8 +196,11 @@ def test_poll_waits_for_visibility_within_deadline(xc, xc_server):
     xc_server.state.configure(namespace_visibility_delay_ms=60_000)
     namespaces.create(xc, "ns-never")
     with pytest.raises(XCTimeoutError, match="ns-never"):
-        wait_until(lambda: visible_named(xc, "ns-never"), deadline=time.monotonic() + 0.5,
-                   pending="namespace ns-never visible")
+        wait_until(
+            lambda: visible_named(xc, "ns-never"),
+            deadline=time.monotonic() + 0.5,
+            pending="namespace ns-never visible",
+        )
 
 
 def visible_named(xc: XCClient, name: str) -> bool:

@@ -136,7 +136,7 @@ def test_request_cascade_delete_post_is_retried_as_idempotent(xc: XCClient):
     responses.post(url, status=504, json={"code": 4, "message": "timeout"})
     responses.post(url, json={"items": []})
     assert namespaces.cascade_delete(xc, "ns1") == {"items": []}
-    assert json.loads(responses.calls[0].request.body) == {"name": "ns1"}
+    assert json.loads(responses.calls[0].request.body or b"") == {"name": "ns1"}
 
 
 @responses.activate

@@ -73,3 +73,14 @@ def test_mask_text_truncated_and_json_escaped_pem(canary_key_pem):
     out = log.mask_text(escaped)
     assert canary_key_pem.splitlines()[1][:40] not in out
     json.loads(out)  # masking kept the JSON intact
+
+
+def test_get_logger_keeps_sdk_loggers_above_debug(monkeypatch):
+    # GIVEN the root logger at DEBUG (AWS_LAMBDA_LOG_LEVEL=DEBUG does this in Lambda)
+    monkeypatch.setattr(logging.getLogger(), "level", logging.DEBUG)
+    logging.getLogger("botocore").setLevel(logging.NOTSET)
+    # WHEN a worker logger is made
+    log.get_logger("quiet_check")
+    # THEN botocore, which would log decrypted SSM values at DEBUG, stays at INFO
+    assert logging.getLogger("botocore").getEffectiveLevel() >= logging.INFO
+    assert logging.getLogger("botocore.parsers").getEffectiveLevel() >= logging.INFO

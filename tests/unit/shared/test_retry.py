@@ -52,7 +52,9 @@ def test_parse_retry_after_seconds_and_http_date():
 def test_next_delay_stops_at_attempt_limit():
     policy = RetryPolicy(max_attempts=3)
     assert retry.next_delay(policy, attempt=2, retry_after=None, jitter=0.5, elapsed=0, remaining=None)
-    assert retry.next_delay(policy, attempt=3, retry_after=None, jitter=0.5, elapsed=0, remaining=None) is None
+    assert (
+        retry.next_delay(policy, attempt=3, retry_after=None, jitter=0.5, elapsed=0, remaining=None) is None
+    )
 
 
 def test_next_delay_honours_retry_after_but_not_past_cap_or_deadline():
@@ -63,5 +65,9 @@ def test_next_delay_honours_retry_after_but_not_past_cap_or_deadline():
     # never sleep past the deadline
     assert retry.next_delay(policy, attempt=1, retry_after=3, jitter=0, elapsed=0, remaining=2.5) is None
     # nor past the total time budget
-    assert retry.next_delay(policy, attempt=1, retry_after=3, jitter=0, elapsed=policy.max_elapsed - 1,
-                            remaining=None) is None
+    assert (
+        retry.next_delay(
+            policy, attempt=1, retry_after=3, jitter=0, elapsed=policy.max_elapsed - 1, remaining=None
+        )
+        is None
+    )

@@ -1,0 +1,213 @@
+"""acme_client settings: the deployed variables (names from shared.config) plus new optional ones.
+
+Every new setting has a default that keeps the deployed behaviour: Let's Encrypt production, the
+wildcard `*.<DOMAIN>` only, the TXT at CHALLENGE_RECORD. `load_config` reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from shared.config import CERT_NAME, CHALLENGE_RECORD, CHALLENGE_ZONE_ID, DOMAIN, EMAIL, S3_BUCKET, EnvReader
+from shared.secret import Secret
+
+# New optional settings (deployed ones come from shared.config).
+ACME_DIRECTORY_URL: Final = "ACME_DIRECTORY_URL"
+ACME_KEY_TYPE: Final = "ACME_KEY_TYPE"
+ACME_ACCOUNT_KEY_TYPE: Final = "ACME_ACCOUNT_KEY_TYPE"
+ACME_INCLUDE_APEX: Final = "ACME_INCLUDE_APEX"
+ACME_RENEW_FRACTION: Final = "ACME_RENEW_FRACTION"
+ACME_EAB_KID: Final = "ACME_EAB_KID"
+ACME_EAB_HMAC_KEY: Final = "ACME_EAB_HMAC_KEY"
+ACME_DNS_SERVERS: Final = "ACME_DNS_SERVERS"
+ACME_DNS_CHECK: Final = "ACME_DNS_CHECK"
+ACME_DNS_TIMEOUT: Final = "ACME_DNS_TIMEOUT"
+ACME_CA_BUNDLE: Final = "ACME_CA_BUNDLE"
+ACME_STATE_PREFIX: Final = "ACME_STATE_PREFIX"
+ACME_TXT_TTL: Final = "ACME_TXT_TTL"
+ACME_PROFILE: Final = "ACME_PROFILE"
+ACME_START_JITTER: Final = "ACME_START_JITTER"
+ACME_SCHEDULE_HOURS: Final = "ACME_SCHEDULE_HOURS"
+ACME_HTTP_TIMEOUT: Final = "ACME_HTTP_TIMEOUT"
+POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
+
+LE_PRODUCTION: Final = "https://acme-v02.api.letsencrypt.org/directory"
+LE_STAGING: Final = "https://acme-staging-v02.api.letsencrypt.org/directory"
+DIRECTORY_NAMES: Final = {"production": LE_PRODUCTION, "staging": LE_STAGING}
+KEY_TYPES: Final = ("ec256", "ec384", "rsa2048", "rsa3072", "rsa4096")
+DNS_CHECKS: Final = ("auto", "authoritative", "insync")
+DEFAULT_METRICS_NAMESPACE: Final = "TenantOps"
+
+DirectoryKind = Literal["production", "staging", "custom"]
+
+_LABEL = r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?"
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$")
+_CERT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+_BASE64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
+
+
+def directory_kind(url: str) -> DirectoryKind:
+    """LE production, a staging CA (LE staging or any URL naming 'staging'), or another CA."""
+    if url == LE_PRODUCTION:
+        return "production"
+    if url == LE_STAGING or "staging" in url.lower():
+        return "staging"
+    return "custom"
+
+
+@dataclass(frozen=True, slots=True)
+class DnsServer:
+    """A DNS server to ask directly (`ip[:port]`)."""
+
+    host: str
+    port: int = 53
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class AcmeConfig:
+    cert_name: str
+    domain: str
+    bucket: str
+    email: str | None
+    challenge_record: str
+    challenge_zone_id: str | None
+    directory_url: str
+    key_type: str
+    account_key_type: str
+    include_apex: bool
+    renew_fraction: float
+    eab_kid: str | None
+    eab_hmac_key: Secret | None
+    dns_servers: tuple[DnsServer, ...]
+    dns_check: str
+    dns_timeout: float
+    ca_bundle: str | None
+    state_prefix: str
+    txt_ttl: int
+    profile: str | None
+    start_jitter: float
+    schedule_hours: float
+    http_timeout: float
+    metrics_namespace: str
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The certificate's names, in CSR order: the wildcard first, then the apex when configured."""
+        return (f"*.{self.domain}", self.domain) if self.include_apex else (f"*.{self.domain}",)
+
+    @property
+    def directory_kind(self) -> DirectoryKind:
+        return directory_kind(self.directory_url)
+
+    @property
+    def delegation_source(self) -> str:
+        """The name the CA looks up: `_acme-challenge.<DOMAIN>` (shared by wildcard and apex)."""
+        return f"_acme-challenge.{self.domain}"
+
+
+def parse_dns_servers(raw: str) -> tuple[DnsServer, ...]:
+    """`"10.0.0.2, 127.0.0.1:5053, [::1]:53"` -> DnsServers; raises ValueError naming the bad entry."""
+    servers: list[DnsServer] = []
+    for item in re.split(r"[,\s]+", raw.strip()):
+        if not item:
+            continue
+        host, port = item, 53
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            port = int(rest[1:]) if rest.startswith(":") else 53
+        elif item.count(":") == 1:
+            host, _, port_text = item.partition(":")
+            port = int(port_text)
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(f"{item!r} is not ip[:port]") from None
+        if not 0 < port < 65536:
+            raise ValueError(f"{item!r} has a bad port")
+        servers.append(DnsServer(host, port))
+    return tuple(servers)
+
+
+def _hostname(env: EnvReader, name: str, value: str) -> str:
+    value = value.strip().rstrip(".").lower()
+    if value and not _HOSTNAME.match(value):
+        env.problems.append(f"{name} must be a DNS name, got {value!r}")
+    return value
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> AcmeConfig:
+    """Read and validate every setting; raises ConfigError listing all problems, each naming its variable."""
+    environ = os.environ if environ is None else environ
+    env = EnvReader(environ)
+    cert_name = env.text(CERT_NAME)
+    if cert_name and not _CERT_NAME.match(cert_name):
+        env.problems.append(f"{CERT_NAME} must be letters, digits, '.', '_' or '-', got {cert_name!r}")
+    domain = _hostname(env, DOMAIN, env.text(DOMAIN))
+    if domain.startswith("*."):
+        env.problems.append(f"{DOMAIN} must be the bare domain, without '*.'")
+    bucket = env.text(S3_BUCKET)
+    email = env.text(EMAIL, "") or None
+    if email is not None and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email):
+        env.problems.append(f"{EMAIL} must be an email address, got {email!r}")
+    challenge_record = _hostname(env, CHALLENGE_RECORD, env.text(CHALLENGE_RECORD, ""))
+    if not challenge_record and domain:
+        challenge_record = f"_acme-challenge.{domain}"
+    zone_id = env.text(CHALLENGE_ZONE_ID, "").split("/")[-1] or None
+
+    directory = env.text(ACME_DIRECTORY_URL, "production")
+    directory = DIRECTORY_NAMES.get(directory.lower(), directory)
+    if not directory.startswith("https://"):
+        env.problems.append(f"{ACME_DIRECTORY_URL} must be an https URL or one of production, staging, "
+                            f"got {directory!r}")
+    key_type = env.choice(ACME_KEY_TYPE, "ec256", KEY_TYPES)
+    account_key_type = env.choice(ACME_ACCOUNT_KEY_TYPE, "ec256", KEY_TYPES)
+    include_apex = env.flag(ACME_INCLUDE_APEX, False)
+    fraction = env.number(ACME_RENEW_FRACTION, 1 / 3, minimum=0.01, maximum=0.9)
+
+    eab_kid = env.text(ACME_EAB_KID, "") or None
+    eab_raw = environ.get(ACME_EAB_HMAC_KEY, "").strip()
+    eab_key = Secret(eab_raw) if eab_raw else None
+    if (eab_kid is None) != (eab_key is None):
+        env.problems.append(f"{ACME_EAB_KID} and {ACME_EAB_HMAC_KEY} must be set together")
+    if eab_raw and not _BASE64URL.match(eab_raw):
+        env.problems.append(f"{ACME_EAB_HMAC_KEY} must be base64url")  # never echo the value
+
+    try:
+        dns_servers = parse_dns_servers(environ.get(ACME_DNS_SERVERS, ""))
+    except ValueError as exc:
+        env.problems.append(f"{ACME_DNS_SERVERS} must list ip[:port] entries: {exc}")
+        dns_servers = ()
+    dns_check = env.choice(ACME_DNS_CHECK, "auto", DNS_CHECKS)
+    dns_timeout = env.number(ACME_DNS_TIMEOUT, 2.0, minimum=0.1, maximum=10.0)
+    ca_bundle = env.text(ACME_CA_BUNDLE, "") or None
+    if ca_bundle is not None and not os.path.isfile(ca_bundle):
+        env.problems.append(f"{ACME_CA_BUNDLE} must name a readable file, got {ca_bundle!r}")
+    prefix = env.text(ACME_STATE_PREFIX, "_acme/")
+    if not prefix.endswith("/") or prefix.startswith("/"):
+        env.problems.append(f"{ACME_STATE_PREFIX} must be a relative prefix ending in '/', got {prefix!r}")
+    elif cert_name and (prefix == f"{cert_name}/" or prefix.startswith(f"{cert_name}/")):
+        env.problems.append(f"{ACME_STATE_PREFIX} must be outside {cert_name}/ (it triggers cert_mgmt)")
+    txt_ttl = env.integer(ACME_TXT_TTL, 10, minimum=1, maximum=3600)
+    profile = env.text(ACME_PROFILE, "") or None
+    jitter = env.number(ACME_START_JITTER, 3.0, minimum=0.0, maximum=30.0)
+    schedule_hours = env.number(ACME_SCHEDULE_HOURS, 24.0, minimum=0.1, maximum=24 * 14)
+    http_timeout = env.number(ACME_HTTP_TIMEOUT, 10.0, minimum=1.0, maximum=45.0)
+    namespace = env.text(POWERTOOLS_METRICS_NAMESPACE, DEFAULT_METRICS_NAMESPACE)
+    env.done()
+    return AcmeConfig(
+        cert_name=cert_name, domain=domain, bucket=bucket, email=email,
+        challenge_record=challenge_record, challenge_zone_id=zone_id,
+        directory_url=directory, key_type=key_type, account_key_type=account_key_type,
+        include_apex=include_apex, renew_fraction=fraction, eab_kid=eab_kid, eab_hmac_key=eab_key,
+        dns_servers=dns_servers, dns_check=dns_check, dns_timeout=dns_timeout, ca_bundle=ca_bundle,
+        state_prefix=prefix, txt_ttl=txt_ttl, profile=profile, start_jitter=jitter,
+        schedule_hours=schedule_hours, http_timeout=http_timeout, metrics_namespace=namespace,
+    )

@@ -1,0 +1,185 @@
+"""acme_client's values: the request, the run state kept in S3, the deadline and the result."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, TypedDict
+
+from shared.errors import InputError
+
+Action = Literal["issued", "renewed", "valid", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class RenewRequest:
+    """What the event asks. The schedule's event carries nothing; `force` re-issues regardless of date."""
+
+    force: bool = False
+    source: str = "schedule"
+
+
+def parse_event(event: Any) -> RenewRequest:
+    """Accept the EventBridge scheduled event (ignored, as deployed) or `{"force": true}`, top level or in
+    `detail`. Raises InputError naming `force` when it is not a boolean."""
+    if event is None:
+        return RenewRequest()
+    if not isinstance(event, Mapping):
+        raise InputError("event", f"must be a JSON object, got {type(event).__name__}")
+    detail = event.get("detail")
+    raw = event.get("force")
+    field_name = "force"
+    if raw is None and isinstance(detail, Mapping):
+        raw, field_name = detail.get("force"), "detail.force"
+    if raw is None:
+        source = "schedule" if event.get("detail-type") == "Scheduled Event" or not event else "event"
+        return RenewRequest(force=False, source=source)
+    if not isinstance(raw, bool):
+        raise InputError(field_name, f"must be true or false, got {raw!r}")
+    return RenewRequest(force=raw, source="event")
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A point on the monotonic clock; polling loops check it and never sleep past it."""
+
+    at: float
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+
+    @classmethod
+    def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
+        return cls(clock() + seconds, clock)
+
+    def remaining(self) -> float:
+        return max(0.0, self.at - self.clock())
+
+    def expired(self) -> bool:
+        return self.clock() >= self.at
+
+    def earlier(self, seconds: float) -> Deadline:
+        """The same deadline moved `seconds` earlier: time kept back for later steps."""
+        return replace(self, at=self.at - seconds)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _from_iso(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class AriState:
+    """The last ACME Renewal Information answer for one certificate (RFC 9773)."""
+
+    cert_id: str
+    next_check: dt.datetime
+    renew_at: dt.datetime | None = None
+    window_start: dt.datetime | None = None
+    window_end: dt.datetime | None = None
+    explanation_url: str | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cert_id": self.cert_id, "next_check": _iso(self.next_check), "renew_at": _iso(self.renew_at),
+            "window_start": _iso(self.window_start), "window_end": _iso(self.window_end),
+            "explanation_url": self.explanation_url, "error": self.error,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> AriState | None:
+        next_check = _from_iso(doc.get("next_check"))
+        if not isinstance(doc.get("cert_id"), str) or next_check is None:
+            return None
+        return cls(
+            cert_id=doc["cert_id"], next_check=next_check, renew_at=_from_iso(doc.get("renew_at")),
+            window_start=_from_iso(doc.get("window_start")), window_end=_from_iso(doc.get("window_end")),
+            explanation_url=doc.get("explanation_url"), error=doc.get("error"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    """What one run leaves for the next (S3, outside the cert prefix): failures for the configured name
+    set, the CA's Retry-After, and the ARI answer."""
+
+    names: tuple[str, ...] = ()
+    failures: int = 0
+    last_failure: dt.datetime | None = None
+    last_error: str | None = None
+    retry_not_before: dt.datetime | None = None
+    last_success: dt.datetime | None = None
+    ari: AriState | None = None
+
+    def for_names(self, names: tuple[str, ...]) -> RunState:
+        """Failures count per name set: a changed set starts clean (the ARI answer is per certificate)."""
+        if sorted(self.names) == sorted(names):
+            return self
+        return RunState(names=names, last_success=self.last_success, ari=self.ari)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": 1, "names": list(self.names), "failures": self.failures,
+            "last_failure": _iso(self.last_failure), "last_error": self.last_error,
+            "retry_not_before": _iso(self.retry_not_before), "last_success": _iso(self.last_success),
+            "ari": self.ari.to_json() if self.ari else None,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> RunState:
+        ari = doc.get("ari")
+        failures = doc.get("failures")
+        return cls(
+            names=tuple(str(n) for n in doc.get("names") or ()),
+            failures=failures if isinstance(failures, int) and failures >= 0 else 0,
+            last_failure=_from_iso(doc.get("last_failure")),
+            last_error=doc.get("last_error") if isinstance(doc.get("last_error"), str) else None,
+            retry_not_before=_from_iso(doc.get("retry_not_before")),
+            last_success=_from_iso(doc.get("last_success")),
+            ari=AriState.from_json(ari) if isinstance(ari, Mapping) else None,
+        )
+
+
+class ResultBody(TypedDict):
+    action: Action
+    reason: str
+    days_left: float | None
+    not_after: str | None
+    names: list[str]
+    serial: str | None
+
+
+class Response(TypedDict):
+    statusCode: int
+    body: ResultBody
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What the run did. `failed` means a renewal failed while the published certificate is still valid:
+    reported (500, error log, metric) without raising, so Lambda does not re-run it at once."""
+
+    action: Action
+    reason: str
+    names: tuple[str, ...]
+    not_after: dt.datetime | None = None
+    serial: str | None = None
+    days_left: float | None = None
+
+    def to_response(self) -> Response:
+        body: ResultBody = {
+            "action": self.action,
+            "reason": self.reason,
+            "days_left": self.days_left,
+            "not_after": _iso(self.not_after),
+            "names": list(self.names),
+            "serial": self.serial,
+        }
+        return {"statusCode": 500 if self.action == "failed" else 200, "body": body}

@@ -1,0 +1,117 @@
+"""The cert bucket: the published pair under `<CERT_NAME>/`, and acme_client's own objects under the
+state prefix (default `_acme/`), which no `<CERT_NAME>/` notification sees.
+
+Keys:
+  <CERT_NAME>/privkey.pem               published key (written first; triggers cert_mgmt)
+  <CERT_NAME>/fullchain.pem             published chain (written last; triggers cert_mgmt)
+  <prefix>accounts/<host>-<hash>.json   the ACME account for one directory URL (key + URL)
+  <prefix>certs/<CERT_NAME>.json        metadata of the published certificate
+  <prefix>state/<CERT_NAME>.json        failures, backoff and the last ARI answer
+Every write asks for SSE-S3 (AES256).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, Final, Protocol
+from urllib.parse import urlsplit
+
+from botocore.exceptions import ClientError
+
+from acme_client.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+SSE: Final = "AES256"
+_MISSING: Final = frozenset({"NoSuchKey", "404", "NotFound"})
+_CONDITION_FAILED: Final = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
+
+
+class S3Client(Protocol):
+    """The two S3 calls used (a boto3 client, typed or not, fits)."""
+
+    @property
+    def get_object(self) -> Callable[..., Any]: ...
+
+    @property
+    def put_object(self) -> Callable[..., Any]: ...
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class CertStore:
+    def __init__(self, s3: S3Client, bucket: str, cert_name: str, prefix: str = "_acme/") -> None:
+        self._s3 = s3
+        self.bucket = bucket
+        self.cert_name = cert_name
+        self.prefix = prefix
+
+    @property
+    def privkey_key(self) -> str:
+        return f"{self.cert_name}/privkey.pem"
+
+    @property
+    def fullchain_key(self) -> str:
+        return f"{self.cert_name}/fullchain.pem"
+
+    @property
+    def metadata_key(self) -> str:
+        return f"{self.prefix}certs/{self.cert_name}.json"
+
+    @property
+    def state_key(self) -> str:
+        return f"{self.prefix}state/{self.cert_name}.json"
+
+    def account_key(self, directory_url: str) -> str:
+        """One account object per directory URL (staging and production need separate accounts)."""
+        host = urlsplit(directory_url).hostname or "directory"
+        digest = hashlib.sha256(directory_url.encode()).hexdigest()[:16]
+        return f"{self.prefix}accounts/{host}-{digest}.json"
+
+    def read(self, key: str) -> bytes | None:
+        """The object's bytes, or None when it does not exist. Any other error (403 included) raises."""
+        try:
+            response = self._s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return None
+            raise StoreError(f"cannot read s3://{self.bucket}/{key}: {_code(exc)}") from exc
+        body: bytes = response["Body"].read()
+        return body
+
+    def read_json(self, key: str) -> dict[str, Any] | None:
+        raw = self.read(key)
+        if raw is None:
+            return None
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            log.warning("ignoring unreadable JSON object", extra={"key": key})
+            return None
+        return doc if isinstance(doc, dict) else None
+
+    def write(self, key: str, body: bytes, content_type: str) -> None:
+        try:
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
+                                ServerSideEncryption=SSE)
+        except ClientError as exc:
+            raise StoreError(f"cannot write s3://{self.bucket}/{key}: {_code(exc)}") from exc
+
+    def write_json(self, key: str, doc: Any) -> None:
+        self.write(key, json.dumps(doc, indent=2, sort_keys=True).encode(), "application/json")
+
+    def create(self, key: str, body: bytes, content_type: str) -> bool:
+        """Write only if absent (If-None-Match: *). False when another writer got there first."""
+        try:
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
+                                ServerSideEncryption=SSE, IfNoneMatch="*")
+        except ClientError as exc:
+            if _code(exc) in _CONDITION_FAILED:
+                return False
+            raise StoreError(f"cannot create s3://{self.bucket}/{key}: {_code(exc)}") from exc
+        return True

@@ -1,0 +1,1 @@
+"""ns_remove: cascade-delete an XC namespace and everything in it."""

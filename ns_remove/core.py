@@ -1,0 +1,102 @@
+"""Cascade-delete a namespace and report what went with it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ns_remove.models import DeletedObject, RemovalRequest, RemovalResult
+from shared.errors import TopsError
+from shared.log import library_logger, mask_text
+from shared.xc import namespaces
+from shared.xc.client import XCRequester
+from shared.xc.errors import XCConflictError, XCError, XCNotFoundError
+from shared.xc.poll import wait_until
+
+log = library_logger(__name__)
+
+Failure = tuple[DeletedObject, str]
+
+
+class CascadeDeleteError(TopsError):
+    """cascade_delete answered 200 but some objects report an `error_message`: they may still exist.
+
+    Retryable: cascade_delete is safe to repeat, and a later run deletes what is left (or fails
+    the same way, loudly). `deleted` and `failed` keep both halves of the answer.
+    """
+
+    retryable = True
+
+    def __init__(self, namespace: str, deleted: tuple[DeletedObject, ...],
+                 failed: tuple[Failure, ...]) -> None:
+        self.namespace = namespace
+        self.deleted = deleted
+        self.failed = failed
+        detail = "; ".join(f"{obj.type} {obj.name}: {message}" for obj, message in failed[:10])
+        more = f" (and {len(failed) - 10} more)" if len(failed) > 10 else ""
+        super().__init__(
+            f"cascade delete of namespace {namespace} left {len(failed)} object(s) behind: "
+            f"{mask_text(detail)[:1000]}{more}"
+        )
+
+
+def remove_namespace(
+    request: RemovalRequest, xc: XCRequester, *, deadline: float,
+    sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+) -> RemovalResult:
+    """Delete `request.namespace_name` and every object in it; a missing namespace is done already.
+
+    A 409 means another cascade delete of the same namespace is running: wait for the namespace to
+    disappear (XCTimeoutError, retryable, if it has not by `deadline`) and report it absent, since
+    this call deleted nothing. Raises CascadeDeleteError when any object reports an error, XCError
+    for an answer that is not a cascade_delete result, and lets other XC errors propagate.
+    """
+    name = request.namespace_name
+    try:
+        body = namespaces.cascade_delete(xc, name, deadline=deadline)
+    except XCNotFoundError:
+        log.info("namespace absent", extra={"namespace": name})
+        return RemovalResult(namespace=name, removed=False)
+    except XCConflictError as exc:
+        log.info("namespace is being deleted by another call; waiting for it to go",
+                 extra={"namespace": name, "code": exc.code})
+        wait_until(lambda: _gone(xc, name, deadline), deadline=deadline,
+                   pending=f"namespace {name} to finish its cascade delete", sleep=sleep, clock=clock)
+        log.info("namespace absent", extra={"namespace": name})
+        return RemovalResult(namespace=name, removed=False)
+    deleted, failed = _read_items(body, name)
+    if failed:
+        raise CascadeDeleteError(name, deleted, failed)
+    log.info("namespace removed", extra={"namespace": name, "deleted_count": len(deleted)})
+    return RemovalResult(namespace=name, removed=True, deleted=deleted)
+
+
+def _gone(xc: XCRequester, name: str, deadline: float) -> bool:
+    try:
+        namespaces.get(xc, name, deadline=deadline)
+    except XCNotFoundError:
+        return True
+    return False
+
+
+def _read_items(body: Any, name: str) -> tuple[tuple[DeletedObject, ...], tuple[Failure, ...]]:
+    """Split the answer's `items` into deleted objects and (object, error_message) failures."""
+    if not isinstance(body, dict):
+        raise XCError(f"cascade delete of namespace {name} returned {type(body).__name__}, not an object")
+    items = body.get("items") or []
+    if not isinstance(items, list):
+        raise XCError(f"cascade delete of namespace {name} returned items of type {type(items).__name__}")
+    deleted: list[DeletedObject] = []
+    failed: list[Failure] = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise XCError(f"cascade delete of namespace {name} returned an item that is not an object")
+        obj = DeletedObject(name=str(item.get("object_name") or ""), type=str(item.get("object_type") or ""),
+                            uid=str(item.get("object_uid") or ""))
+        message = item.get("error_message")
+        if message:
+            failed.append((obj, str(message)))
+        else:
+            deleted.append(obj)
+    return tuple(deleted), tuple(failed)

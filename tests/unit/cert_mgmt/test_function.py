@@ -1,0 +1,168 @@
+"""cert_mgmt.function: the handler with SSM and S3 in moto and XC faked by `responses`."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import responses
+
+from cert_mgmt.function import lambda_handler
+from cert_mgmt.models import CertificateObjectMissingError, KeyMismatchError
+from shared.errors import ConfigError
+from tests.conftest import load_event
+from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
+from tests.unit.cert_mgmt.pki import CERT_NAME, TinyPKI, xc_info
+
+URL = "https://f5-xc-lab-sec.console.ves.volterra.io"
+CERTS = f"{URL}/api/config/namespaces/shared/certificates"
+ONE = f"{CERTS}/{CERT_NAME}"
+BUCKET = "tops-cert-bucket"
+CANARY = "canary-token-cm-7d41e0b2c9aa53"
+
+
+@pytest.fixture(scope="module")
+def pki() -> TinyPKI:
+    return TinyPKI()
+
+
+@pytest.fixture(scope="module")
+def issued(pki):
+    return pki.issue()
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSM_BASE_PATH", TEST_BASE_PATH)
+    monkeypatch.setenv("S3_BUCKET", BUCKET)
+    monkeypatch.setenv("CERT_NAME", CERT_NAME)
+
+
+@pytest.fixture
+def s3(aws_mock: None, env: None) -> Any:
+    seed_tenant(boto3.client("ssm", region_name="us-east-1"), URL, CANARY)
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+@pytest.fixture
+def http() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def _upload(s3: Any, issued: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key=f"{CERT_NAME}/privkey.pem", Body=issued.key_pem)
+    s3.put_object(Bucket=BUCKET, Key=f"{CERT_NAME}/fullchain.pem", Body=issued.chain_pem)
+
+
+def test_lambda_handler_first_push_creates(s3, http, issued, lambda_context, output):
+    # GIVEN the pair in S3 and no certificate in the tenant
+    _upload(s3, issued)
+    http.add("GET", ONE, status=404, json={"code": 5, "message": "not found"})
+    http.add("POST", CERTS, json={"metadata": {"name": CERT_NAME}})
+    # WHEN the fullchain event arrives
+    result = lambda_handler(load_event("cert_mgmt_fullchain"), lambda_context)
+    # THEN the certificate is created from the exact bytes
+    assert result["statusCode"] == 200
+    assert result["body"]["action"] == "created" and result["body"]["certificate"] == CERT_NAME
+    sent = json.loads(http.calls[1].request.body)
+    assert sent["spec"]["certificate_url"] == "string:///" + base64.b64encode(issued.chain_pem).decode()
+    assert http.calls[0].request.headers["Authorization"] == f"APIToken {CANARY}"
+    # AND neither the token nor the key reached any output
+    text = output()
+    assert "certificate created" in text
+    assert CANARY not in text
+    assert issued.key_pem.decode().splitlines()[1] not in text
+    assert base64.b64encode(issued.key_pem).decode()[:40] not in text
+
+
+def test_lambda_handler_tenant_has_it_unchanged(s3, http, issued, lambda_context):
+    # GIVEN the tenant already shows this leaf
+    _upload(s3, issued)
+    http.add("GET", ONE, json={"metadata": {"name": CERT_NAME},
+                               "spec": {"infos": [xc_info(c) for c in issued.chain]}})
+    # WHEN
+    result = lambda_handler(load_event("cert_mgmt_privkey"), lambda_context)
+    # THEN nothing is written
+    assert result["body"]["action"] == "unchanged" and result["body"]["changed"] is False
+    assert [c.request.method for c in http.calls] == ["GET"]
+
+
+def test_lambda_handler_unrelated_object_skipped_without_ssm_or_xc(aws_mock, env, http, lambda_context):
+    # GIVEN no SSM at all, and an event for a file outside the pair
+    # WHEN
+    result = lambda_handler(load_event("cert_mgmt_unrelated"), lambda_context)
+    # THEN success with the key skipped, and no call anywhere
+    assert result == {"statusCode": 200,
+                      "body": {"certificates": [], "skipped": ["lab-sec-wildcard/cert.pem"]}}
+    assert len(http.calls) == 0
+
+
+def test_lambda_handler_mismatch_raises_retryable_before_xc(s3, http, pki, issued, lambda_context):
+    # GIVEN a new key next to the old chain
+    _upload(s3, issued)
+    s3.put_object(Bucket=BUCKET, Key=f"{CERT_NAME}/privkey.pem", Body=pki.issue().key_pem)
+    # WHEN / THEN
+    with pytest.raises(KeyMismatchError):
+        lambda_handler(load_event("cert_mgmt_privkey"), lambda_context)
+    assert len(http.calls) == 0
+
+
+def test_lambda_handler_missing_half_raises_retryable(s3, http, issued, lambda_context):
+    # GIVEN only the key uploaded so far
+    s3.put_object(Bucket=BUCKET, Key=f"{CERT_NAME}/privkey.pem", Body=issued.key_pem)
+    # WHEN / THEN
+    with pytest.raises(CertificateObjectMissingError):
+        lambda_handler(load_event("cert_mgmt_privkey"), lambda_context)
+
+
+def test_lambda_handler_missing_env_names_each(aws_mock, monkeypatch, lambda_context):
+    # GIVEN no environment
+    for name in ("SSM_BASE_PATH", "S3_BUCKET", "CERT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    # WHEN / THEN
+    with pytest.raises(ConfigError) as caught:
+        lambda_handler(load_event("cert_mgmt_fullchain"), lambda_context)
+    assert len(caught.value.problems) == 3
+
+
+def test_lambda_handler_401_rereads_token_once_then_fails(s3, http, issued, lambda_context):
+    # GIVEN a tenant that keeps refusing the token
+    from shared.xc.errors import XCAuthError
+
+    _upload(s3, issued)
+    http.add("GET", ONE, status=401, json={"code": 16, "message": "invalid API token"})
+    # WHEN / THEN one more try with the token read afresh, then a clear failure
+    with pytest.raises(XCAuthError) as caught:
+        lambda_handler(load_event("cert_mgmt_fullchain"), lambda_context)
+    assert caught.value.status == 401
+    assert [c.request.method for c in http.calls] == ["GET", "GET"]
+
+
+def test_lambda_handler_401_then_accepted_succeeds(s3, http, issued, lambda_context):
+    # GIVEN a 401 (token replaced in SSM meanwhile), then an accepted call
+    _upload(s3, issued)
+    http.add("GET", ONE, status=401, json={"code": 16, "message": "invalid API token"})
+    http.add("GET", ONE, status=404, json={"code": 5, "message": "not found"})
+    http.add("POST", CERTS, json={})
+    # WHEN
+    result = lambda_handler(load_event("cert_mgmt_fullchain"), lambda_context)
+    # THEN
+    assert result["body"]["action"] == "created"
+
+
+def test_lambda_handler_manual_invoke_uses_cert_name(s3, http, issued, lambda_context):
+    # GIVEN a manual invoke with an empty payload
+    _upload(s3, issued)
+    http.add("GET", ONE, status=404, json={"code": 5, "message": "not found"})
+    http.add("POST", CERTS, json={})
+    # WHEN
+    result = lambda_handler({}, lambda_context)
+    # THEN CERT_NAME from the environment is published
+    assert result["body"]["certificate"] == CERT_NAME and result["body"]["action"] == "created"

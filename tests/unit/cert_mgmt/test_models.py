@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+import pytest
+
+from cert_mgmt.models import CertTarget, EventResult, PushResult, cert_name_of, parse_event
+from shared.errors import InputError
+from tests.conftest import load_event
+
+DEFAULTS = {"default_bucket": "fallback-bucket", "default_name": "lab-sec-wildcard"}
+
+
+@pytest.mark.parametrize(("key", "name"), [
+    ("lab-sec-wildcard/fullchain.pem", "lab-sec-wildcard"),
+    ("lab-app-wildcard-dev/privkey.pem", "lab-app-wildcard-dev"),
+    ("lab-sec-wildcard/cert.pem", None),
+    ("lab-sec-wildcard/chain.pem", None),
+    ("lab-sec-wildcard/archive/fullchain.pem", None),
+    ("lab-sec-wildcard.json", None),
+    ("fullchain.pem", None),
+    ("Lab-Sec/fullchain.pem", None),
+    ("lab-sec-wildcard/fullchain.pem.bak", None),
+    ("/fullchain.pem", None),
+])
+def test_cert_name_of_pair_files_only(key, name):
+    # GIVEN a decoded object key / WHEN / THEN only the two pair files count
+    assert cert_name_of(key) == name
+
+
+@pytest.mark.parametrize("event_name", ["cert_mgmt_fullchain", "cert_mgmt_privkey"])
+def test_parse_event_pair_file_targets_name_and_record_bucket(event_name):
+    # GIVEN an S3 notification for one half of the pair
+    # WHEN
+    request = parse_event(load_event(event_name), **DEFAULTS)
+    # THEN the certificate and the record's bucket are used
+    assert request.targets == (CertTarget(bucket="tops-cert-bucket", name="lab-sec-wildcard"),)
+    assert request.skipped == ()
+
+
+def test_parse_event_url_encoded_key_decoded():
+    # GIVEN a key S3 sent percent-encoded
+    event = load_event("cert_mgmt_fullchain")
+    event["Records"][0]["s3"]["object"]["key"] = "lab%2Dsec%2Dwildcard%2Ffullchain.pem"
+    # WHEN / THEN it is decoded before matching
+    assert parse_event(event, **DEFAULTS).targets[0].name == "lab-sec-wildcard"
+
+
+def test_parse_event_encoded_unrelated_key_skipped_decoded():
+    # GIVEN an archived copy whose key has encoded ':' and a '+' for a space
+    # WHEN
+    request = parse_event(load_event("cert_mgmt_encoded_key"), **DEFAULTS)
+    # THEN nothing is pushed and the decoded key is reported
+    assert request.targets == ()
+    assert request.skipped == ("lab-sec-wildcard/archive/2025-03-01T06:00:12Z fullchain.pem",)
+
+
+def test_parse_event_unrelated_object_skipped():
+    # GIVEN a file in the prefix that is not part of the pair
+    request = parse_event(load_event("cert_mgmt_unrelated"), **DEFAULTS)
+    # THEN
+    assert request.targets == () and request.skipped == ("lab-sec-wildcard/cert.pem",)
+
+
+def test_parse_event_two_records_same_cert_once():
+    # GIVEN both halves in one event
+    event = load_event("cert_mgmt_privkey")
+    event["Records"] += load_event("cert_mgmt_fullchain")["Records"]
+    # WHEN / THEN the certificate is handled once
+    assert len(parse_event(event, **DEFAULTS).targets) == 1
+
+
+def test_parse_event_two_certs_in_order():
+    # GIVEN records for two certificates
+    event = load_event("cert_mgmt_fullchain")
+    other = copy.deepcopy(event["Records"][0])
+    other["s3"]["object"]["key"] = "lab-app-wildcard/privkey.pem"
+    event["Records"].append(other)
+    # WHEN / THEN
+    names = [t.name for t in parse_event(event, **DEFAULTS).targets]
+    assert names == ["lab-sec-wildcard", "lab-app-wildcard"]
+
+
+@pytest.mark.parametrize("event", [{}, None, {"Records": []}, {"Records": [{"body": "x"}]}])
+def test_parse_event_no_usable_record_falls_back_to_env(event):
+    # GIVEN an event with no S3 record (manual invoke)
+    # WHEN / THEN CERT_NAME in S3_BUCKET is used
+    assert parse_event(event, **DEFAULTS).targets == (CertTarget("fallback-bucket", "lab-sec-wildcard"),)
+
+
+def test_parse_event_s3_test_event_skipped():
+    # GIVEN the test event S3 sends when the notification is configured
+    event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2025-03-01T06:00:00.000Z",
+             "Bucket": "tops-cert-bucket", "RequestId": "X", "HostId": "Y"}
+    # WHEN / THEN nothing happens
+    assert parse_event(event, **DEFAULTS).targets == ()
+
+
+def test_parse_event_removed_object_skipped():
+    # GIVEN an ObjectRemoved record for a pair file
+    event = load_event("cert_mgmt_fullchain")
+    event["Records"][0]["eventName"] = "ObjectRemoved:Delete"
+    # WHEN / THEN it is not a reason to push
+    request = parse_event(event, **DEFAULTS)
+    assert request.targets == () and request.skipped == ("lab-sec-wildcard/fullchain.pem",)
+
+
+def test_parse_event_record_without_bucket_uses_default():
+    # GIVEN a record that lost its bucket
+    event = load_event("cert_mgmt_fullchain")
+    del event["Records"][0]["s3"]["bucket"]
+    # WHEN / THEN
+    assert parse_event(event, **DEFAULTS).targets[0].bucket == "fallback-bucket"
+
+
+@pytest.mark.parametrize(("mutate", "field"), [
+    (lambda r: r["s3"]["object"].pop("key"), "Records[0].s3.object.key"),
+    (lambda r: r["s3"]["object"].update(key=""), "Records[0].s3.object.key"),
+    (lambda r: r["s3"]["bucket"].update(name=7), "Records[0].s3.bucket.name"),
+    (lambda r: r.update(s3="x"), "Records[0].s3"),
+])
+def test_parse_event_malformed_record_names_field(mutate, field):
+    # GIVEN a malformed S3 record
+    event = load_event("cert_mgmt_fullchain")
+    mutate(event["Records"][0])
+    # WHEN
+    with pytest.raises(InputError) as caught:
+        parse_event(event, **DEFAULTS)
+    # THEN the field is named
+    assert caught.value.field == field
+
+
+def test_parse_event_records_not_list_names_field():
+    with pytest.raises(InputError) as caught:
+        parse_event({"Records": {}}, **DEFAULTS)
+    assert caught.value.field == "Records"
+
+
+def test_event_result_body_single_certificate_mirrored_at_top():
+    # GIVEN one result
+    when = datetime(2025, 6, 1, tzinfo=UTC)
+    result = EventResult(results=(PushResult("c", "unchanged", when, ("a.example",)),), skipped=())
+    # WHEN
+    body = result.body()
+    # THEN its fields are at the top level as well as in the list
+    assert body["certificate"] == "c" and body["action"] == "unchanged" and body["changed"] is False
+    assert body["not_after"] == "2025-06-01T00:00:00+00:00" and body["names"] == ["a.example"]
+    assert body["certificates"] == [{k: body[k] for k in ("certificate", "action", "changed", "not_after",
+                                                          "names")}]
+
+
+def test_event_result_body_skipped_only():
+    # GIVEN nothing handled / WHEN / THEN
+    assert EventResult(results=(), skipped=("x/cert.pem",)).body() == {"certificates": [],
+                                                                       "skipped": ["x/cert.pem"]}

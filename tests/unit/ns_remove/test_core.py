@@ -1,0 +1,179 @@
+"""ns_remove.core: cascade delete, already gone, per-object errors, a concurrent delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import responses
+
+from ns_remove.core import CascadeDeleteError, remove_namespace
+from ns_remove.models import RemovalRequest
+from shared.xc.client import XCClient
+from shared.xc.errors import XCAuthError, XCError, XCServerError, XCTimeoutError
+
+URL = "https://tenant.example.test"
+ONE = f"{URL}/api/web/namespaces/ample-gull"
+CASCADE = f"{ONE}/cascade_delete"
+REQUEST = RemovalRequest("/tenantOps-test/sec-lab", "ample-gull")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 500.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def xc(clock: Clock) -> XCClient:
+    return XCClient(URL, "unit-token-abcdef", sleep=clock.sleep, clock=clock, jitter=lambda: 0.0)
+
+
+@pytest.fixture
+def http() -> Any:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def _item(name: str, kind: str, uid: str, error: str = "") -> dict[str, str]:
+    return {"object_name": name, "object_type": kind, "object_uid": uid, "error_message": error}
+
+
+def _run(xc: XCClient, clock: Clock, budget: float = 50.0) -> Any:
+    return remove_namespace(REQUEST, xc, deadline=clock() + budget, sleep=clock.sleep, clock=clock)
+
+
+def test_remove_namespace_existing_reports_deleted_objects(http: Any, xc: XCClient, clock: Clock) -> None:
+    # GIVEN a namespace holding a pool and a load balancer
+    http.add(
+        "POST",
+        CASCADE,
+        json={
+            "items": [
+                _item("p", "origin_pool", "u1"),
+                _item("lb", "http_loadbalancer", "u2"),
+                _item("ample-gull", "namespace", "u3"),
+            ]
+        },
+    )
+    # WHEN it is removed
+    result = _run(xc, clock)
+    # THEN every deleted object is reported, from one call with the name in the path
+    assert result.removed is True
+    assert [(o.name, o.type) for o in result.deleted] == [
+        ("p", "origin_pool"),
+        ("lb", "http_loadbalancer"),
+        ("ample-gull", "namespace"),
+    ]
+    assert len(http.calls) == 1
+
+
+def test_remove_namespace_missing_is_success_not_removed(http: Any, xc: XCClient, clock: Clock) -> None:
+    # GIVEN a namespace that does not exist
+    http.add("POST", CASCADE, status=404, json={"code": 5, "message": "namespace not found"})
+    # WHEN it is removed
+    result = _run(xc, clock)
+    # THEN that is success, with nothing deleted
+    assert result.removed is False
+    assert result.to_body()["state"] == "absent"
+    assert result.deleted == ()
+
+
+def test_remove_namespace_item_error_is_a_failure(http: Any, xc: XCClient, clock: Clock) -> None:
+    # GIVEN a cascade delete that could not delete one object
+    http.add(
+        "POST",
+        CASCADE,
+        json={
+            "items": [
+                _item("p", "origin_pool", "u1"),
+                _item("lb", "http_loadbalancer", "u2", error="object is referred by shared/other"),
+            ]
+        },
+    )
+    # WHEN the namespace is removed
+    with pytest.raises(CascadeDeleteError) as info:
+        _run(xc, clock)
+    # THEN it is not reported as success; the error names the object and keeps both halves
+    assert info.value.retryable is True
+    assert "lb" in str(info.value)
+    assert "referred" in str(info.value)
+    assert [o.name for o in info.value.deleted] == ["p"]
+    assert [o.name for o, _ in info.value.failed] == ["lb"]
+
+
+def test_remove_namespace_empty_answer_is_removed_with_nothing_listed(
+    http: Any, xc: XCClient, clock: Clock
+) -> None:
+    # GIVEN an answer with no items (protobuf JSON may omit an empty array)
+    http.add("POST", CASCADE, json={})
+    # WHEN the namespace is removed
+    # THEN it counts as removed
+    assert _run(xc, clock).removed is True
+
+
+@pytest.mark.parametrize("body", [[1, 2], {"items": "x"}, {"items": ["x"]}])
+def test_remove_namespace_malformed_answer_raises(http: Any, xc: XCClient, clock: Clock, body: Any) -> None:
+    http.add("POST", CASCADE, json=body)
+    with pytest.raises(XCError):
+        _run(xc, clock)
+
+
+def test_remove_namespace_concurrent_delete_waits_until_gone(http: Any, xc: XCClient, clock: Clock) -> None:
+    # GIVEN another cascade delete of the same namespace in progress
+    http.add("POST", CASCADE, status=409, json={"code": 10, "message": "namespace is being deleted"})
+    http.add("GET", ONE, json={"metadata": {"name": "ample-gull"}})
+    http.add("GET", ONE, status=404, json={"code": 5, "message": "not found"})
+    # WHEN it is removed
+    result = _run(xc, clock)
+    # THEN the worker waits for it to go and reports it absent (this call deleted nothing)
+    assert result.removed is False
+    assert len(clock.slept) == 1
+
+
+def test_remove_namespace_concurrent_delete_outlasting_deadline_times_out(
+    http: Any, xc: XCClient, clock: Clock
+) -> None:
+    http.add("POST", CASCADE, status=409, json={"code": 10, "message": "namespace is being deleted"})
+    http.add("GET", ONE, json={"metadata": {"name": "ample-gull"}})
+    with pytest.raises(XCTimeoutError) as info:
+        _run(xc, clock, budget=3.0)
+    assert "ample-gull" in str(info.value)
+
+
+def test_remove_namespace_server_errors_are_retried_by_the_client(
+    http: Any, xc: XCClient, clock: Clock
+) -> None:
+    # GIVEN two 503s before the answer (cascade_delete is marked safe to repeat)
+    http.add("POST", CASCADE, status=503, json={"code": 14, "message": "unavailable"})
+    http.add("POST", CASCADE, status=503, json={"code": 14, "message": "unavailable"})
+    http.add("POST", CASCADE, json={"items": [_item("ample-gull", "namespace", "u3")]})
+    # WHEN it is removed
+    result = _run(xc, clock)
+    # THEN the burst is absorbed
+    assert result.removed is True
+    assert len(http.calls) == 3
+
+
+def test_remove_namespace_persistent_server_error_raises(http: Any, xc: XCClient, clock: Clock) -> None:
+    http.add("POST", CASCADE, status=500, json={"code": 13, "message": "internal"})
+    with pytest.raises(XCServerError):
+        _run(xc, clock)
+
+
+def test_remove_namespace_auth_error_propagates(http: Any, xc: XCClient, clock: Clock) -> None:
+    http.add("POST", CASCADE, status=401, json={"code": 16, "message": "invalid API token"})
+    with pytest.raises(XCAuthError):
+        _run(xc, clock)

@@ -1,0 +1,92 @@
+"""ns_remove.models: payload validation and the result body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ns_remove.models import DeletedObject, RemovalRequest, RemovalResult, parse_event
+from shared.errors import InputError
+from tests.conftest import load_event
+
+BASE = "/tenantOps-test/sec-lab"
+
+
+def _event(**changes: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {"ssm_base_path": BASE, "namespace_name": "ample-gull"}
+    event.update(changes)
+    return {k: v for k, v in event.items() if v is not ...}
+
+
+def test_parse_event_basic_event_gives_request() -> None:
+    assert parse_event(load_event("ns_remove_basic")) == RemovalRequest(BASE, "ample-gull")
+
+
+@pytest.mark.parametrize("name", [..., None, "", 3, "Ample", "9lives", "a_b", "a-", "x" * 64])
+def test_parse_event_bad_namespace_name_names_the_field(name: Any) -> None:
+    with pytest.raises(InputError) as info:
+        parse_event(_event(namespace_name=name))
+    assert info.value.field == "namespace_name"
+
+
+@pytest.mark.parametrize("name", ["system", "shared", "default"])
+def test_parse_event_builtin_namespace_is_refused(name: str) -> None:
+    # GIVEN a request to remove one of the tenant's own namespaces
+    # WHEN it is parsed
+    with pytest.raises(InputError) as info:
+        parse_event(_event(namespace_name=name))
+    # THEN it is refused before any call
+    assert info.value.field == "namespace_name"
+    assert "built-in" in str(info.value)
+
+
+def test_parse_event_event_file_with_bad_path_names_the_field() -> None:
+    with pytest.raises(InputError) as info:
+        parse_event(load_event("ns_remove_bad_path"))
+    assert info.value.field == "ssm_base_path"
+
+
+@pytest.mark.parametrize("path", [..., None, "", ["/a"], "no-slash", "/has space"])
+def test_parse_event_bad_ssm_base_path_names_the_field(path: Any) -> None:
+    with pytest.raises(InputError) as info:
+        parse_event(_event(ssm_base_path=path))
+    assert info.value.field == "ssm_base_path"
+
+
+def test_parse_event_not_an_object_names_event() -> None:
+    with pytest.raises(InputError) as info:
+        parse_event(["ample-gull"])
+    assert info.value.field == "event"
+
+
+def test_result_to_body_lists_deleted_objects() -> None:
+    # GIVEN a removal that deleted a pool and the namespace
+    result = RemovalResult(
+        "ns",
+        removed=True,
+        deleted=(DeletedObject("pool", "origin_pool", "u1"), DeletedObject("ns", "namespace", "u2")),
+    )
+    # WHEN it becomes a body
+    body = result.to_body()
+    # THEN the objects are listed with their count
+    assert body == {
+        "namespace": "ns",
+        "removed": True,
+        "state": "removed",
+        "deleted_count": 2,
+        "deleted": [
+            {"name": "pool", "type": "origin_pool", "uid": "u1"},
+            {"name": "ns", "type": "namespace", "uid": "u2"},
+        ],
+    }
+
+
+def test_result_to_body_absent_namespace() -> None:
+    assert RemovalResult("ns", removed=False).to_body() == {
+        "namespace": "ns",
+        "removed": False,
+        "state": "absent",
+        "deleted": [],
+        "deleted_count": 0,
+    }

@@ -1,0 +1,301 @@
+"""user_create.core: create, duplicate merge, no-op update, eventual consistency, 5xx on create."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import responses
+
+from shared.xc.client import XCClient
+from shared.xc.errors import XCBadRequestError, XCPartialListError, XCServerError
+from user_create.core import FIND_GRACE_S, MAX_SERVER_ERRORS, UserNotVisibleError, create_user
+from user_create.models import NamespaceRole, UserRequest
+
+URL = "https://tenant.example.test"
+ROLES = f"{URL}/api/web/custom/namespaces/system/user_roles"
+ADMIN = NamespaceRole("ample-gull", "ves-io-admin-role")
+MONITOR = NamespaceRole("shared", "f5xc-waap-monitor")
+REQUEST = UserRequest(
+    "/tenantOps-test/sec-lab",
+    "jane@example.com",
+    "Lab User",
+    "3f2a9c1e",
+    group_names=("xc-lab-users",),
+    namespace_roles=(ADMIN, MONITOR),
+)
+DUPLICATE = {
+    "status": 409,
+    "json": {"code": 6, "details": [], "message": "user jane@example.com already exist"},
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def xc(clock: Clock) -> XCClient:
+    return XCClient(URL, "unit-token-abcdef", sleep=clock.sleep, clock=clock, jitter=lambda: 0.0)
+
+
+@pytest.fixture
+def http() -> Any:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def _user(
+    email: str = "jane@example.com",
+    roles: list[tuple[str, str]] | None = None,
+    groups: list[str] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    user = {
+        "email": email,
+        "name": email,
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "namespace": "system",
+        "idm_type": "VOLTERRA_MANAGED",
+        "type": "USER",
+        "group_names": groups or [],
+        "namespace_roles": [{"namespace": ns, "role": role} for ns, role in roles or []],
+    }
+    user.update(fields)
+    return user
+
+
+def _listing(*found: dict[str, Any]) -> dict[str, Any]:
+    return {"json": {"items": [_user("someone@example.com"), *found], "errors": []}}
+
+
+def _sent(http: Any, index: int) -> Any:
+    return json.loads(http.calls[index].request.body)
+
+
+def _methods(http: Any) -> list[str]:
+    return [call.request.method for call in http.calls]
+
+
+def _run(xc: XCClient, clock: Clock, request: UserRequest = REQUEST, budget: float = 50.0) -> Any:
+    return create_user(request, xc, idm_type="SSO", deadline=clock() + budget, sleep=clock.sleep, clock=clock)
+
+
+def test_create_user_new_user_is_created_with_everything_added(http: Any, xc: XCClient, clock: Clock) -> None:
+    # GIVEN a tenant without the user
+    http.add("POST", ROLES, json={"metadata": {"name": "jane@example.com"}})
+    # WHEN the user is created
+    result = _run(xc, clock)
+    # THEN one POST sends the UserRoleRequest, and the result says this call added everything
+    assert _methods(http) == ["POST"]
+    assert _sent(http, 0) == {
+        "name": "jane@example.com",
+        "email": "jane@example.com",
+        "first_name": "Lab User",
+        "last_name": "3f2a9c1e",
+        "namespace": "system",
+        "idm_type": "SSO",
+        "type": "USER",
+        "namespace_roles": [
+            {"namespace": "ample-gull", "role": "ves-io-admin-role"},
+            {"namespace": "shared", "role": "f5xc-waap-monitor"},
+        ],
+        "group_names": ["xc-lab-users"],
+    }
+    assert result.created is True
+    assert result.added_roles == (ADMIN, MONITOR)
+    assert result.added_groups == ("xc-lab-users",)
+
+
+def test_create_user_duplicate_merges_and_updates_with_union(http: Any, xc: XCClient, clock: Clock) -> None:
+    # GIVEN an existing user with one of the roles and another group
+    http.add("POST", ROLES, **DUPLICATE)
+    http.add(
+        "GET",
+        ROLES,
+        **_listing(_user(roles=[("shared", "f5xc-waap-monitor"), ("system", "x-role")], groups=["staff"])),
+    )
+    http.add("PUT", ROLES, json={})
+    # WHEN the user is created
+    result = _run(xc, clock)
+    # THEN the PUT carries the sorted union, the requested names, and the user's own idm_type
+    assert _methods(http) == ["POST", "GET", "PUT"]
+    sent = _sent(http, 2)
+    assert sent["namespace_roles"] == [
+        {"namespace": "ample-gull", "role": "ves-io-admin-role"},
+        {"namespace": "shared", "role": "f5xc-waap-monitor"},
+        {"namespace": "system", "role": "x-role"},
+    ]
+    assert sent["group_names"] == ["staff", "xc-lab-users"]
+    assert (sent["first_name"], sent["last_name"]) == ("Lab User", "3f2a9c1e")
+    assert sent["idm_type"] == "VOLTERRA_MANAGED"
+    assert sent["email"] == "jane@example.com"
+    # AND the result lists only what was not there before
+    assert result.created is False
+    assert result.updated is True
+    assert result.added_roles == (ADMIN,)
+    assert result.added_groups == ("xc-lab-users",)
+    assert result.renamed_from == ("Jane", "Doe")
+
+
+def test_create_user_duplicate_with_everything_present_sends_no_update(
+    http: Any, xc: XCClient, clock: Clock
+) -> None:
+    # GIVEN an existing user that already has every requested role and group
+    http.add("POST", ROLES, **DUPLICATE)
+    http.add(
+        "GET",
+        ROLES,
+        **_listing(
+            _user(
+                roles=[("ample-gull", "ves-io-admin-role"), ("shared", "f5xc-waap-monitor")],
+                groups=["xc-lab-users"],
+            )
+        ),
+    )
+    # WHEN the user is created again
+    result = _run(xc, clock)
+    # THEN nothing is PUT and nothing is reported added
+    assert _methods(http) == ["POST", "GET"]
+    assert result.to_body()["state"] == "existed"
+    assert result.updated is False
+    assert result.added_roles == ()
+    assert result.added_groups == ()
+
+
+def test_create_user_duplicate_found_case_insensitively(http: Any, xc: XCClient, clock: Clock) -> None:
+    http.add("POST", ROLES, **DUPLICATE)
+    http.add(
+        "GET",
+        ROLES,
+        **_listing(
+            _user(
+                email="Jane@Example.com",
+                roles=[("ample-gull", "ves-io-admin-role"), ("shared", "f5xc-waap-monitor")],
+                groups=["xc-lab-users"],
+            )
+        ),
+    )
+    assert _run(xc, clock).updated is False
+
+
+def test_create_user_duplicate_wording_on_400_is_a_duplicate(http: Any, xc: XCClient, clock: Clock) -> None:
+    # GIVEN a tenant that answers a duplicate with 400 and the known wording
+    http.add("POST", ROLES, status=400, json={"code": 3, "message": "User already exist in tenant"})
+    http.add("GET", ROLES, **_listing(_user()))
+    http.add("PUT", ROLES, json={})
+    # WHEN the user is created
+    # THEN the duplicate path runs
+    assert _run(xc, clock).created is False
+
+
+def test_create_user_duplicate_not_yet_listed_is_found_on_a_later_list(
+    http: Any, xc: XCClient, clock: Clock
+) -> None:
+    # GIVEN a list that lags one read behind the duplicate answer
+    http.add("POST", ROLES, **DUPLICATE)
+    http.add("GET", ROLES, **_listing())
+    http.add("GET", ROLES, **_listing(_user()))
+    http.add("PUT", ROLES, json={})
+    # WHEN the user is created
+    result = _run(xc, clock)
+    # THEN it is found after a short wait
+    assert result.created is False
+    assert _methods(http) == ["POST", "GET", "GET", "PUT"]
+
+
+def test_create_user_duplicate_never_listed_is_retryable(http: Any, xc: XCClient, clock: Clock) -> None:
+    # GIVEN a duplicate answer for a user the list never shows
+    http.add("POST", ROLES, **DUPLICATE)
+    http.add("GET", ROLES, **_listing())
+    # WHEN the user is created
+    with pytest.raises(UserNotVisibleError) as info:
+        _run(xc, clock)
+    # THEN a retryable error says so, after a bounded wait
+    assert info.value.retryable is True
+    assert "jane@example.com" in str(info.value)
+    assert sum(clock.slept) == pytest.approx(FIND_GRACE_S)
+
+
+def test_create_user_server_error_then_absent_creates_again(http: Any, xc: XCClient, clock: Clock) -> None:
+    # GIVEN a create that fails with 503 without creating the user
+    http.add("POST", ROLES, status=503, json={"code": 14, "message": "unavailable"})
+    http.add("GET", ROLES, **_listing())
+    http.add("POST", ROLES, json={})
+    # WHEN the user is created
+    result = _run(xc, clock)
+    # THEN the list is read, the create repeated, and the user reported created
+    assert _methods(http) == ["POST", "GET", "POST"]
+    assert result.created is True
+
+
+def test_create_user_server_error_then_present_reports_existed(http: Any, xc: XCClient, clock: Clock) -> None:
+    # GIVEN a create that failed with 500 but the user is in the list afterwards
+    http.add("POST", ROLES, status=500, json={"code": 13, "message": "internal"})
+    http.add(
+        "GET",
+        ROLES,
+        **_listing(
+            _user(
+                roles=[("ample-gull", "ves-io-admin-role"), ("shared", "f5xc-waap-monitor")],
+                groups=["xc-lab-users"],
+            )
+        ),
+    )
+    # WHEN the user is created
+    result = _run(xc, clock)
+    # THEN ownership is unknown: it is reported existed, so an undo never deletes the account
+    assert result.created is False
+    assert _methods(http) == ["POST", "GET"]
+
+
+def test_create_user_repeated_server_errors_raise(http: Any, xc: XCClient, clock: Clock) -> None:
+    http.add("POST", ROLES, status=500, json={"code": 13, "message": "internal"})
+    http.add("GET", ROLES, **_listing())
+    with pytest.raises(XCServerError):
+        _run(xc, clock)
+    assert _methods(http).count("POST") == MAX_SERVER_ERRORS
+
+
+def test_create_user_bad_request_propagates(http: Any, xc: XCClient, clock: Clock) -> None:
+    http.add("POST", ROLES, status=400, json={"code": 3, "message": "role does not exist"})
+    with pytest.raises(XCBadRequestError):
+        _run(xc, clock)
+    assert _methods(http) == ["POST"]
+
+
+def test_create_user_partial_list_propagates(http: Any, xc: XCClient, clock: Clock) -> None:
+    # GIVEN a duplicate and a list answer that reports errors
+    http.add("POST", ROLES, **DUPLICATE)
+    http.add("GET", ROLES, json={"items": [], "errors": [{"code": "EPARTIAL", "message": "shard down"}]})
+    # WHEN the user is created
+    # THEN the incomplete list is not mistaken for "absent"
+    with pytest.raises(XCPartialListError):
+        _run(xc, clock)
+
+
+def test_create_user_rate_limited_create_is_retried_by_the_client(
+    http: Any, xc: XCClient, clock: Clock
+) -> None:
+    http.add(
+        "POST", ROLES, status=429, json={"code": 8, "message": "slow down"}, headers={"Retry-After": "1"}
+    )
+    http.add("POST", ROLES, json={})
+    assert _run(xc, clock).created is True
+    assert clock.slept == [1.0]

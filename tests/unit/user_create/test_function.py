@@ -1,0 +1,90 @@
+"""user_create.function: the handler end to end with SSM in moto and XC faked by `responses`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import responses
+
+from tests.conftest import load_event
+from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
+from user_create.function import lambda_handler
+
+URL = "https://tenant.example.test"
+ROLES = f"{URL}/api/web/custom/namespaces/system/user_roles"
+TOKEN = "unit-token-0123456789"
+
+
+@pytest.fixture
+def ssm(aws_mock: None) -> Any:
+    client = boto3.client("ssm", region_name="us-east-1")
+    seed_tenant(client, URL, TOKEN, idm_type="SSO")
+    return client
+
+
+@pytest.fixture
+def http() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def test_lambda_handler_new_user_returns_200_created(ssm: Any, http: Any, lambda_context: Any) -> None:
+    # GIVEN a tenant without the user
+    http.add("POST", ROLES, json={})
+    # WHEN the handler runs
+    result = lambda_handler(load_event("user_create_basic"), lambda_context)
+    # THEN it answers 200 with what it added, using idm-type from SSM
+    assert result["statusCode"] == 200
+    assert result["body"]["created"] is True
+    assert result["body"]["added_groups"] == ["xc-lab-users"]
+    assert json.loads(http.calls[0].request.body)["idm_type"] == "SSO"
+
+
+def test_lambda_handler_missing_idm_type_returns_500_naming_it(
+    aws_mock: None, http: Any, lambda_context: Any
+) -> None:
+    # GIVEN a tenant without the idm-type parameter
+    seed_tenant(boto3.client("ssm", region_name="us-east-1"), URL, TOKEN)
+    # WHEN the handler runs
+    result = lambda_handler(load_event("user_create_basic"), lambda_context)
+    # THEN it fails before any XC call, naming the parameter
+    assert result["statusCode"] == 500
+    assert result["body"]["error"] == "ConfigError"
+    assert f"{TEST_BASE_PATH}/idm-type" in result["body"]["message"]
+    assert len(http.calls) == 0
+
+
+def test_lambda_handler_bad_role_returns_400_naming_the_entry(
+    ssm: Any, http: Any, lambda_context: Any
+) -> None:
+    result = lambda_handler(load_event("user_create_bad_role"), lambda_context)
+    assert result["statusCode"] == 400
+    assert result["body"]["field"] == "namespace_roles[1].namespace"
+    assert len(http.calls) == 0
+
+
+def test_lambda_handler_unauthorized_fails_clearly(ssm: Any, http: Any, lambda_context: Any) -> None:
+    http.add("POST", ROLES, status=401, json={"code": 16, "message": "invalid API token"})
+    result = lambda_handler(load_event("user_create_basic"), lambda_context)
+    assert result["statusCode"] == 502
+    assert result["body"]["error"] == "XCAuthError"
+    assert "invalid API token" in result["body"]["message"]
+
+
+def test_lambda_handler_user_not_visible_is_raised_for_retry(
+    ssm: Any, http: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a duplicate answer for a user the list does not show (and no grace period to wait out)
+    from user_create import core
+
+    monkeypatch.setattr(core, "FIND_GRACE_S", 0.0)
+    http.add("POST", ROLES, status=409, json={"code": 6, "message": "already exist"})
+    http.add("GET", ROLES, json={"items": []})
+    # WHEN the handler runs
+    # THEN the retryable error is raised, not answered as success or as a permanent failure
+    with pytest.raises(core.UserNotVisibleError):
+        lambda_handler(load_event("user_create_basic"), lambda_context)

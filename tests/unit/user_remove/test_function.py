@@ -1,0 +1,82 @@
+"""user_remove.function: the handler end to end with SSM in moto and XC faked by `responses`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import responses
+
+from tests.conftest import load_event
+from tests.fixtures.lambda_context import seed_tenant
+from user_remove.function import lambda_handler
+
+URL = "https://tenant.example.test"
+ROLES = f"{URL}/api/web/custom/namespaces/system/user_roles"
+CASCADE = f"{URL}/api/web/custom/namespaces/system/users/cascade_delete"
+TOKEN = "unit-token-0123456789"
+
+
+@pytest.fixture
+def ssm(aws_mock: None) -> Any:
+    client = boto3.client("ssm", region_name="us-east-1")
+    seed_tenant(client, URL, TOKEN)
+    return client
+
+
+@pytest.fixture
+def http() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def test_lambda_handler_delete_mode_returns_200_removed(ssm: Any, http: Any, lambda_context: Any) -> None:
+    http.add("POST", CASCADE, json={"delete_ok": True, "items": []})
+    result = lambda_handler(load_event("user_remove_basic"), lambda_context)
+    assert result["statusCode"] == 200
+    assert result["body"]["mode"] == "delete"
+    assert result["body"]["removed"] is True
+
+
+def test_lambda_handler_revoke_mode_never_deletes(ssm: Any, http: Any, lambda_context: Any) -> None:
+    # GIVEN a revoke payload and a user holding the lab's role and group
+    http.add(
+        "GET",
+        ROLES,
+        json={
+            "items": [
+                {
+                    "email": "jane@example.com",
+                    "first_name": "Jane",
+                    "last_name": "Doe",
+                    "group_names": ["xc-lab-users"],
+                    "namespace_roles": [{"namespace": "ample-gull", "role": "ves-io-admin-role"}],
+                }
+            ]
+        },
+    )
+    http.add("PUT", ROLES, json={})
+    # WHEN the handler runs
+    result = lambda_handler(load_event("user_remove_revoke"), lambda_context)
+    # THEN the roles are revoked and no cascade delete is sent
+    assert result["statusCode"] == 200
+    assert result["body"]["mode"] == "revoke"
+    assert result["body"]["removed_groups"] == ["xc-lab-users"]
+    assert all("cascade_delete" not in call.request.url for call in http.calls)
+
+
+def test_lambda_handler_bad_email_returns_400_naming_it(ssm: Any, http: Any, lambda_context: Any) -> None:
+    result = lambda_handler(load_event("user_remove_bad_email"), lambda_context)
+    assert result["statusCode"] == 400
+    assert result["body"]["field"] == "email"
+    assert len(http.calls) == 0
+
+
+def test_lambda_handler_unauthorized_fails_clearly(ssm: Any, http: Any, lambda_context: Any) -> None:
+    http.add("POST", CASCADE, status=401, json={"code": 16, "message": "invalid API token"})
+    result = lambda_handler(load_event("user_remove_basic"), lambda_context)
+    assert result["statusCode"] == 502
+    assert result["body"]["error"] == "XCAuthError"
+    assert "invalid API token" in result["body"]["message"]

@@ -1,0 +1,32 @@
+"""Bot lab (`botlab-pre`, sec tenant): a pool to the airline backend on port 80 and a plain-HTTP load
+balancer at `http://<petname>.lab-sec[-dev].f5demos.com`.
+
+The original sent the listener under the misspelt key `"http:"`, which the API ignores; this sends the
+`http` one-of it meant. The certificate is unused (no TLS listener).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from udf_helpers.engine import LabContext, LabDefinition, LabObject, make_handler
+from udf_helpers.labs import SEC_CERTIFICATE, SEC_DOMAIN, public_origin, route_pool
+
+
+def _objects(lab: LabContext) -> Sequence[LabObject]:
+    pool = lab.name("origin")
+    return [
+        LabObject("origin_pools", pool, {
+            "origin_servers": [public_origin("airline-backend.f5se.com")],
+            "port": 80,
+        }),
+        LabObject("http_loadbalancers", lab.name("lb"), {
+            "domains": [lab.host()],
+            "http": {"port": 80},
+            "default_route_pools": [route_pool(lab.local_ref("origin_pool", pool))],
+        }),
+    ]
+
+
+DEFINITION = LabDefinition(name="botlab", domain=SEC_DOMAIN, certificate=SEC_CERTIFICATE, objects=_objects)
+lambda_handler = make_handler(DEFINITION)

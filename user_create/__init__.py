@@ -1,0 +1,1 @@
+"""user_create: create an XC user, or add roles and groups to one that exists."""

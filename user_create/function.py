@@ -1,0 +1,48 @@
+"""Lambda entry point of user_create.
+
+Payload: `{ssm_base_path, first_name, last_name, email, group_names?, namespace_roles?}`; `idm_type`
+comes from the SSM parameter `idm-type` under `ssm_base_path` (required, as in the original).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.config import PARAM_IDM_TYPE, Tenant, load_tenant
+from shared.handler import run_direct
+from shared.log import get_logger
+from shared.xc.client import XCClient
+from shared.xc.errors import XCAuthError
+from shared.xc.poll import deadline_from_context
+from user_create import core
+from user_create.models import UserBody, parse_event, parse_idm_type
+
+logger = get_logger("user_create")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    def work() -> UserBody:
+        request = parse_event(event)
+        logger.append_keys(tenant=request.ssm_base_path, email=request.email)
+        deadline = deadline_from_context(context)
+
+        def call(tenant: Tenant) -> UserBody:
+            idm_type = parse_idm_type(tenant.base_path, tenant.params.get(PARAM_IDM_TYPE))
+            xc = XCClient(tenant.url, tenant.token)
+            return core.create_user(request, xc, idm_type=idm_type, deadline=deadline).to_body()
+
+        tenant = load_tenant(request.ssm_base_path, extra=(PARAM_IDM_TYPE,))
+        try:
+            return call(tenant)
+        except XCAuthError as exc:
+            # A 401 may mean the token was rotated since it was cached: read SSM again, once.
+            fresh = (load_tenant(request.ssm_base_path, extra=(PARAM_IDM_TYPE,), force_fetch=True)
+                     if exc.status == 401 else tenant)
+            if fresh.token == tenant.token:
+                raise
+            return call(fresh)
+
+    return run_direct(logger, work)

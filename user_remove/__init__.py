@@ -1,0 +1,1 @@
+"""user_remove: delete an XC user, or revoke only some of its roles and groups."""

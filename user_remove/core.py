@@ -1,0 +1,138 @@
+"""Delete a user (cascade), or revoke only some of its roles and groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.errors import TopsError
+from shared.log import library_logger, mask_text
+from shared.xc import users
+from shared.xc.client import XCRequester
+from shared.xc.errors import XCError, XCNotFoundError
+from user_remove.models import (
+    DeletedObject,
+    NamespaceRole,
+    Revocation,
+    UserRemovalRequest,
+    UserRemovalResult,
+    sorted_unique,
+)
+
+log = library_logger(__name__)
+
+Failure = tuple[DeletedObject, str]
+
+
+class UserDeleteError(TopsError):
+    """cascade_delete answered 200 without deleting everything (`delete_ok` false, or an item with an
+    `error_message`). Retryable: the delete is safe to repeat."""
+
+    retryable = True
+
+    def __init__(self, email: str, deleted: tuple[DeletedObject, ...], failed: tuple[Failure, ...]) -> None:
+        self.email = email
+        self.deleted = deleted
+        self.failed = failed
+        detail = "; ".join(f"{obj.type} {obj.name}: {message}" for obj, message in failed[:10])
+        super().__init__(
+            f"cascade delete of user {email} did not complete: {len(failed)} object(s) failed"
+            + (f": {mask_text(detail)[:1000]}" if detail else "")
+        )
+
+
+def remove_user(request: UserRemovalRequest, xc: XCRequester, *, deadline: float) -> UserRemovalResult:
+    """Delete the account, or (when `request.revoke` is set) only take away those roles and groups.
+
+    A user that does not exist counts as done in both modes. Raises UserDeleteError (retryable) when
+    the cascade delete reports a failure, and lets XC errors propagate.
+    """
+    if request.revoke is None:
+        return _delete(request.email, xc, deadline)
+    return _revoke(request.email, request.revoke, xc, deadline)
+
+
+def _delete(email: str, xc: XCRequester, deadline: float) -> UserRemovalResult:
+    try:
+        body = users.cascade_delete(xc, email, deadline=deadline)
+    except XCNotFoundError:
+        log.info("user absent")
+        return UserRemovalResult(email=email, mode="delete", found=False)
+    deleted, failed = _read_items(body, email)
+    if failed:
+        raise UserDeleteError(email, deleted, failed)
+    if body.get("delete_ok") is False:
+        # Some tenants may answer an unknown email this way instead of 404: only the list can tell.
+        if not deleted and users.find(xc, email, deadline=deadline) is None:
+            log.info("user absent")
+            return UserRemovalResult(email=email, mode="delete", found=False)
+        raise UserDeleteError(email, deleted, ())
+    log.info("user removed", extra={"deleted_count": len(deleted)})
+    return UserRemovalResult(email=email, mode="delete", removed=True, deleted=deleted)
+
+
+def _revoke(email: str, revoke: Revocation, xc: XCRequester, deadline: float) -> UserRemovalResult:
+    """Subtract the roles and groups; PUT the rest (it replaces the sets) only when something goes.
+
+    The PUT keeps the user's own names, `idm_type` and `type`.
+    """
+    user = users.find(xc, email, deadline=deadline)
+    if user is None:
+        log.info("user absent, nothing to revoke")
+        return UserRemovalResult(email=email, mode="revoke", found=False)
+    have_roles, have_groups = _roles_of(user), _groups_of(user)
+    removed_roles = tuple(sorted(have_roles & set(revoke.namespace_roles)))
+    removed_groups = sorted_unique(have_groups & set(revoke.group_names))
+    if not removed_roles and not removed_groups:
+        log.info("user unchanged, nothing to revoke")
+        return UserRemovalResult(email=email, mode="revoke")
+    body: dict[str, Any] = {
+        "name": user.get("name") or email,
+        "email": user.get("email") or email,
+        "first_name": user.get("first_name") or "",
+        "last_name": user.get("last_name") or "",
+        "namespace": "system",
+        "type": user.get("type") or "USER",
+        "namespace_roles": [role.to_body() for role in sorted(have_roles - set(removed_roles))],
+        "group_names": list(sorted_unique(have_groups - set(removed_groups))),
+    }
+    if user.get("idm_type"):
+        body["idm_type"] = user["idm_type"]
+    users.update(xc, body, deadline=deadline)
+    log.info("user roles and groups revoked",
+             extra={"removed_roles": len(removed_roles), "removed_groups": len(removed_groups)})
+    return UserRemovalResult(email=email, mode="revoke", updated=True, removed_roles=removed_roles,
+                             removed_groups=removed_groups)
+
+
+def _roles_of(user: dict[str, Any]) -> set[NamespaceRole]:
+    found = set()
+    for entry in user.get("namespace_roles") or []:
+        if isinstance(entry, dict) and entry.get("namespace") and entry.get("role"):
+            found.add(NamespaceRole(namespace=str(entry["namespace"]), role=str(entry["role"])))
+    return found
+
+
+def _groups_of(user: dict[str, Any]) -> set[str]:
+    return {str(group) for group in user.get("group_names") or [] if group}
+
+
+def _read_items(body: Any, email: str) -> tuple[tuple[DeletedObject, ...], tuple[Failure, ...]]:
+    """Split the answer's `items` into deleted objects and (object, error_message) failures."""
+    if not isinstance(body, dict):
+        raise XCError(f"cascade delete of user {email} returned {type(body).__name__}, not an object")
+    items = body.get("items") or []
+    if not isinstance(items, list):
+        raise XCError(f"cascade delete of user {email} returned items of type {type(items).__name__}")
+    deleted: list[DeletedObject] = []
+    failed: list[Failure] = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise XCError(f"cascade delete of user {email} returned an item that is not an object")
+        obj = DeletedObject(name=str(item.get("object_name") or ""), type=str(item.get("object_type") or ""),
+                            uid=str(item.get("object_uid") or ""))
+        message = item.get("error_message")
+        if message:
+            failed.append((obj, str(message)))
+        else:
+            deleted.append(obj)
+    return tuple(deleted), tuple(failed)
