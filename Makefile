@@ -46,7 +46,7 @@ package: $(STAMP)
 	$(PY) -m scripts.package --all
 
 demo: setup
-	$(PY) -m devstack xc
+	$(PY) -m devstack demo
 
 devstack: setup
 	$(PY) -m devstack up

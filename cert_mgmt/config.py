@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from shared import names
 from shared.config import CERT_NAME, S3_BUCKET, SSM_BASE_PATH, EnvReader, ssm_base_path
-from shared.errors import InputError
 
 # S3 bucket naming rules, loosely: 3-63 of lowercase letters, digits, '.', '-'.
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -27,17 +26,9 @@ def load_config(environ: Mapping[str, str]) -> Config:
     base = env.text(SSM_BASE_PATH)
     bucket = env.text(S3_BUCKET)
     cert_name = env.text(CERT_NAME)
-    if base:
-        try:
-            ssm_base_path(SSM_BASE_PATH, base)
-        except InputError as exc:
-            env.problems.append(str(exc))
+    env.check(SSM_BASE_PATH, base, ssm_base_path)
     if bucket and not _BUCKET.match(bucket):
         env.problems.append(f"{S3_BUCKET} must be an S3 bucket name, got {bucket[:80]!r}")
-    if cert_name:
-        try:
-            names.dns_label(CERT_NAME, cert_name)
-        except InputError as exc:
-            env.problems.append(str(exc))
+    env.check(CERT_NAME, cert_name, names.dns_label)
     env.done()
     return Config(ssm_base_path=base, bucket=bucket, cert_name=cert_name)

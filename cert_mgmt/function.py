@@ -11,11 +11,9 @@ from cert_mgmt.config import load_config
 from cert_mgmt.core import push_certificates
 from cert_mgmt.models import EventResult, parse_event
 from shared import aws
-from shared.config import load_tenant
 from shared.errors import TopsError
 from shared.log import get_logger
-from shared.xc.client import XCClient
-from shared.xc.errors import XCAuthError
+from shared.tenant import call_with_tenant
 from shared.xc.poll import deadline_from_context
 
 logger = get_logger("cert_mgmt")
@@ -32,17 +30,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             return {"statusCode": 200, "body": EventResult(results=(), skipped=request.skipped).body()}
         logger.append_keys(certificate=",".join(t.name for t in request.targets))
         deadline = deadline_from_context(context)
-        # A 401 may mean the token was replaced within SSM's cache time: read it again, once.
-        for fresh in (False, True):
-            tenant = load_tenant(config.ssm_base_path, force_fetch=fresh)
-            xc = XCClient(tenant.url, tenant.token)
-            try:
-                result = push_certificates(request, s3=aws.client("s3"), xc=xc, deadline=deadline)
-                break
-            except XCAuthError as exc:
-                if fresh or exc.status != 401:
-                    raise
-                logger.warning("401 from the tenant; reading the token from SSM again")
+        result = call_with_tenant(
+            config.ssm_base_path,
+            lambda tenant, xc: push_certificates(request, s3=aws.client("s3"), xc=xc, deadline=deadline),
+        )
     except TopsError as exc:
         logger.error("certificate push failed", extra={
             "error": type(exc).__name__, "detail": str(exc), "retryable": exc.retryable,

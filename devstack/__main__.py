@@ -62,8 +62,85 @@ def _run_xc(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verbose", action="store_true", help="show the workers' own log lines")
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from devstack.demo import run_demo
+
+    return run_demo(verbose=args.verbose)
+
+
+def _up_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ttl", type=int, default=300, help="TTL_EXTENSION_SECONDS for udf_dispatch")
+    parser.add_argument("--no-pebble", action="store_true", help="start without Pebble and the DNS server")
+
+
+def _run_up(args: argparse.Namespace) -> int:
+    import threading
+
+    from devstack.stack import LocalStack, StackOptions
+
+    with LocalStack(StackOptions(ttl_extension_seconds=args.ttl, pebble=not args.no_pebble)) as stack:
+        print(f"moto (AWS):       {stack.moto_url}", flush=True)
+        print(f"XC emulator:      {stack.xc.url}  (admin: {stack.xc.url}/_emulator/state)", flush=True)
+        if stack.pebble is not None:
+            print(f"Pebble (ACME):    {stack.pebble.directory_url}", flush=True)
+            print(f"DNS (Route 53):   {stack.dns.address}", flush=True)
+        assert stack.invoke is not None and stack.router is not None
+        print(f"Lambda invoke:    {stack.invoke.url}", flush=True)
+        print("\nThe router delivers SQS and stream records every second and fires udf_clean every minute.")
+        print("To run a worker against this stack from another shell:\n", flush=True)
+        print(stack.exports(), flush=True)
+        print("\n.venv/bin/python -m devstack invoke ns_create --event tests/events/ns_create_basic.json\n"
+              "Ctrl-C to stop.", flush=True)
+        stop = threading.Event()
+        router = threading.Thread(target=stack.router.run, args=(stop,), daemon=True)
+        router.start()
+        try:
+            _wait_for_stop()
+        finally:
+            stop.set()
+            router.join(timeout=5)
+    return 0
+
+
+def _invoke_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("deployable", help="a name from deployables.toml, e.g. ns_create or apilab-pre")
+    parser.add_argument("--event", required=True, help="JSON file with the event ('-' for stdin)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="the function's timeout in seconds")
+
+
+def _run_invoke(args: argparse.Namespace) -> int:
+    import json
+    import tomllib
+    from pathlib import Path
+
+    from devstack.lambda_invoke import InvokeContext, function_name_for
+    from devstack.router import handler_for
+
+    manifest = tomllib.loads((Path(__file__).resolve().parent.parent / "deployables.toml").read_text())
+    modules = {d["name"]: d["module"] for d in manifest["deployable"]}
+    if args.deployable not in modules:
+        print(f"unknown deployable {args.deployable!r}; known: {', '.join(modules)}", file=sys.stderr)
+        return 2
+    text = sys.stdin.read() if args.event == "-" else Path(args.event).read_text()
+    event = json.loads(text)
+    context = InvokeContext(function_name=function_name_for(args.deployable), timeout_s=args.timeout)
+    result = handler_for(modules[args.deployable])(event, context)
+    print(json.dumps(result, indent=2, default=str), flush=True)
+    failed = isinstance(result, dict) and result.get("statusCode", 200) != 200
+    return 1 if failed else 0
+
+
 COMMANDS: dict[str, Command] = {
     "xc": Command("serve the fake F5 XC API in the foreground", _xc_arguments, _run_xc),
+    "demo": Command("run the whole system once on a fresh local stack and print a summary",
+                    _demo_arguments, _run_demo),
+    "up": Command("start and seed the local stack and keep it running", _up_arguments, _run_up),
+    "invoke": Command("run one worker's handler once in this process, with the current environment",
+                      _invoke_arguments, _run_invoke),
 }
 
 

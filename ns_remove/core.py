@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
-from ns_remove.models import DeletedObject, RemovalRequest, RemovalResult
+from ns_remove.models import RemovalRequest, RemovalResult
 from shared.errors import TopsError
-from shared.log import library_logger, mask_text
+from shared.log import library_logger
 from shared.xc import namespaces
 from shared.xc.client import XCRequester
-from shared.xc.errors import XCConflictError, XCError, XCNotFoundError
+from shared.xc.errors import XCConflictError, XCNotFoundError
+from shared.xc.lists import DeletedObject, Failure, cascade_result, describe_failures
 from shared.xc.poll import wait_until
 
 log = library_logger(__name__)
-
-Failure = tuple[DeletedObject, str]
 
 
 class CascadeDeleteError(TopsError):
@@ -33,11 +31,10 @@ class CascadeDeleteError(TopsError):
         self.namespace = namespace
         self.deleted = deleted
         self.failed = failed
-        detail = "; ".join(f"{obj.type} {obj.name}: {message}" for obj, message in failed[:10])
         more = f" (and {len(failed) - 10} more)" if len(failed) > 10 else ""
         super().__init__(
             f"cascade delete of namespace {namespace} left {len(failed)} object(s) behind: "
-            f"{mask_text(detail)[:1000]}{more}"
+            f"{describe_failures(failed)}{more}"
         )
 
 
@@ -65,7 +62,7 @@ def remove_namespace(
                    pending=f"namespace {name} to finish its cascade delete", sleep=sleep, clock=clock)
         log.info("namespace absent", extra={"namespace": name})
         return RemovalResult(namespace=name, removed=False)
-    deleted, failed = _read_items(body, name)
+    deleted, failed = cascade_result(body, f"namespace {name}")
     if failed:
         raise CascadeDeleteError(name, deleted, failed)
     log.info("namespace removed", extra={"namespace": name, "deleted_count": len(deleted)})
@@ -79,24 +76,3 @@ def _gone(xc: XCRequester, name: str, deadline: float) -> bool:
         return True
     return False
 
-
-def _read_items(body: Any, name: str) -> tuple[tuple[DeletedObject, ...], tuple[Failure, ...]]:
-    """Split the answer's `items` into deleted objects and (object, error_message) failures."""
-    if not isinstance(body, dict):
-        raise XCError(f"cascade delete of namespace {name} returned {type(body).__name__}, not an object")
-    items = body.get("items") or []
-    if not isinstance(items, list):
-        raise XCError(f"cascade delete of namespace {name} returned items of type {type(items).__name__}")
-    deleted: list[DeletedObject] = []
-    failed: list[Failure] = []
-    for item in items:
-        if not isinstance(item, dict):
-            raise XCError(f"cascade delete of namespace {name} returned an item that is not an object")
-        obj = DeletedObject(name=str(item.get("object_name") or ""), type=str(item.get("object_type") or ""),
-                            uid=str(item.get("object_uid") or ""))
-        message = item.get("error_message")
-        if message:
-            failed.append((obj, str(message)))
-        else:
-            deleted.append(obj)
-    return tuple(deleted), tuple(failed)

@@ -8,6 +8,7 @@ from typing import Any, Final, Literal, TypedDict
 from shared import names
 from shared.config import ssm_base_path
 from shared.errors import InputError
+from shared.xc.lists import DeletedBody, DeletedObject
 
 # The tenant's own namespaces: a cascade delete of one would wipe shared configuration.
 BUILTIN_NAMESPACES: Final = frozenset({"system", "shared", "default"})
@@ -21,24 +22,6 @@ class RemovalRequest:
 
     ssm_base_path: str
     namespace_name: str
-
-
-class DeletedBody(TypedDict):
-    name: str
-    type: str
-    uid: str
-
-
-@dataclass(frozen=True, slots=True)
-class DeletedObject:
-    """One entry of a cascade_delete answer that reported no error."""
-
-    name: str
-    type: str
-    uid: str
-
-    def to_body(self) -> DeletedBody:
-        return {"name": self.name, "type": self.type, "uid": self.uid}
 
 
 class RemovalBody(TypedDict):

@@ -8,7 +8,7 @@ base path (`/tenantOps[-env]/<tenant>`) through Powertools Parameters, cached fo
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -48,7 +48,7 @@ _SSM_PATH = re.compile(r"^(/[A-Za-z0-9_.\-]+)+$")
 class EnvReader:
     """Reads typed settings from an environment mapping, collecting problems instead of failing early.
 
-    Methods: text, integer, number, flag, choice; then done().
+    Methods: text, integer, number, flag, choice, check; then done().
     """
 
     def __init__(self, environ: Mapping[str, str]) -> None:
@@ -106,6 +106,16 @@ class EnvReader:
             self.problems.append(f"{name} must be one of {', '.join(choices)}, got {value!r}")
             return default
         return value
+
+    def check(self, name: str, value: str | None, validate: Callable[[str, str], object]) -> None:
+        """Run a validator that raises InputError (`ssm_base_path`, `names.dns_label`) on a value read
+        earlier, when it is set; its message becomes a problem."""
+        if not value:
+            return
+        try:
+            validate(name, value)
+        except InputError as exc:
+            self.problems.append(str(exc))
 
     def _bounded(self, name: str, value: Any, minimum: Any, maximum: Any, default: Any) -> Any:
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):

@@ -1,9 +1,11 @@
-"""The one place where names, emails and identifiers are validated."""
+"""The one place where names, emails, identifiers and `{namespace, role}` bindings are validated."""
 
 from __future__ import annotations
 
 import re
-from typing import Any, Final
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final, TypedDict
 
 from shared.errors import InputError
 
@@ -12,6 +14,8 @@ _DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 # Deliberately plausible-shape only: one @, a dotted domain, no spaces or control characters.
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
 EMAIL_MAX: Final = 254
+ROLE_MAX: Final = 128
+MAX_ROLES: Final = 100
 
 
 def _show(value: Any) -> str:
@@ -65,6 +69,50 @@ def string_list(field: str, value: Any, *, max_items: int = 100) -> tuple[str, .
     if len(value) > max_items:
         raise InputError(field, f"must have at most {max_items} entries, got {len(value)}")
     return tuple(text(f"{field}[{i}]", v) for i, v in enumerate(value))
+
+
+def sorted_unique(values: Iterable[str]) -> tuple[str, ...]:
+    """Each value once, sorted: role and group lists always come out in the same order."""
+    return tuple(sorted(set(values)))
+
+
+class RoleBody(TypedDict):
+    namespace: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class NamespaceRole:
+    """One `{namespace, role}` binding; ordered so that role lists are sorted the same way every time."""
+
+    namespace: str
+    role: str
+
+    def to_body(self) -> RoleBody:
+        return {"namespace": self.namespace, "role": self.role}
+
+
+def namespace_roles(field: str, value: Any) -> tuple[NamespaceRole, ...]:
+    """Check an optional list of `{namespace, role}` (None means empty): the namespace a DNS-1035 label
+    (the built-ins `system`, `shared` and `default` are labels too), the role a non-empty string.
+
+    Returns each binding once, sorted. Raises InputError naming the entry and key at fault.
+    """
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise InputError(field, f"must be a list of {{namespace, role}} objects, got {type(value).__name__}")
+    if len(value) > MAX_ROLES:
+        raise InputError(field, f"must have at most {MAX_ROLES} entries, got {len(value)}")
+    roles = []
+    for index, entry in enumerate(value):
+        where = f"{field}[{index}]"
+        entry = mapping(where, entry)
+        roles.append(NamespaceRole(
+            namespace=dns_label(f"{where}.namespace", entry.get("namespace")),
+            role=text(f"{where}.role", entry.get("role"), max_len=ROLE_MAX).strip(),
+        ))
+    return tuple(sorted(set(roles)))
 
 
 def mapping(field: str, value: Any) -> dict[str, Any]:

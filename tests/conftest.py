@@ -14,8 +14,11 @@ from shared import aws
 pytest_plugins = [
     "tests.fixtures.aws",
     "tests.fixtures.lambda_context",
+    "tests.fixtures.clock",
     "tests.fixtures.xc",
     "tests.fixtures.acme",
+    "tests.fixtures.logs",
+    "tests.fixtures.tenant",
 ]
 
 EVENTS = Path(__file__).parent / "events"

@@ -19,7 +19,7 @@ from shared.config import (
     Tenant,
     ssm_base_path,
 )
-from shared.errors import ConfigError, InputError
+from shared.errors import ConfigError
 from shared.xc.credentials import KIND_BY_TOKEN_TYPE, Kind
 from token_refresh.models import RenewalPolicy
 
@@ -67,11 +67,7 @@ def load_config(environ: Mapping[str, str]) -> Config:
     """Read and check every setting; raise one ConfigError listing all problems."""
     env = EnvReader(environ)
     base = env.text(SSM_BASE_PATH)
-    if base:
-        try:
-            ssm_base_path(SSM_BASE_PATH, base)
-        except InputError as exc:
-            env.problems.append(str(exc))
+    env.check(SSM_BASE_PATH, base, ssm_base_path)
     threshold = env.number(TOKEN_RENEW_THRESHOLD_DAYS, DEFAULT_THRESHOLD_DAYS, minimum=0,
                            maximum=MAX_EXPIRATION_DAYS)
     days = env.integer(TOKEN_EXPIRATION_DAYS, DEFAULT_EXPIRATION_DAYS, minimum=1, maximum=MAX_EXPIRATION_DAYS)

@@ -15,7 +15,6 @@ from typing import Final
 
 from shared import names
 from shared.config import ENV, EnvReader
-from shared.errors import InputError
 
 LAB_DOMAIN: Final = "LAB_DOMAIN"
 LAB_CERT_NAME: Final = "LAB_CERT_NAME"
@@ -52,10 +51,6 @@ def load_config(environ: Mapping[str, str]) -> HelperConfig:
     if domain is not None and not _DOMAIN.match(domain):
         reader.problems.append(f"{LAB_DOMAIN} must be a DNS name like 'lab-sec.f5demos.com', got {domain!r}")
     cert_name = reader.text(LAB_CERT_NAME, "") or None
-    if cert_name is not None:
-        try:
-            names.dns_label(LAB_CERT_NAME, cert_name)
-        except InputError as exc:
-            reader.problems.append(str(exc))
+    reader.check(LAB_CERT_NAME, cert_name, names.dns_label)
     reader.done()
     return HelperConfig(env=env, domain=domain, cert_name=cert_name)

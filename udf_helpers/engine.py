@@ -29,13 +29,13 @@ from typing import Any, Final
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import names
-from shared.config import Tenant, load_tenant
 from shared.errors import InputError
 from shared.handler import run_direct
 from shared.log import get_logger, library_logger
+from shared.tenant import call_with_tenant
 from shared.xc import objects
-from shared.xc.client import XCClient, XCRequester
-from shared.xc.errors import XCAuthError, XCConflictError, XCNotFoundError
+from shared.xc.client import XCRequester
+from shared.xc.errors import XCConflictError, XCNotFoundError
 from shared.xc.poll import deadline_from_context, wait_until
 from udf_helpers.config import HelperConfig, load_config
 from udf_helpers.models import Action, LabBody, LabRequest, ObjectBody, Outcome, parse_event
@@ -387,19 +387,10 @@ def make_handler(definition: LabDefinition) -> Callable[[Any, LambdaContext], di
             config = load_config(os.environ)
             deadline = deadline_from_context(context)
 
-            def call(tenant: Tenant) -> LabBody:
-                xc = XCClient(tenant.url, tenant.token)
-                return run_lab(definition, request, config, xc, deadline=deadline)
-
-            tenant = load_tenant(request.ssm_base_path)
-            try:
-                return call(tenant)
-            except XCAuthError as exc:
-                # A 401 may mean the token was rotated since it was cached: read SSM again, once.
-                fresh = load_tenant(request.ssm_base_path, force_fetch=True) if exc.status == 401 else tenant
-                if fresh.token == tenant.token:
-                    raise
-                return call(fresh)
+            return call_with_tenant(
+                request.ssm_base_path,
+                lambda tenant, xc: run_lab(definition, request, config, xc, deadline=deadline),
+            )
 
         return run_direct(logger, work)
 

@@ -8,11 +8,12 @@ from typing import Any, Final
 
 from shared.errors import RetryableError
 from shared.log import library_logger
+from shared.names import sorted_unique
 from shared.xc import users
 from shared.xc.client import XCRequester
 from shared.xc.errors import XCHTTPError, XCServerError, XCTimeoutError
 from shared.xc.poll import wait_until
-from user_create.models import NamespaceRole, UserRequest, UserResult, sorted_unique
+from user_create.models import UserRequest, UserResult
 
 log = library_logger(__name__)
 
@@ -100,19 +101,6 @@ def _find_after_duplicate(
         raise UserNotVisibleError(email) from exc
 
 
-def roles_of(user: dict[str, Any]) -> set[NamespaceRole]:
-    """The well-formed `{namespace, role}` entries of a user list item."""
-    found = set()
-    for entry in user.get("namespace_roles") or []:
-        if isinstance(entry, dict) and entry.get("namespace") and entry.get("role"):
-            found.add(NamespaceRole(namespace=str(entry["namespace"]), role=str(entry["role"])))
-    return found
-
-
-def groups_of(user: dict[str, Any]) -> set[str]:
-    return {str(group) for group in user.get("group_names") or [] if group}
-
-
 def _merge(request: UserRequest, user: dict[str, Any], xc: XCRequester, *, idm_type: str,
            deadline: float) -> UserResult:
     """Add the requested roles and groups the user lacks; PUT only when there are some.
@@ -120,7 +108,7 @@ def _merge(request: UserRequest, user: dict[str, Any], xc: XCRequester, *, idm_t
     PUT replaces the whole sets, so it carries the union. It sends the requested first and last name
     (as the original did) and keeps the user's own `idm_type` and `type`.
     """
-    have_roles, have_groups = roles_of(user), groups_of(user)
+    have_roles, have_groups = users.roles_of(user), users.groups_of(user)
     added_roles = tuple(sorted(set(request.namespace_roles) - have_roles))
     added_groups = sorted_unique(set(request.group_names) - have_groups)
     all_roles = tuple(sorted(have_roles | set(request.namespace_roles)))

@@ -10,11 +10,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.config import PARAM_IDM_TYPE, Tenant, load_tenant
+from shared.config import PARAM_IDM_TYPE, Tenant
 from shared.handler import run_direct
 from shared.log import get_logger
+from shared.tenant import call_with_tenant
 from shared.xc.client import XCClient
-from shared.xc.errors import XCAuthError
 from shared.xc.poll import deadline_from_context
 from user_create import core
 from user_create.models import UserBody, parse_event, parse_idm_type
@@ -29,20 +29,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.append_keys(tenant=request.ssm_base_path, email=request.email)
         deadline = deadline_from_context(context)
 
-        def call(tenant: Tenant) -> UserBody:
+        def call(tenant: Tenant, xc: XCClient) -> UserBody:
             idm_type = parse_idm_type(tenant.base_path, tenant.params.get(PARAM_IDM_TYPE))
-            xc = XCClient(tenant.url, tenant.token)
             return core.create_user(request, xc, idm_type=idm_type, deadline=deadline).to_body()
 
-        tenant = load_tenant(request.ssm_base_path, extra=(PARAM_IDM_TYPE,))
-        try:
-            return call(tenant)
-        except XCAuthError as exc:
-            # A 401 may mean the token was rotated since it was cached: read SSM again, once.
-            fresh = (load_tenant(request.ssm_base_path, extra=(PARAM_IDM_TYPE,), force_fetch=True)
-                     if exc.status == 401 else tenant)
-            if fresh.token == tenant.token:
-                raise
-            return call(fresh)
+        return call_with_tenant(request.ssm_base_path, call, extra=(PARAM_IDM_TYPE,))
 
     return run_direct(logger, work)

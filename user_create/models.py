@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypedDict
 
 from shared import names
 from shared.config import PARAM_IDM_TYPE, ssm_base_path
-from shared.errors import ConfigError, InputError
+from shared.errors import ConfigError
+from shared.names import NamespaceRole, RoleBody
 
 NAME_MAX: Final = 128
-ROLE_MAX: Final = 128
-MAX_ROLES: Final = 100
 IDM_TYPES: Final = ("SSO", "VOLTERRA_MANAGED", "UNDEFINED")
 
 UserState = Literal["created", "existed"]
-
-
-class RoleBody(TypedDict):
-    namespace: str
-    role: str
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class NamespaceRole:
-    """One `{namespace, role}` binding; ordered so that role lists are sorted the same way every time."""
-
-    namespace: str
-    role: str
-
-    def to_body(self) -> RoleBody:
-        return {"namespace": self.namespace, "role": self.role}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,33 +92,9 @@ def parse_event(event: Any) -> UserRequest:
         email=names.email("email", payload.get("email")),
         first_name=names.text("first_name", payload.get("first_name"), max_len=NAME_MAX),
         last_name=names.text("last_name", payload.get("last_name"), max_len=NAME_MAX),
-        group_names=sorted_unique(names.string_list("group_names", payload.get("group_names"))),
-        namespace_roles=parse_roles("namespace_roles", payload.get("namespace_roles")),
+        group_names=names.sorted_unique(names.string_list("group_names", payload.get("group_names"))),
+        namespace_roles=names.namespace_roles("namespace_roles", payload.get("namespace_roles")),
     )
-
-
-def parse_roles(field: str, value: Any) -> tuple[NamespaceRole, ...]:
-    """An optional list of `{namespace, role}`: the namespace a DNS-1035 label (the built-ins
-    `system`, `shared` and `default` are labels too), the role a non-empty string."""
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise InputError(field, f"must be a list of {{namespace, role}} objects, got {type(value).__name__}")
-    if len(value) > MAX_ROLES:
-        raise InputError(field, f"must have at most {MAX_ROLES} entries, got {len(value)}")
-    roles = []
-    for index, entry in enumerate(value):
-        where = f"{field}[{index}]"
-        entry = names.mapping(where, entry)
-        roles.append(NamespaceRole(
-            namespace=names.dns_label(f"{where}.namespace", entry.get("namespace")),
-            role=names.text(f"{where}.role", entry.get("role"), max_len=ROLE_MAX).strip(),
-        ))
-    return tuple(sorted(set(roles)))
-
-
-def sorted_unique(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted(set(values)))
 
 
 def parse_idm_type(base_path: str, value: str | None) -> str:

@@ -5,22 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from shared.errors import TopsError
-from shared.log import library_logger, mask_text
+from shared.log import library_logger
+from shared.names import sorted_unique
 from shared.xc import users
 from shared.xc.client import XCRequester
-from shared.xc.errors import XCError, XCNotFoundError
-from user_remove.models import (
-    DeletedObject,
-    NamespaceRole,
-    Revocation,
-    UserRemovalRequest,
-    UserRemovalResult,
-    sorted_unique,
-)
+from shared.xc.errors import XCNotFoundError
+from shared.xc.lists import DeletedObject, Failure, cascade_result, describe_failures
+from user_remove.models import Revocation, UserRemovalRequest, UserRemovalResult
 
 log = library_logger(__name__)
-
-Failure = tuple[DeletedObject, str]
 
 
 class UserDeleteError(TopsError):
@@ -33,10 +26,10 @@ class UserDeleteError(TopsError):
         self.email = email
         self.deleted = deleted
         self.failed = failed
-        detail = "; ".join(f"{obj.type} {obj.name}: {message}" for obj, message in failed[:10])
+        detail = describe_failures(failed)
         super().__init__(
             f"cascade delete of user {email} did not complete: {len(failed)} object(s) failed"
-            + (f": {mask_text(detail)[:1000]}" if detail else "")
+            + (f": {detail}" if detail else "")
         )
 
 
@@ -57,7 +50,7 @@ def _delete(email: str, xc: XCRequester, deadline: float) -> UserRemovalResult:
     except XCNotFoundError:
         log.info("user absent")
         return UserRemovalResult(email=email, mode="delete", found=False)
-    deleted, failed = _read_items(body, email)
+    deleted, failed = cascade_result(body, f"user {email}")
     if failed:
         raise UserDeleteError(email, deleted, failed)
     if body.get("delete_ok") is False:
@@ -79,7 +72,7 @@ def _revoke(email: str, revoke: Revocation, xc: XCRequester, deadline: float) ->
     if user is None:
         log.info("user absent, nothing to revoke")
         return UserRemovalResult(email=email, mode="revoke", found=False)
-    have_roles, have_groups = _roles_of(user), _groups_of(user)
+    have_roles, have_groups = users.roles_of(user), users.groups_of(user)
     removed_roles = tuple(sorted(have_roles & set(revoke.namespace_roles)))
     removed_groups = sorted_unique(have_groups & set(revoke.group_names))
     if not removed_roles and not removed_groups:
@@ -103,36 +96,3 @@ def _revoke(email: str, revoke: Revocation, xc: XCRequester, deadline: float) ->
     return UserRemovalResult(email=email, mode="revoke", updated=True, removed_roles=removed_roles,
                              removed_groups=removed_groups)
 
-
-def _roles_of(user: dict[str, Any]) -> set[NamespaceRole]:
-    found = set()
-    for entry in user.get("namespace_roles") or []:
-        if isinstance(entry, dict) and entry.get("namespace") and entry.get("role"):
-            found.add(NamespaceRole(namespace=str(entry["namespace"]), role=str(entry["role"])))
-    return found
-
-
-def _groups_of(user: dict[str, Any]) -> set[str]:
-    return {str(group) for group in user.get("group_names") or [] if group}
-
-
-def _read_items(body: Any, email: str) -> tuple[tuple[DeletedObject, ...], tuple[Failure, ...]]:
-    """Split the answer's `items` into deleted objects and (object, error_message) failures."""
-    if not isinstance(body, dict):
-        raise XCError(f"cascade delete of user {email} returned {type(body).__name__}, not an object")
-    items = body.get("items") or []
-    if not isinstance(items, list):
-        raise XCError(f"cascade delete of user {email} returned items of type {type(items).__name__}")
-    deleted: list[DeletedObject] = []
-    failed: list[Failure] = []
-    for item in items:
-        if not isinstance(item, dict):
-            raise XCError(f"cascade delete of user {email} returned an item that is not an object")
-        obj = DeletedObject(name=str(item.get("object_name") or ""), type=str(item.get("object_type") or ""),
-                            uid=str(item.get("object_uid") or ""))
-        message = item.get("error_message")
-        if message:
-            failed.append((obj, str(message)))
-        else:
-            deleted.append(obj)
-    return tuple(deleted), tuple(failed)

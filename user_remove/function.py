@@ -10,11 +10,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.config import Tenant, load_tenant
 from shared.handler import run_direct
 from shared.log import get_logger
-from shared.xc.client import XCClient
-from shared.xc.errors import XCAuthError
+from shared.tenant import call_with_tenant
 from shared.xc.poll import deadline_from_context
 from user_remove import core
 from user_remove.models import UserRemovalBody, parse_event
@@ -29,18 +27,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.append_keys(tenant=request.ssm_base_path, email=request.email, mode=request.mode)
         deadline = deadline_from_context(context)
 
-        def call(tenant: Tenant) -> UserRemovalBody:
-            xc = XCClient(tenant.url, tenant.token)
-            return core.remove_user(request, xc, deadline=deadline).to_body()
-
-        tenant = load_tenant(request.ssm_base_path)
-        try:
-            return call(tenant)
-        except XCAuthError as exc:
-            # A 401 may mean the token was rotated since it was cached: read SSM again, once.
-            fresh = load_tenant(request.ssm_base_path, force_fetch=True) if exc.status == 401 else tenant
-            if fresh.token == tenant.token:
-                raise
-            return call(fresh)
+        return call_with_tenant(
+            request.ssm_base_path,
+            lambda tenant, xc: core.remove_user(request, xc, deadline=deadline).to_body(),
+        )
 
     return run_direct(logger, work)

@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Final, Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 from shared import names
 from shared.config import ssm_base_path
-from shared.errors import InputError
-
-ROLE_MAX: Final = 128
-MAX_ROLES: Final = 100
+from shared.names import NamespaceRole, RoleBody
+from shared.xc.lists import DeletedBody, DeletedObject
 
 Mode = Literal["delete", "revoke"]
 RemovalState = Literal["removed", "absent", "revoked", "unchanged"]
-
-
-class RoleBody(TypedDict):
-    namespace: str
-    role: str
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class NamespaceRole:
-    """One `{namespace, role}` binding; ordered so that role lists are sorted the same way every time."""
-
-    namespace: str
-    role: str
-
-    def to_body(self) -> RoleBody:
-        return {"namespace": self.namespace, "role": self.role}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,24 +38,6 @@ class UserRemovalRequest:
     @property
     def mode(self) -> Mode:
         return "delete" if self.revoke is None else "revoke"
-
-
-class DeletedBody(TypedDict):
-    name: str
-    type: str
-    uid: str
-
-
-@dataclass(frozen=True, slots=True)
-class DeletedObject:
-    """One entry of a cascade_delete answer that reported no error."""
-
-    name: str
-    type: str
-    uid: str
-
-    def to_body(self) -> DeletedBody:
-        return {"name": self.name, "type": self.type, "uid": self.uid}
 
 
 class UserRemovalBody(TypedDict):
@@ -131,31 +94,7 @@ def parse_event(event: Any) -> UserRemovalRequest:
     revoke = None
     if payload.get("namespace_roles") is not None or payload.get("group_names") is not None:
         revoke = Revocation(
-            namespace_roles=parse_roles("namespace_roles", payload.get("namespace_roles")),
-            group_names=sorted_unique(names.string_list("group_names", payload.get("group_names"))),
+            namespace_roles=names.namespace_roles("namespace_roles", payload.get("namespace_roles")),
+            group_names=names.sorted_unique(names.string_list("group_names", payload.get("group_names"))),
         )
     return UserRemovalRequest(ssm_base_path=base_path, email=email, revoke=revoke)
-
-
-def parse_roles(field: str, value: Any) -> tuple[NamespaceRole, ...]:
-    """An optional list of `{namespace, role}`: the namespace a DNS-1035 label (the built-ins
-    `system`, `shared` and `default` are labels too), the role a non-empty string."""
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise InputError(field, f"must be a list of {{namespace, role}} objects, got {type(value).__name__}")
-    if len(value) > MAX_ROLES:
-        raise InputError(field, f"must have at most {MAX_ROLES} entries, got {len(value)}")
-    roles = []
-    for index, entry in enumerate(value):
-        where = f"{field}[{index}]"
-        entry = names.mapping(where, entry)
-        roles.append(NamespaceRole(
-            namespace=names.dns_label(f"{where}.namespace", entry.get("namespace")),
-            role=names.text(f"{where}.role", entry.get("role"), max_len=ROLE_MAX).strip(),
-        ))
-    return tuple(sorted(set(roles)))
-
-
-def sorted_unique(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted(set(values)))

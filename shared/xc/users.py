@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from shared.names import NamespaceRole
 from shared.xc import lists
 from shared.xc.client import XCRequester
 from shared.xc.errors import XCConflictError, XCHTTPError
@@ -28,6 +29,20 @@ def find(xc: XCRequester, email: str, *, deadline: float | None = None) -> dict[
         if str(user.get("email", "")).lower() == wanted:
             return user
     return None
+
+
+def roles_of(user: dict[str, Any]) -> set[NamespaceRole]:
+    """The well-formed `{namespace, role}` entries of a user list item (others are skipped)."""
+    found = set()
+    for entry in user.get("namespace_roles") or []:
+        if isinstance(entry, dict) and entry.get("namespace") and entry.get("role"):
+            found.add(NamespaceRole(namespace=str(entry["namespace"]), role=str(entry["role"])))
+    return found
+
+
+def groups_of(user: dict[str, Any]) -> set[str]:
+    """The non-empty group names of a user list item."""
+    return {str(group) for group in user.get("group_names") or [] if group}
 
 
 def update(xc: XCRequester, request: dict[str, Any], *, deadline: float | None = None) -> Any:

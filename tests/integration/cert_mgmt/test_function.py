@@ -12,9 +12,9 @@ from cert_mgmt.function import lambda_handler
 from cert_mgmt.models import KeyMismatchError
 from shared.xc.errors import XCAuthError, XCServerError
 from tests.conftest import load_event
-from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
-from tests.fixtures.xc import XC_TOKEN
-from tests.unit.cert_mgmt.pki import CERT_NAME, TinyPKI
+from tests.fixtures.lambda_context import TEST_BASE_PATH
+from tests.fixtures.pki import CERT_NAME, TinyPKI
+from tests.fixtures.xc import use_token
 
 pytestmark = pytest.mark.integration
 
@@ -49,12 +49,11 @@ class Stack:
 
 
 @pytest.fixture
-def stack(aws_mock, xc_server, monkeypatch) -> Stack:
-    seed_tenant(boto3.client("ssm", region_name="us-east-1"), xc_server.url, XC_TOKEN)
+def stack(xc_tenant, monkeypatch) -> Stack:
     monkeypatch.setenv("SSM_BASE_PATH", TEST_BASE_PATH)
     monkeypatch.setenv("S3_BUCKET", BUCKET)
     monkeypatch.setenv("CERT_NAME", CERT_NAME)
-    return Stack(xc_server)
+    return Stack(xc_tenant)
 
 
 def test_lambda_handler_first_push_into_empty_shared_creates(stack, pki, lambda_context):
@@ -128,24 +127,24 @@ def test_lambda_handler_throttling_and_unavailable_absorbed(stack, pki, lambda_c
     assert stack.material()[0] == issued.chain_pem
 
 
-def test_lambda_handler_401_fails_clearly(stack, pki, lambda_context, xc_server):
+def test_lambda_handler_401_fails_clearly(stack, pki, lambda_context, ssm, xc_server):
     # GIVEN SSM holding a token the tenant does not know
-    seed_tenant(boto3.client("ssm", region_name="us-east-1"), xc_server.url, "not-a-known-token-123")
+    use_token(ssm, xc_server, "not-a-known-token-123", known=False)
     stack.upload(pki.issue())
-    # WHEN / THEN a typed 401 after re-reading the token once; nothing written
+    # WHEN / THEN a typed 401 (SSM re-read, same token: no second call); nothing written
     with pytest.raises(XCAuthError) as caught:
         lambda_handler(load_event("cert_mgmt_fullchain"), lambda_context)
     assert caught.value.status == 401 and "401" in str(caught.value)
-    assert [r.method for r in stack.calls()] == ["GET", "GET"]
+    assert [r.method for r in stack.calls()] == ["GET"]
 
 
-def test_lambda_handler_debug_output_never_holds_token_or_key(stack, pki, lambda_context, output,
-                                                              monkeypatch, xc_server):
+def test_lambda_handler_debug_output_never_holds_token_or_key(stack, pki, lambda_context, worker_output,
+                                                              monkeypatch, ssm, xc_server):
     # GIVEN DEBUG logging, a canary token known to the tenant, and a canary key
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
+    output = worker_output("cert_mgmt")
     canary = "canary-token-cm-int-40f1b6e2d9"
-    xc_server.state.add_token(canary)
-    seed_tenant(boto3.client("ssm", region_name="us-east-1"), xc_server.url, canary)
+    use_token(ssm, xc_server, canary)
     issued = pki.issue(key_type="rsa")
     stack.upload(issued)
     stack.xc.faults.add("POST", CERTS, [500], body={"code": 13, "message": "internal"})

@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
-import io
-import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 
 from devstack.xc import XCServer
 from ns_remove.function import lambda_handler
 from tests.conftest import load_event
-from tests.fixtures.lambda_context import seed_tenant
-from tests.fixtures.xc import XC_TOKEN
+from tests.fixtures.logs import WorkerOutput
+from tests.fixtures.xc import use_token
 
 pytestmark = pytest.mark.integration
 
 NAME = "ample-gull"
 CASCADE_PATH = rf"^/api/web/namespaces/{NAME}/cascade_delete$"
-
-
-@pytest.fixture
-def ssm(aws_mock: None) -> Any:
-    return boto3.client("ssm", region_name="us-east-1")
-
-
-@pytest.fixture
-def tenant(ssm: Any, xc_server: XCServer) -> XCServer:
-    seed_tenant(ssm, xc_server.url, XC_TOKEN)
-    return xc_server
 
 
 def _seed_lab(server: XCServer) -> None:
@@ -65,10 +50,10 @@ def _namespaces(server: XCServer) -> list[str]:
 
 
 def test_handler_namespace_and_objects_are_removed_and_reported(
-    tenant: XCServer, lambda_context: Any
+    xc_tenant: XCServer, lambda_context: Any
 ) -> None:
     # GIVEN a lab namespace with a pool and a load balancer
-    _seed_lab(tenant)
+    _seed_lab(xc_tenant)
     # WHEN the handler runs
     result = lambda_handler(load_event("ns_remove_basic"), lambda_context)
     # THEN everything is gone and each deleted object is reported
@@ -81,21 +66,21 @@ def test_handler_namespace_and_objects_are_removed_and_reported(
         (NAME, "namespace"),
     }
     assert body["deleted_count"] == 3
-    assert NAME not in _namespaces(tenant)
+    assert NAME not in _namespaces(xc_tenant)
 
 
-def test_handler_invoked_twice_succeeds_twice(tenant: XCServer, lambda_context: Any) -> None:
+def test_handler_invoked_twice_succeeds_twice(xc_tenant: XCServer, lambda_context: Any) -> None:
     # GIVEN the same event delivered twice
-    _seed_lab(tenant)
+    _seed_lab(xc_tenant)
     first = lambda_handler(load_event("ns_remove_basic"), lambda_context)
     second = lambda_handler(load_event("ns_remove_basic"), lambda_context)
     # THEN both succeed: the first removed it, the second found it gone
     assert (first["statusCode"], second["statusCode"]) == (200, 200)
     assert (first["body"]["state"], second["body"]["state"]) == ("removed", "absent")
-    assert NAME not in _namespaces(tenant)
+    assert NAME not in _namespaces(xc_tenant)
 
 
-def test_handler_missing_namespace_is_success(tenant: XCServer, lambda_context: Any) -> None:
+def test_handler_missing_namespace_is_success(xc_tenant: XCServer, lambda_context: Any) -> None:
     result = lambda_handler(load_event("ns_remove_basic"), lambda_context)
     assert result["statusCode"] == 200
     assert result["body"] == {
@@ -116,44 +101,44 @@ def test_handler_missing_namespace_is_success(tenant: XCServer, lambda_context: 
     ],
 )
 def test_handler_bad_payload_fails_naming_the_field_before_any_call(
-    tenant: XCServer, lambda_context: Any, changes: dict[str, Any], field: str
+    xc_tenant: XCServer, lambda_context: Any, changes: dict[str, Any], field: str
 ) -> None:
     result = lambda_handler({**load_event("ns_remove_basic"), **changes}, lambda_context)
     assert result["statusCode"] == 400
     assert result["body"]["field"] == field
-    assert tenant.requests() == []
-    assert "system" in _namespaces(tenant)
+    assert xc_tenant.requests() == []
+    assert "system" in _namespaces(xc_tenant)
 
 
 def test_handler_rate_limit_and_unavailable_bursts_are_absorbed(
-    tenant: XCServer, lambda_context: Any
+    xc_tenant: XCServer, lambda_context: Any
 ) -> None:
     # GIVEN a 429 and two 503s before the cascade delete is served
-    _seed_lab(tenant)
-    tenant.faults.add("POST", CASCADE_PATH, [429, 503, 503], retry_after=0)
+    _seed_lab(xc_tenant)
+    xc_tenant.faults.add("POST", CASCADE_PATH, [429, 503, 503], retry_after=0)
     # WHEN the handler runs
     result = lambda_handler(load_event("ns_remove_basic"), lambda_context)
     # THEN the burst is absorbed and the namespace removed
     assert result["statusCode"] == 200
     assert result["body"]["removed"] is True
-    assert [r.status for r in tenant.requests()] == [429, 503, 503, 200]
+    assert [r.status for r in xc_tenant.requests()] == [429, 503, 503, 200]
 
 
-def test_handler_unknown_token_fails_clearly(ssm: Any, tenant: XCServer, lambda_context: Any) -> None:
-    _seed_lab(tenant)
-    seed_tenant(ssm, tenant.url, "not-a-known-token-123456")
+def test_handler_unknown_token_fails_clearly(ssm: Any, xc_tenant: XCServer, lambda_context: Any) -> None:
+    _seed_lab(xc_tenant)
+    use_token(ssm, xc_tenant, "not-a-known-token-123456", known=False)
     result = lambda_handler(load_event("ns_remove_basic"), lambda_context)
     assert result["statusCode"] == 502
     assert result["body"]["error"] == "XCAuthError"
     assert "invalid API token" in result["body"]["message"]
-    assert NAME in _namespaces(tenant)
+    assert NAME in _namespaces(xc_tenant)
 
 
-def test_handler_delete_already_running_waits_for_it(tenant: XCServer, lambda_context: Any) -> None:
+def test_handler_delete_already_running_waits_for_it(xc_tenant: XCServer, lambda_context: Any) -> None:
     # GIVEN another cascade delete of the namespace, still running (it takes 0.8 s)
-    _seed_lab(tenant)
-    tenant.state.configure(cascade_delete_delay_ms=800)
-    other = threading.Thread(target=tenant.state.cascade_delete_namespace, args=(NAME,))
+    _seed_lab(xc_tenant)
+    xc_tenant.state.configure(cascade_delete_delay_ms=800)
+    other = threading.Thread(target=xc_tenant.state.cascade_delete_namespace, args=(NAME,))
     other.start()
     time.sleep(0.1)
     # WHEN the handler runs meanwhile
@@ -164,59 +149,27 @@ def test_handler_delete_already_running_waits_for_it(tenant: XCServer, lambda_co
     # THEN it waits for that delete to finish and reports the namespace absent (it deleted nothing)
     assert result["statusCode"] == 200
     assert result["body"]["state"] == "absent"
-    assert NAME not in _namespaces(tenant)
-    assert tenant.requests()[0].status == 409
-
-
-@contextmanager
-def _debug_log_lines(service: str) -> Iterator[io.StringIO]:
-    """Redirect the worker's and shared's log handlers into a buffer, at DEBUG, for one test."""
-    buffer = io.StringIO()
-    loggers = [
-        logging.getLogger(name)
-        for name in list(logging.root.manager.loggerDict)
-        if name == service or name.startswith((f"{service}.", "shared"))
-    ]
-    levels = [(lg, lg.level) for lg in loggers]
-    handlers = {h for lg in loggers for h in lg.handlers if isinstance(h, logging.StreamHandler)}
-    streams = [(h, h.stream) for h in handlers]
-    for handler in handlers:
-        handler.setStream(buffer)
-    for lg in loggers:
-        lg.setLevel(logging.DEBUG)
-    try:
-        yield buffer
-    finally:
-        for handler, stream in streams:
-            handler.setStream(stream)
-        for lg, level in levels:
-            lg.setLevel(level)
+    assert NAME not in _namespaces(xc_tenant)
+    assert xc_tenant.requests()[0].status == 409
 
 
 def test_handler_canary_token_never_reaches_a_log_line(
     ssm: Any,
-    tenant: XCServer,
+    xc_tenant: XCServer,
     lambda_context: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    xc_canary: str,
+    worker_output: Callable[[str], WorkerOutput],
 ) -> None:
     # GIVEN a canary token the tenant accepts, DEBUG logging, and a retried call
-    canary = "CANARY-ns-remove-0d9e8f7a6b5c4d3e"
-    tenant.state.add_token(canary)
-    seed_tenant(ssm, tenant.url, canary)
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
-    _seed_lab(tenant)
-    tenant.faults.add("POST", CASCADE_PATH, 503, retry_after=0)
+    _seed_lab(xc_tenant)
+    xc_tenant.faults.add("POST", CASCADE_PATH, 503, retry_after=0)
+    output = worker_output("ns_remove")
     # WHEN the handler removes the namespace, then runs again with a bad token
-    with _debug_log_lines("ns_remove") as lines:
-        ok = lambda_handler(load_event("ns_remove_basic"), lambda_context)
-        seed_tenant(ssm, tenant.url, canary + "-revoked")
-        from shared import aws
-
-        aws.reset()
-        failed = lambda_handler(load_event("ns_remove_basic"), lambda_context)
+    ok = lambda_handler(load_event("ns_remove_basic"), lambda_context)
+    use_token(ssm, xc_tenant, xc_canary + "-revoked", known=False)
+    failed = lambda_handler(load_event("ns_remove_basic"), lambda_context)
     # THEN DEBUG lines were written and none holds the canary
-    text = lines.getvalue() + "".join(capsys.readouterr())
+    text = output()
     assert ok["statusCode"] == 200 and failed["statusCode"] == 502
     assert '"level":"DEBUG"' in text
-    assert canary not in text
+    assert xc_canary not in text

@@ -129,9 +129,10 @@ def test_lambda_handler_throttling_and_unavailable_absorbed(tenant, lambda_conte
     assert [r.status for r in tenant.renew_calls()] == [429, 429, 200]
 
 
-def test_lambda_handler_debug_output_never_holds_token(tenant, lambda_context, output, monkeypatch):
+def test_lambda_handler_debug_output_never_holds_token(tenant, lambda_context, worker_output, monkeypatch):
     # GIVEN DEBUG logging, a due credential and a failing first read
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
+    output = worker_output("token_refresh")
     tenant.seed(1)
     tenant.server.faults.add("GET", r"_credentials", [503])
     # WHEN it renews, then fails on a second run whose token was revoked

@@ -11,7 +11,6 @@ from devstack.xc import XCServer
 from shared.xc.errors import XCTimeoutError
 from tests.fixtures.lambda_context import TEST_BASE_PATH, StubContext, seed_tenant
 from tests.fixtures.xc import XC_TOKEN, certificate_body, make_certificate
-from tests.unit.udf_helpers.fakes import captured_logs
 from udf_helpers.config import HelperConfig
 from udf_helpers.engine import differences, render
 from udf_helpers.labs import apilab, botlab, caaslab, example, waaplab
@@ -186,17 +185,17 @@ def test_create_whose_answer_was_lost_is_recognised(tenant):
     assert tenant.state.object_names(PET, "origin_pools") == [f"{PET}-origin"]
 
 
-def test_token_never_reaches_the_logs(tenant, moto_server):
+def test_token_never_reaches_the_logs(tenant, moto_server, worker_output):
     # GIVEN the tenant token is a canary, and every logger is at DEBUG
     tenant.state.add_token(CANARY)
     seed_tenant(moto_server.client("ssm"), tenant.url, CANARY)
     tenant.faults.add("GET", r"/origin_pools/", 503, retry_after=0)
-    with captured_logs() as logs:
-        # WHEN the helper creates (with a retry), runs again, removes, and fails on a bad token
-        results = [_invoke(apilab), _invoke(apilab), _invoke(apilab, "remove")]
-        tenant.state.remove_token(CANARY)
-        failed = _invoke(apilab)
-    text = logs.getvalue()
+    output = worker_output("udf_helpers")
+    # WHEN the helper creates (with a retry), runs again, removes, and fails on a bad token
+    results = [_invoke(apilab), _invoke(apilab), _invoke(apilab, "remove")]
+    tenant.state.remove_token(CANARY)
+    failed = _invoke(apilab)
+    text = output()
     # THEN the logs have content but never the token
     assert "lab object created" in text and "xc call will be retried" in text and "failed" in text
     assert failed["statusCode"] != 200

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import io
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 
 from devstack.xc import XCServer
 from tests.conftest import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
-from tests.fixtures.xc import XC_TOKEN
+from tests.fixtures.logs import WorkerOutput
+from tests.fixtures.xc import XC_TOKEN, use_token
 from user_create.function import lambda_handler
 
 pytestmark = pytest.mark.integration
@@ -25,17 +22,6 @@ LAB_ROLES = [
     {"namespace": "ample-gull", "role": "ves-io-admin-role"},
     {"namespace": "shared", "role": "f5xc-waap-monitor"},
 ]
-
-
-@pytest.fixture
-def ssm(aws_mock: None) -> Any:
-    return boto3.client("ssm", region_name="us-east-1")
-
-
-@pytest.fixture
-def tenant(ssm: Any, xc_server: XCServer) -> XCServer:
-    seed_tenant(ssm, xc_server.url, XC_TOKEN, idm_type="SSO")
-    return xc_server
 
 
 def _seed_user(server: XCServer, roles: list[dict[str, str]], groups: list[str]) -> None:
@@ -51,7 +37,7 @@ def _seed_user(server: XCServer, roles: list[dict[str, str]], groups: list[str])
     )
 
 
-def test_handler_new_user_is_created_with_roles_and_groups(tenant: XCServer, lambda_context: Any) -> None:
+def test_handler_new_user_is_created_with_roles_and_groups(xc_tenant: XCServer, lambda_context: Any) -> None:
     # GIVEN a tenant without the user
     # WHEN the handler runs
     result = lambda_handler(load_event("user_create_basic"), lambda_context)
@@ -61,7 +47,7 @@ def test_handler_new_user_is_created_with_roles_and_groups(tenant: XCServer, lam
     assert (body["created"], body["state"]) == (True, "created")
     assert body["added_roles"] == LAB_ROLES
     assert body["added_groups"] == ["xc-lab-users"]
-    user = tenant.state.user(EMAIL)
+    user = xc_tenant.state.user(EMAIL)
     assert user is not None
     assert (user["name"], user["type"], user["idm_type"]) == (EMAIL, "USER", "SSO")
     assert user["namespace_roles"] == LAB_ROLES
@@ -69,11 +55,11 @@ def test_handler_new_user_is_created_with_roles_and_groups(tenant: XCServer, lam
 
 
 def test_handler_invoked_twice_succeeds_twice_with_the_same_user(
-    tenant: XCServer, lambda_context: Any
+    xc_tenant: XCServer, lambda_context: Any
 ) -> None:
     # GIVEN the same event delivered twice
     first = lambda_handler(load_event("user_create_basic"), lambda_context)
-    after_first = tenant.state.user(EMAIL)
+    after_first = xc_tenant.state.user(EMAIL)
     second = lambda_handler(load_event("user_create_basic"), lambda_context)
     # THEN both succeed, the second changes nothing and sends no update
     assert (first["statusCode"], second["statusCode"]) == (200, 200)
@@ -83,16 +69,16 @@ def test_handler_invoked_twice_succeeds_twice_with_the_same_user(
         [],
         [],
     )
-    assert tenant.state.user(EMAIL) == after_first
-    assert [r.method for r in tenant.requests()] == ["POST", "POST", "GET"]
+    assert xc_tenant.state.user(EMAIL) == after_first
+    assert [r.method for r in xc_tenant.requests()] == ["POST", "POST", "GET"]
 
 
 def test_handler_preexisting_user_gets_only_the_missing_roles_and_groups(
-    tenant: XCServer, lambda_context: Any
+    xc_tenant: XCServer, lambda_context: Any
 ) -> None:
     # GIVEN a learner who already has an account with one lab role and their own role and group
     _seed_user(
-        tenant,
+        xc_tenant,
         [{"namespace": "shared", "role": "f5xc-waap-monitor"}, {"namespace": "system", "role": "own-role"}],
         ["staff"],
     )
@@ -105,7 +91,7 @@ def test_handler_preexisting_user_gets_only_the_missing_roles_and_groups(
     assert body["added_roles"] == [{"namespace": "ample-gull", "role": "ves-io-admin-role"}]
     assert body["added_groups"] == ["xc-lab-users"]
     assert body["renamed_from"] == {"first_name": "Jane", "last_name": "Doe"}
-    user = tenant.state.user(EMAIL)
+    user = xc_tenant.state.user(EMAIL)
     assert user is not None
     assert user["namespace_roles"] == [*LAB_ROLES, {"namespace": "system", "role": "own-role"}]
     assert user["group_names"] == ["staff", "xc-lab-users"]
@@ -125,12 +111,12 @@ def test_handler_preexisting_user_gets_only_the_missing_roles_and_groups(
     ],
 )
 def test_handler_bad_payload_fails_naming_the_field_before_any_call(
-    tenant: XCServer, lambda_context: Any, changes: dict[str, Any], field: str
+    xc_tenant: XCServer, lambda_context: Any, changes: dict[str, Any], field: str
 ) -> None:
     result = lambda_handler({**load_event("user_create_basic"), **changes}, lambda_context)
     assert result["statusCode"] == 400
     assert result["body"]["field"] == field
-    assert tenant.requests() == []
+    assert xc_tenant.requests() == []
 
 
 def test_handler_missing_idm_type_fails_naming_the_parameter(
@@ -147,19 +133,19 @@ def test_handler_missing_idm_type_fails_naming_the_parameter(
 
 
 def test_handler_rate_limit_and_unavailable_bursts_are_absorbed(
-    tenant: XCServer, lambda_context: Any
+    xc_tenant: XCServer, lambda_context: Any
 ) -> None:
     # GIVEN an existing user, 429s on the create and 503s on the user list
-    _seed_user(tenant, [], [])
-    tenant.faults.add("POST", ROLES_PATH, 429, count=2, retry_after=0)
-    tenant.faults.add("GET", ROLES_PATH, 503, count=2, retry_after=0)
-    tenant.faults.add("PUT", ROLES_PATH, 503, count=1, retry_after=0)
+    _seed_user(xc_tenant, [], [])
+    xc_tenant.faults.add("POST", ROLES_PATH, 429, count=2, retry_after=0)
+    xc_tenant.faults.add("GET", ROLES_PATH, 503, count=2, retry_after=0)
+    xc_tenant.faults.add("PUT", ROLES_PATH, 503, count=1, retry_after=0)
     # WHEN the handler runs
     result = lambda_handler(load_event("user_create_basic"), lambda_context)
     # THEN every burst is absorbed and the merge completes
     assert result["statusCode"] == 200
     assert result["body"]["added_groups"] == ["xc-lab-users"]
-    assert [(r.method, r.status) for r in tenant.requests()] == [
+    assert [(r.method, r.status) for r in xc_tenant.requests()] == [
         ("POST", 429),
         ("POST", 429),
         ("POST", 409),
@@ -172,76 +158,45 @@ def test_handler_rate_limit_and_unavailable_bursts_are_absorbed(
 
 
 def test_handler_unavailable_create_is_read_back_before_retrying(
-    tenant: XCServer, lambda_context: Any
+    xc_tenant: XCServer, lambda_context: Any
 ) -> None:
     # GIVEN a create answered 503 (not retried by the client: a POST's outcome is unknown)
-    tenant.faults.add("POST", ROLES_PATH, 503, count=1)
+    xc_tenant.faults.add("POST", ROLES_PATH, 503, count=1)
     # WHEN the handler runs
     result = lambda_handler(load_event("user_create_basic"), lambda_context)
     # THEN the worker reads the list, finds no user, creates it, and reports it created
     assert result["statusCode"] == 200
     assert result["body"]["created"] is True
-    assert [(r.method, r.status) for r in tenant.requests()] == [("POST", 503), ("GET", 200), ("POST", 200)]
+    calls = [(r.method, r.status) for r in xc_tenant.requests()]
+    assert calls == [("POST", 503), ("GET", 200), ("POST", 200)]
 
 
-def test_handler_unknown_token_fails_clearly(ssm: Any, tenant: XCServer, lambda_context: Any) -> None:
-    seed_tenant(ssm, tenant.url, "not-a-known-token-123456", idm_type="SSO")
+def test_handler_unknown_token_fails_clearly(ssm: Any, xc_tenant: XCServer, lambda_context: Any) -> None:
+    use_token(ssm, xc_tenant, "not-a-known-token-123456", known=False)
     result = lambda_handler(load_event("user_create_basic"), lambda_context)
     assert result["statusCode"] == 502
     assert result["body"]["error"] == "XCAuthError"
     assert "invalid API token" in result["body"]["message"]
-    assert tenant.state.user(EMAIL) is None
-
-
-@contextmanager
-def _debug_log_lines(service: str) -> Iterator[io.StringIO]:
-    """Redirect the worker's and shared's log handlers into a buffer, at DEBUG, for one test."""
-    buffer = io.StringIO()
-    loggers = [
-        logging.getLogger(name)
-        for name in list(logging.root.manager.loggerDict)
-        if name == service or name.startswith((f"{service}.", "shared"))
-    ]
-    levels = [(lg, lg.level) for lg in loggers]
-    handlers = {h for lg in loggers for h in lg.handlers if isinstance(h, logging.StreamHandler)}
-    streams = [(h, h.stream) for h in handlers]
-    for handler in handlers:
-        handler.setStream(buffer)
-    for lg in loggers:
-        lg.setLevel(logging.DEBUG)
-    try:
-        yield buffer
-    finally:
-        for handler, stream in streams:
-            handler.setStream(stream)
-        for lg, level in levels:
-            lg.setLevel(level)
+    assert xc_tenant.state.user(EMAIL) is None
 
 
 def test_handler_canary_token_never_reaches_a_log_line(
     ssm: Any,
-    tenant: XCServer,
+    xc_tenant: XCServer,
     lambda_context: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    xc_canary: str,
+    worker_output: Callable[[str], WorkerOutput],
 ) -> None:
     # GIVEN a canary token the tenant accepts, DEBUG logging, a retried call and the merge path
-    canary = "CANARY-user-create-5a4b3c2d1e0f9a8b"
-    tenant.state.add_token(canary)
-    seed_tenant(ssm, tenant.url, canary, idm_type="SSO")
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
-    _seed_user(tenant, [], [])
-    tenant.faults.add("GET", ROLES_PATH, 503, retry_after=0)
+    _seed_user(xc_tenant, [], [])
+    xc_tenant.faults.add("GET", ROLES_PATH, 503, retry_after=0)
+    output = worker_output("user_create")
     # WHEN the handler runs, then again with a token the tenant rejects
-    with _debug_log_lines("user_create") as lines:
-        ok = lambda_handler(load_event("user_create_basic"), lambda_context)
-        seed_tenant(ssm, tenant.url, canary + "-revoked", idm_type="SSO")
-        from shared import aws
-
-        aws.reset()
-        failed = lambda_handler(load_event("user_create_basic"), lambda_context)
+    ok = lambda_handler(load_event("user_create_basic"), lambda_context)
+    use_token(ssm, xc_tenant, xc_canary + "-revoked", known=False)
+    failed = lambda_handler(load_event("user_create_basic"), lambda_context)
     # THEN DEBUG lines were written and none holds the canary
-    text = lines.getvalue() + "".join(capsys.readouterr())
+    text = output()
     assert ok["statusCode"] == 200 and failed["statusCode"] == 502
     assert '"level":"DEBUG"' in text
-    assert canary not in text
+    assert xc_canary not in text

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -25,19 +22,6 @@ from tests.unit.acme_client.test_core import FakeCa
 BUCKET = "tops-cert-bucket"
 CERT = "lab-mcn-wildcard"
 RECORD = "lab-mcn.challenge.f5demos.com"
-
-
-@pytest.fixture
-def log_stream() -> Iterator[io.StringIO]:
-    """What the worker's real Powertools handler writes, with its real (masking) formatter."""
-    handler = function.logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    stream = io.StringIO()
-    previous = handler.setStream(stream)
-    function.logger.setLevel("DEBUG")
-    yield stream
-    handler.setStream(previous)
-    function.logger.setLevel("INFO")
 
 
 @pytest.fixture
@@ -98,8 +82,9 @@ def _body_lines(pem: str) -> list[str]:
     return [line for line in pem.splitlines() if line and not line.startswith("-----")]
 
 
-def test_lambda_handler_logs_never_contain_private_or_account_keys(env, monkeypatch, log_stream):
+def test_lambda_handler_logs_never_contain_private_or_account_keys(env, monkeypatch, worker_output):
     # GIVEN a stored pair with a canary key, and a CA that fails the first (forced) renewal
+    captured = worker_output("acme_client")
     pki = Pki.create()
     cert, key = pki.leaf(["*.lab-mcn.f5demos.com"], not_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
     canary = pem_key(key).decode()
@@ -114,7 +99,7 @@ def test_lambda_handler_logs_never_contain_private_or_account_keys(env, monkeypa
     renewed = function.lambda_handler(load_event("acme_client_force"), context)
     # THEN no line of the old key, the new key or the account key appears in the output
     assert (failed["body"]["action"], renewed["body"]["action"]) == ("failed", "renewed")
-    output = log_stream.getvalue()
+    output = captured()
     assert "renewal failed" in output and "certificate renewed" in output
     new_key = env["s3"].get_object(Bucket=BUCKET, Key=f"{CERT}/privkey.pem")["Body"].read().decode()
     account_doc = json.loads(
@@ -134,7 +119,8 @@ def test_lambda_handler_logs_never_contain_private_or_account_keys(env, monkeypa
             assert line not in output
 
 
-def test_logger_masks_key_fields_pem_blocks_and_secrets(log_stream):
+def test_logger_masks_key_fields_pem_blocks_and_secrets(worker_output):
+    captured = worker_output("acme_client")
     pem = pem_key(Pki.create().root_key).decode()
     hmac = Secret("c2VjcmV0LWhtYWMta2V5LWNhbmFyeS0xMjM0NQ")
     function.logger.info(
@@ -147,7 +133,7 @@ def test_logger_masks_key_fields_pem_blocks_and_secrets(log_stream):
         },
     )
     function.logger.info(f"raw {hmac.reveal()}")
-    output = log_stream.getvalue()
+    output = captured()
     assert "x" * 20 not in output and "y" * 20 not in output
     assert all(line not in output for line in _body_lines(pem))
     assert hmac.reveal() not in output

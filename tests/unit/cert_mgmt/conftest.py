@@ -1,40 +1,17 @@
-"""Fixtures for the cert_mgmt tests (integration tests import `output` from here)."""
+"""Fixtures for the cert_mgmt unit tests: one tiny PKI and one leaf per test module."""
 
 from __future__ import annotations
 
-import io
-import logging
-from collections.abc import Callable, Iterator
-
 import pytest
 
-WORKER = "cert_mgmt"
+from tests.fixtures.pki import Issued, TinyPKI
 
 
-@pytest.fixture
-def output(capsys: pytest.CaptureFixture[str],
-           monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], str]]:
-    """Everything the worker writes, at DEBUG: its log handlers' streams (bound to stdout at import
-    time, so capsys alone misses them) plus stdout and stderr (EMF metrics, tracebacks)."""
-    import cert_mgmt.function  # noqa: F401  (builds the worker's logger)
+@pytest.fixture(scope="module")
+def pki() -> TinyPKI:
+    return TinyPKI()
 
-    buffer = io.StringIO()
-    loggers = logging.root.manager.loggerDict
-    names = [WORKER, *(n for n in loggers if n == "shared" or n.startswith("shared."))]
-    levels = {name: logging.getLogger(name).level for name in names}
-    for name in names:
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.DEBUG)  # setLevel, not the attribute: it clears the level cache
-        for handler in logger.handlers:
-            if isinstance(handler, logging.StreamHandler):
-                monkeypatch.setattr(handler, "stream", buffer)
-    seen: list[str] = []
 
-    def read() -> str:
-        captured = capsys.readouterr()
-        seen.append(captured.out + captured.err)
-        return buffer.getvalue() + "".join(seen)
-
-    yield read
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
+@pytest.fixture(scope="module")
+def issued(pki: TinyPKI) -> Issued:
+    return pki.issue()

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from cryptography import x509
 
 from shared.xc.errors import from_status
-from tests.unit.cert_mgmt.pki import xc_info
+from tests.fixtures.pki import xc_info
 
 PREFIX = "/api/config/namespaces/shared/certificates"
 

@@ -23,16 +23,11 @@ from cert_mgmt.models import (
 from cert_mgmt.pem import describe, validate_pair
 from shared.errors import RetryableError
 from shared.xc.errors import XCAuthError
+from tests.fixtures.pki import CERT_NAME, xc_info
 from tests.unit.cert_mgmt.fakes import FakeCertXC, FakeS3
-from tests.unit.cert_mgmt.pki import CERT_NAME, TinyPKI, xc_info
 
 TARGET = CertTarget(bucket="tops-cert-bucket", name=CERT_NAME)
 NOW = dt.datetime.now(dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def pki() -> TinyPKI:
-    return TinyPKI()
 
 
 @pytest.fixture(scope="module")

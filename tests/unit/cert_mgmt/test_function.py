@@ -4,35 +4,23 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-import responses
 
 from cert_mgmt.function import lambda_handler
 from cert_mgmt.models import CertificateObjectMissingError, KeyMismatchError
 from shared.errors import ConfigError
 from tests.conftest import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
-from tests.unit.cert_mgmt.pki import CERT_NAME, TinyPKI, xc_info
+from tests.fixtures.pki import CERT_NAME, xc_info
 
 URL = "https://f5-xc-lab-sec.console.ves.volterra.io"
 CERTS = f"{URL}/api/config/namespaces/shared/certificates"
 ONE = f"{CERTS}/{CERT_NAME}"
 BUCKET = "tops-cert-bucket"
 CANARY = "canary-token-cm-7d41e0b2c9aa53"
-
-
-@pytest.fixture(scope="module")
-def pki() -> TinyPKI:
-    return TinyPKI()
-
-
-@pytest.fixture(scope="module")
-def issued(pki):
-    return pki.issue()
 
 
 @pytest.fixture
@@ -50,19 +38,14 @@ def s3(aws_mock: None, env: None) -> Any:
     return client
 
 
-@pytest.fixture
-def http() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
 def _upload(s3: Any, issued: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key=f"{CERT_NAME}/privkey.pem", Body=issued.key_pem)
     s3.put_object(Bucket=BUCKET, Key=f"{CERT_NAME}/fullchain.pem", Body=issued.chain_pem)
 
 
-def test_lambda_handler_first_push_creates(s3, http, issued, lambda_context, output):
-    # GIVEN the pair in S3 and no certificate in the tenant
+def test_lambda_handler_first_push_creates(s3, http, issued, lambda_context, worker_output):
+    # GIVEN the pair in S3 and no certificate in the tenant, and the worker's output captured
+    output = worker_output("cert_mgmt")
     _upload(s3, issued)
     http.add("GET", ONE, status=404, json={"code": 5, "message": "not found"})
     http.add("POST", CERTS, json={"metadata": {"name": CERT_NAME}})
@@ -133,28 +116,33 @@ def test_lambda_handler_missing_env_names_each(aws_mock, monkeypatch, lambda_con
 
 
 def test_lambda_handler_401_rereads_token_once_then_fails(s3, http, issued, lambda_context):
-    # GIVEN a tenant that keeps refusing the token
+    # GIVEN a tenant that refuses the token, and no newer token in SSM
     from shared.xc.errors import XCAuthError
 
     _upload(s3, issued)
     http.add("GET", ONE, status=401, json={"code": 16, "message": "invalid API token"})
-    # WHEN / THEN one more try with the token read afresh, then a clear failure
+    # WHEN / THEN SSM is read again, the token is the same, so a clear failure after one call
     with pytest.raises(XCAuthError) as caught:
         lambda_handler(load_event("cert_mgmt_fullchain"), lambda_context)
     assert caught.value.status == 401
-    assert [c.request.method for c in http.calls] == ["GET", "GET"]
+    assert [c.request.method for c in http.calls] == ["GET"]
 
 
 def test_lambda_handler_401_then_accepted_succeeds(s3, http, issued, lambda_context):
-    # GIVEN a 401 (token replaced in SSM meanwhile), then an accepted call
+    # GIVEN a cached token that the tenant refuses, and a new token put in SSM meanwhile
+    from shared import config
+
     _upload(s3, issued)
+    config.load_tenant(TEST_BASE_PATH)
+    seed_tenant(boto3.client("ssm", region_name="us-east-1"), URL, "rotated-token-5551234")
     http.add("GET", ONE, status=401, json={"code": 16, "message": "invalid API token"})
     http.add("GET", ONE, status=404, json={"code": 5, "message": "not found"})
     http.add("POST", CERTS, json={})
     # WHEN
     result = lambda_handler(load_event("cert_mgmt_fullchain"), lambda_context)
-    # THEN
+    # THEN the second call used the new token and the certificate was created
     assert result["body"]["action"] == "created"
+    assert http.calls[1].request.headers["Authorization"] == "APIToken rotated-token-5551234"
 
 
 def test_lambda_handler_manual_invoke_uses_cert_name(s3, http, issued, lambda_context):

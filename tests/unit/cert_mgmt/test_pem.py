@@ -11,19 +11,9 @@ from cert_mgmt.models import (
     KeyMismatchError,
 )
 from cert_mgmt.pem import describe, validate_pair
-from tests.unit.cert_mgmt.pki import CERT_NAME, NAMES, TinyPKI, key_pem
+from tests.fixtures.pki import CERT_NAME, NAMES, TinyPKI, key_pem
 
 NOW = dt.datetime.now(dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def pki() -> TinyPKI:
-    return TinyPKI()
-
-
-@pytest.fixture(scope="module")
-def issued(pki):
-    return pki.issue()
 
 
 def test_validate_pair_good_pair_describes_leaf(issued):

@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-import responses
 
 from ns_create.function import lambda_handler
 from tests.conftest import load_event
-from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
+from tests.fixtures.lambda_context import TEST_BASE_PATH
+from tests.fixtures.tenant import TENANT_TOKEN, TENANT_URL
 
-URL = "https://tenant.example.test"
-NS = f"{URL}/api/web/namespaces"
+NS = f"{TENANT_URL}/api/web/namespaces"
 ONE = f"{NS}/ample-gull"
-TOKEN = "unit-token-0123456789"
 
 
-@pytest.fixture
-def ssm(aws_mock: None) -> Any:
-    client = boto3.client("ssm", region_name="us-east-1")
-    seed_tenant(client, URL, TOKEN)
-    return client
-
-
-@pytest.fixture
-def http() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-def test_lambda_handler_new_namespace_returns_200_created(ssm: Any, http: Any, lambda_context: Any) -> None:
+def test_lambda_handler_new_namespace_returns_200_created(
+    tenant_ssm: Any, http: Any, lambda_context: Any
+) -> None:
     # GIVEN a tenant in SSM and an XC that creates the namespace
     http.add("POST", NS, json={})
     http.add("GET", ONE, json={"metadata": {"name": "ample-gull"}, "system_metadata": {}})
@@ -43,11 +28,11 @@ def test_lambda_handler_new_namespace_returns_200_created(ssm: Any, http: Any, l
     assert result["body"]["namespace"] == "ample-gull"
     assert result["body"]["created"] is True
     assert result["body"]["state"] == "created"
-    assert http.calls[0].request.headers["Authorization"] == f"APIToken {TOKEN}"
+    assert http.calls[0].request.headers["Authorization"] == f"APIToken {TENANT_TOKEN}"
 
 
 def test_lambda_handler_bad_name_returns_400_without_any_call(
-    ssm: Any, http: Any, lambda_context: Any
+    tenant_ssm: Any, http: Any, lambda_context: Any
 ) -> None:
     # GIVEN an invalid namespace name
     # WHEN the handler runs
@@ -75,7 +60,7 @@ def test_lambda_handler_missing_tenant_returns_500_naming_parameter(
 
 
 def test_lambda_handler_unauthorized_rereads_ssm_then_fails_clearly(
-    ssm: Any, http: Any, lambda_context: Any
+    tenant_ssm: Any, http: Any, lambda_context: Any
 ) -> None:
     # GIVEN a token XC rejects, also after a fresh SSM read
     http.add("POST", NS, status=401, json={"code": 16, "message": "invalid API token"})
@@ -86,18 +71,18 @@ def test_lambda_handler_unauthorized_rereads_ssm_then_fails_clearly(
     assert result["body"]["error"] == "XCAuthError"
     assert result["body"]["status"] == 401
     assert "invalid API token" in result["body"]["message"]
-    assert TOKEN not in str(result)
+    assert TENANT_TOKEN not in str(result)
     assert len(http.calls) == 1
 
 
 def test_lambda_handler_unauthorized_with_rotated_token_uses_new_token(
-    ssm: Any, http: Any, lambda_context: Any
+    tenant_ssm: Any, http: Any, lambda_context: Any
 ) -> None:
     # GIVEN a cached token that XC rejects, and a rotated one in SSM
     from shared.config import load_tenant
 
     load_tenant(TEST_BASE_PATH)  # warm the 300 s cache with the old token
-    ssm.put_parameter(
+    tenant_ssm.put_parameter(
         Name=f"{TEST_BASE_PATH}/token-value",
         Value="rotated-token-987654",
         Type="SecureString",
@@ -113,7 +98,9 @@ def test_lambda_handler_unauthorized_with_rotated_token_uses_new_token(
     assert http.calls[1].request.headers["Authorization"] == "APIToken rotated-token-987654"
 
 
-def test_lambda_handler_server_error_is_raised_for_retry(ssm: Any, http: Any, lambda_context: Any) -> None:
+def test_lambda_handler_server_error_is_raised_for_retry(
+    tenant_ssm: Any, http: Any, lambda_context: Any
+) -> None:
     # GIVEN a tenant that keeps failing reads with 503
     http.add("POST", NS, json={})
     http.add(

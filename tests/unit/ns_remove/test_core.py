@@ -5,57 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import responses
 
 from ns_remove.core import CascadeDeleteError, remove_namespace
 from ns_remove.models import RemovalRequest
 from shared.xc.client import XCClient
 from shared.xc.errors import XCAuthError, XCError, XCServerError, XCTimeoutError
+from tests.fixtures.clock import FakeClock
+from tests.fixtures.tenant import TENANT_URL
 
-URL = "https://tenant.example.test"
-ONE = f"{URL}/api/web/namespaces/ample-gull"
+ONE = f"{TENANT_URL}/api/web/namespaces/ample-gull"
 CASCADE = f"{ONE}/cascade_delete"
 REQUEST = RemovalRequest("/tenantOps-test/sec-lab", "ample-gull")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 500.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def xc(clock: Clock) -> XCClient:
-    return XCClient(URL, "unit-token-abcdef", sleep=clock.sleep, clock=clock, jitter=lambda: 0.0)
-
-
-@pytest.fixture
-def http() -> Any:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def _item(name: str, kind: str, uid: str, error: str = "") -> dict[str, str]:
     return {"object_name": name, "object_type": kind, "object_uid": uid, "error_message": error}
 
 
-def _run(xc: XCClient, clock: Clock, budget: float = 50.0) -> Any:
+def _run(xc: XCClient, clock: FakeClock, budget: float = 50.0) -> Any:
     return remove_namespace(REQUEST, xc, deadline=clock() + budget, sleep=clock.sleep, clock=clock)
 
 
-def test_remove_namespace_existing_reports_deleted_objects(http: Any, xc: XCClient, clock: Clock) -> None:
+def test_remove_namespace_existing_reports_deleted_objects(http: Any, xc: XCClient, clock: FakeClock) -> None:
     # GIVEN a namespace holding a pool and a load balancer
     http.add(
         "POST",
@@ -80,7 +51,7 @@ def test_remove_namespace_existing_reports_deleted_objects(http: Any, xc: XCClie
     assert len(http.calls) == 1
 
 
-def test_remove_namespace_missing_is_success_not_removed(http: Any, xc: XCClient, clock: Clock) -> None:
+def test_remove_namespace_missing_is_success_not_removed(http: Any, xc: XCClient, clock: FakeClock) -> None:
     # GIVEN a namespace that does not exist
     http.add("POST", CASCADE, status=404, json={"code": 5, "message": "namespace not found"})
     # WHEN it is removed
@@ -91,7 +62,7 @@ def test_remove_namespace_missing_is_success_not_removed(http: Any, xc: XCClient
     assert result.deleted == ()
 
 
-def test_remove_namespace_item_error_is_a_failure(http: Any, xc: XCClient, clock: Clock) -> None:
+def test_remove_namespace_item_error_is_a_failure(http: Any, xc: XCClient, clock: FakeClock) -> None:
     # GIVEN a cascade delete that could not delete one object
     http.add(
         "POST",
@@ -115,7 +86,7 @@ def test_remove_namespace_item_error_is_a_failure(http: Any, xc: XCClient, clock
 
 
 def test_remove_namespace_empty_answer_is_removed_with_nothing_listed(
-    http: Any, xc: XCClient, clock: Clock
+    http: Any, xc: XCClient, clock: FakeClock
 ) -> None:
     # GIVEN an answer with no items (protobuf JSON may omit an empty array)
     http.add("POST", CASCADE, json={})
@@ -125,13 +96,17 @@ def test_remove_namespace_empty_answer_is_removed_with_nothing_listed(
 
 
 @pytest.mark.parametrize("body", [[1, 2], {"items": "x"}, {"items": ["x"]}])
-def test_remove_namespace_malformed_answer_raises(http: Any, xc: XCClient, clock: Clock, body: Any) -> None:
+def test_remove_namespace_malformed_answer_raises(
+    http: Any, xc: XCClient, clock: FakeClock, body: Any
+) -> None:
     http.add("POST", CASCADE, json=body)
     with pytest.raises(XCError):
         _run(xc, clock)
 
 
-def test_remove_namespace_concurrent_delete_waits_until_gone(http: Any, xc: XCClient, clock: Clock) -> None:
+def test_remove_namespace_concurrent_delete_waits_until_gone(
+    http: Any, xc: XCClient, clock: FakeClock
+) -> None:
     # GIVEN another cascade delete of the same namespace in progress
     http.add("POST", CASCADE, status=409, json={"code": 10, "message": "namespace is being deleted"})
     http.add("GET", ONE, json={"metadata": {"name": "ample-gull"}})
@@ -144,7 +119,7 @@ def test_remove_namespace_concurrent_delete_waits_until_gone(http: Any, xc: XCCl
 
 
 def test_remove_namespace_concurrent_delete_outlasting_deadline_times_out(
-    http: Any, xc: XCClient, clock: Clock
+    http: Any, xc: XCClient, clock: FakeClock
 ) -> None:
     http.add("POST", CASCADE, status=409, json={"code": 10, "message": "namespace is being deleted"})
     http.add("GET", ONE, json={"metadata": {"name": "ample-gull"}})
@@ -154,7 +129,7 @@ def test_remove_namespace_concurrent_delete_outlasting_deadline_times_out(
 
 
 def test_remove_namespace_server_errors_are_retried_by_the_client(
-    http: Any, xc: XCClient, clock: Clock
+    http: Any, xc: XCClient, clock: FakeClock
 ) -> None:
     # GIVEN two 503s before the answer (cascade_delete is marked safe to repeat)
     http.add("POST", CASCADE, status=503, json={"code": 14, "message": "unavailable"})
@@ -167,13 +142,13 @@ def test_remove_namespace_server_errors_are_retried_by_the_client(
     assert len(http.calls) == 3
 
 
-def test_remove_namespace_persistent_server_error_raises(http: Any, xc: XCClient, clock: Clock) -> None:
+def test_remove_namespace_persistent_server_error_raises(http: Any, xc: XCClient, clock: FakeClock) -> None:
     http.add("POST", CASCADE, status=500, json={"code": 13, "message": "internal"})
     with pytest.raises(XCServerError):
         _run(xc, clock)
 
 
-def test_remove_namespace_auth_error_propagates(http: Any, xc: XCClient, clock: Clock) -> None:
+def test_remove_namespace_auth_error_propagates(http: Any, xc: XCClient, clock: FakeClock) -> None:
     http.add("POST", CASCADE, status=401, json={"code": 16, "message": "invalid API token"})
     with pytest.raises(XCAuthError):
         _run(xc, clock)

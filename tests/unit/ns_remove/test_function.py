@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-import responses
 
 from ns_remove.function import lambda_handler
 from tests.conftest import load_event
-from tests.fixtures.lambda_context import seed_tenant
+from tests.fixtures.tenant import TENANT_URL
 
-URL = "https://tenant.example.test"
-CASCADE = f"{URL}/api/web/namespaces/ample-gull/cascade_delete"
-TOKEN = "unit-token-0123456789"
-
-
-@pytest.fixture
-def ssm(aws_mock: None) -> Any:
-    client = boto3.client("ssm", region_name="us-east-1")
-    seed_tenant(client, URL, TOKEN)
-    return client
-
-
-@pytest.fixture
-def http() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
+CASCADE = f"{TENANT_URL}/api/web/namespaces/ample-gull/cascade_delete"
 
 
 def test_lambda_handler_existing_namespace_returns_200_removed(
-    ssm: Any, http: Any, lambda_context: Any
+    tenant_ssm: Any, http: Any, lambda_context: Any
 ) -> None:
     # GIVEN a namespace XC deletes
     http.add(
@@ -58,7 +40,7 @@ def test_lambda_handler_existing_namespace_returns_200_removed(
 
 
 def test_lambda_handler_missing_namespace_returns_200_absent(
-    ssm: Any, http: Any, lambda_context: Any
+    tenant_ssm: Any, http: Any, lambda_context: Any
 ) -> None:
     http.add("POST", CASCADE, status=404, json={"code": 5, "message": "not found"})
     result = lambda_handler(load_event("ns_remove_basic"), lambda_context)
@@ -67,7 +49,7 @@ def test_lambda_handler_missing_namespace_returns_200_absent(
 
 
 def test_lambda_handler_bad_path_returns_400_without_any_call(
-    ssm: Any, http: Any, lambda_context: Any
+    tenant_ssm: Any, http: Any, lambda_context: Any
 ) -> None:
     result = lambda_handler(load_event("ns_remove_bad_path"), lambda_context)
     assert result["statusCode"] == 400
@@ -76,7 +58,7 @@ def test_lambda_handler_bad_path_returns_400_without_any_call(
 
 
 def test_lambda_handler_item_error_is_raised_not_reported_as_success(
-    ssm: Any, http: Any, lambda_context: Any
+    tenant_ssm: Any, http: Any, lambda_context: Any
 ) -> None:
     # GIVEN a cascade delete that leaves an object behind
     http.add(
@@ -101,7 +83,7 @@ def test_lambda_handler_item_error_is_raised_not_reported_as_success(
         lambda_handler(load_event("ns_remove_basic"), lambda_context)
 
 
-def test_lambda_handler_unauthorized_fails_clearly(ssm: Any, http: Any, lambda_context: Any) -> None:
+def test_lambda_handler_unauthorized_fails_clearly(tenant_ssm: Any, http: Any, lambda_context: Any) -> None:
     http.add("POST", CASCADE, status=401, json={"code": 16, "message": "invalid API token"})
     result = lambda_handler(load_event("ns_remove_basic"), lambda_context)
     assert result["statusCode"] == 502

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from ns_remove.models import DeletedObject, RemovalRequest, RemovalResult, parse_event
+from ns_remove.models import RemovalRequest, RemovalResult, parse_event
 from shared.errors import InputError
+from shared.xc.lists import DeletedObject
 from tests.conftest import load_event
 
 BASE = "/tenantOps-test/sec-lab"

@@ -81,3 +81,17 @@ def test_load_tenant_caches_until_forced(aws_mock):
     ssm.put_parameter(Name=f"{base}/token-value", Value="second-token-2", Type="SecureString", Overwrite=True)
     assert config.load_tenant(base).token.reveal() == "first-token-1"
     assert config.load_tenant(base, force_fetch=True).token.reveal() == "second-token-2"
+
+
+def test_env_reader_check_turns_input_error_into_a_problem():
+    # GIVEN one bad and one good value, and one unset
+    reader = config.EnvReader({})
+    # WHEN each is checked with a shared validator
+    reader.check("SSM_BASE_PATH", "not-a-path", config.ssm_base_path)
+    reader.check("OTHER", "/tenantOps/sec-lab", config.ssm_base_path)
+    reader.check("UNSET", "", config.ssm_base_path)
+    reader.check("NONE", None, config.ssm_base_path)
+    # THEN only the bad one is a problem, with the validator's message
+    assert reader.problems == [
+        "invalid SSM_BASE_PATH: must be an SSM path like '/tenantOps/sec-lab', got 'not-a-path'"
+    ]

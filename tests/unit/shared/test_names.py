@@ -57,3 +57,61 @@ def test_string_list_validates_entries_by_index():
     assert info.value.field == "group_names[1]"
     with pytest.raises(InputError, match="list of strings"):
         names.string_list("group_names", "a")
+
+
+def test_sorted_unique_collapses_and_sorts():
+    assert names.sorted_unique(["b", "a", "b"]) == ("a", "b")
+    assert names.sorted_unique(set()) == ()
+
+
+def test_namespace_role_orders_and_serialises():
+    roles = [names.NamespaceRole("system", "r"), names.NamespaceRole("default", "z"),
+             names.NamespaceRole("default", "a")]
+    assert sorted(roles) == [roles[2], roles[1], roles[0]]
+    assert roles[0].to_body() == {"namespace": "system", "role": "r"}
+
+
+def test_namespace_roles_none_is_empty():
+    assert names.namespace_roles("namespace_roles", None) == ()
+
+
+def test_namespace_roles_collapses_duplicates_sorts_and_strips_roles():
+    # GIVEN repeated bindings in any order, one role with spaces around it
+    value = [
+        {"namespace": "system", "role": "r2"},
+        {"namespace": "default", "role": " r1 "},
+        {"namespace": "system", "role": "r2", "extra": "ignored"},
+    ]
+    # WHEN parsed
+    roles = names.namespace_roles("namespace_roles", value)
+    # THEN each binding appears once, sorted, the role stripped
+    assert roles == (names.NamespaceRole("default", "r1"), names.NamespaceRole("system", "r2"))
+
+
+@pytest.mark.parametrize("namespace", ["system", "shared", "default", "ample-gull"])
+def test_namespace_roles_accepts_builtin_and_label_namespaces(namespace):
+    roles = names.namespace_roles("roles", [{"namespace": namespace, "role": "ves-io-monitor-role"}])
+    assert roles[0].namespace == namespace
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "why"),
+    [
+        ("ves-io-admin-role", "namespace_roles", "list of {namespace, role} objects, got str"),
+        ({"namespace": "system", "role": "r"}, "namespace_roles", "got dict"),
+        ([{"namespace": "system", "role": "r"}] * 101, "namespace_roles", "at most 100 entries, got 101"),
+        (["system"], "namespace_roles[0]", "JSON object"),
+        ([{"role": "r"}], "namespace_roles[0].namespace", "non-empty"),
+        ([{"namespace": "Not_A_Label", "role": "r"}], "namespace_roles[0].namespace", "DNS-1035"),
+        ([{"namespace": "ns"}], "namespace_roles[0].role", "must be a string"),
+        ([{"namespace": "ns", "role": "  "}], "namespace_roles[0].role", "non-empty"),
+        ([{"namespace": "ns", "role": "r" * 129}], "namespace_roles[0].role", "at most 128"),
+        ([{"namespace": "ns", "role": "r"}, {"namespace": "", "role": "r"}], "namespace_roles[1].namespace",
+         "non-empty"),
+    ],
+)
+def test_namespace_roles_rejects_naming_entry_and_key(value, field, why):
+    with pytest.raises(InputError) as info:
+        names.namespace_roles("namespace_roles", value)
+    assert info.value.field == field
+    assert why in str(info.value)

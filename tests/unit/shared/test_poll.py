@@ -4,32 +4,20 @@ import pytest
 
 from shared.xc.errors import XCTimeoutError
 from shared.xc.poll import deadline_from_context, wait_until
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.fixtures.clock import FakeClock
 
 
 def test_wait_until_returns_first_truthy_result_and_backs_off():
-    clock = FakeClock()
+    clock = FakeClock(start=0.0)
     answers = iter([None, False, None, {"ready": True}])
     result = wait_until(lambda: next(answers), deadline=10, pending="ns", sleep=clock.sleep, clock=clock,
                         interval=0.2, factor=2, max_interval=0.5)
     assert result == {"ready": True}
-    assert clock.sleeps == [0.2, 0.4, 0.5]
+    assert clock.slept == [0.2, 0.4, 0.5]
 
 
 def test_wait_until_never_sleeps_past_deadline_and_names_pending():
-    clock = FakeClock()
+    clock = FakeClock(start=0.0)
     with pytest.raises(XCTimeoutError) as info:
         wait_until(lambda: None, deadline=1.0, pending="namespace ns1 visible", sleep=clock.sleep,
                    clock=clock, interval=0.4, factor=1)

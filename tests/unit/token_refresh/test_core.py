@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from shared.xc.errors import XCServerError
+from tests.fixtures.clock import FakeClock
 from tests.unit.token_refresh.fakes import NOW, FakeCredentialXC, RecordingMetrics
 from token_refresh.config import Credential
 from token_refresh.core import (
@@ -35,19 +36,6 @@ POLICY = RenewalPolicy(threshold_days=6.0, expiration_days=7)
 def _credential(kind: str = "service_credentials") -> Credential:
     token_type = "svccred" if kind == "service_credentials" else "apicred"
     return Credential(base_path=BASE, name=NAME, token_type=token_type, kind=kind)  # type: ignore[arg-type]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.mono = 100.0
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.mono += seconds
 
 
 def _refresh(xc: FakeCredentialXC, *, force: bool = False, kind: str = "service_credentials",

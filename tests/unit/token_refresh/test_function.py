@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-import responses
 
 from shared.errors import ConfigError
 from tests.conftest import load_event
@@ -41,18 +39,13 @@ def ssm(aws_mock: None, env: None) -> Any:
     return client
 
 
-@pytest.fixture
-def http() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
 def _credential(days: float) -> dict[str, Any]:
     return {"name": NAME, "namespace": "system", "active": True, "expiry_timestamp": _stamp(days)}
 
 
-def test_lambda_handler_due_renews_and_emits_metrics(ssm, http, lambda_context, output):
+def test_lambda_handler_due_renews_and_emits_metrics(ssm, http, lambda_context, worker_output):
     # GIVEN a service credential with one day left, then seven after the renew
+    output = worker_output("token_refresh")
     http.add("GET", ONE, json=_credential(1))
     http.add("POST", RENEW, json={"status": True})
     http.add("GET", ONE, json=_credential(7))
@@ -89,8 +82,9 @@ def test_lambda_handler_not_due_skips(ssm, http, lambda_context):
     assert [c.request.method for c in http.calls] == ["GET"]
 
 
-def test_lambda_handler_expired_raises(ssm, http, lambda_context, output):
+def test_lambda_handler_expired_raises(ssm, http, lambda_context, worker_output):
     # GIVEN an expired credential whose token the tenant still answers for
+    output = worker_output("token_refresh")
     http.add("GET", ONE, json=_credential(-1))
     # WHEN / THEN the scheduled invoke fails loudly (and is retried by Lambda)
     with pytest.raises(CredentialExpiredError):

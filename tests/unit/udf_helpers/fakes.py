@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import json
-import logging
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,46 +88,3 @@ class FakeXC:
     def _error(status: int, method: str, path: str, body: dict[str, Any]) -> XCHTTPError:
         url = "https://xc" + path
         return from_status(status)(status=status, method=method, url=url, body=json.dumps(body))
-
-
-class FakeClock:
-    """monotonic() and sleep() that only move when slept."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-@contextlib.contextmanager
-def captured_logs(level: int = logging.DEBUG) -> Iterator[io.StringIO]:
-    """Everything the lab helpers and `shared` log, through the production formatter, at `level`.
-
-    The worker's handler was bound to the real stdout at import, so capsys cannot see it; this adds
-    a handler with the same (masking) formatter to every relevant logger and restores them after.
-    """
-    from udf_helpers.engine import logger as lab_logger
-
-    buffer = io.StringIO()
-    handler = logging.StreamHandler(buffer)
-    handler.setFormatter(lab_logger.registered_formatter)
-    names = ["udf_helpers", *(n for n in logging.root.manager.loggerDict if n.split(".")[0] == "shared")]
-    saved = []
-    for name in names:
-        target = logging.getLogger(name)
-        saved.append((target, target.level))
-        target.addHandler(handler)
-        target.setLevel(level)
-    try:
-        yield buffer
-    finally:
-        for target, old_level in saved:
-            target.removeHandler(handler)
-            target.setLevel(old_level)

@@ -6,7 +6,8 @@ import pytest
 
 from shared.errors import InputError
 from shared.xc.errors import XCConflictError, XCServerError, XCTimeoutError
-from tests.unit.udf_helpers.fakes import FakeClock, FakeXC
+from tests.fixtures.clock import FakeClock
+from tests.unit.udf_helpers.fakes import FakeXC
 from udf_helpers.config import HelperConfig
 from udf_helpers.engine import (
     Engine,
@@ -146,6 +147,7 @@ def test_differences_ignores_name_and_namespace_and_server_metadata():
 def test_apply_creates_in_order_and_waits_for_the_pool_before_the_lb():
     # GIVEN an empty namespace whose new pool stays invisible for three GETs
     xc, clock = FakeXC(hidden={"ample-gull-origin": 3}), FakeClock()
+    start = clock()
     # WHEN the lab is applied
     results = _engine(xc, clock).apply(_plan())
     # THEN the LB is created only after a GET saw the pool, with sleeps in between
@@ -160,7 +162,7 @@ def test_apply_creates_in_order_and_waits_for_the_pool_before_the_lb():
     assert len(clock.slept) == 3
     # AND creates may be retried by the client (a duplicate is recognised), with the deadline passed
     posts = [c for c in xc.calls if c.method == "POST"]
-    assert all(c.idempotent is True and c.deadline == 130.0 for c in posts)
+    assert all(c.idempotent is True and c.deadline == start + 30.0 for c in posts)
 
 
 def test_apply_twice_reports_unchanged_without_writes():

@@ -10,12 +10,11 @@ import boto3
 import pytest
 import responses
 
+from shared import tenant as shared_tenant
 from shared.xc.client import XCClient
 from shared.xc.errors import XCServerError
 from tests.conftest import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
-from tests.unit.udf_helpers.fakes import captured_logs
-from udf_helpers import engine
 from udf_helpers.labs import apilab, botlab
 
 TENANT = "https://tenant.example.com"
@@ -101,15 +100,17 @@ def test_handler_permanent_xc_error_is_a_non_200_result(tenant, lambda_context):
 
 
 @responses.activate
-def test_handler_retryable_error_is_raised_and_token_never_logged(tenant, lambda_context, monkeypatch):
+def test_handler_retryable_error_is_raised_and_token_never_logged(tenant, lambda_context, monkeypatch,
+                                                                  worker_output):
     # GIVEN XC keeps answering 503 (and the client's backoff does not really sleep)
-    monkeypatch.setattr(engine, "XCClient", functools.partial(XCClient, sleep=lambda s: None))
+    monkeypatch.setattr(shared_tenant, "XCClient", functools.partial(XCClient, sleep=lambda s: None))
     responses.add(responses.GET, re.compile(rf"{CONFIG}/.*"), status=503,
                   json={"code": 14, "details": [], "message": f"unavailable APIToken {TOKEN}"})
+    output = worker_output("udf_helpers")
     # WHEN the handler runs with every logger at DEBUG
-    with captured_logs() as logs, pytest.raises(XCServerError):
+    with pytest.raises(XCServerError):
         apilab.lambda_handler(load_event("udf_helpers_create"), lambda_context)
     # THEN the failure is raised (so the caller retries) and the token is nowhere in the logs
-    text = logs.getvalue()
+    text = output()
     assert "xc call will be retried" in text and "failed, retryable" in text
     assert TOKEN not in text

@@ -6,15 +6,16 @@ import json
 from typing import Any
 
 import pytest
-import responses
 
+from shared.names import NamespaceRole
 from shared.xc.client import XCClient
 from shared.xc.errors import XCBadRequestError, XCPartialListError, XCServerError
+from tests.fixtures.clock import FakeClock
+from tests.fixtures.tenant import TENANT_URL
 from user_create.core import FIND_GRACE_S, MAX_SERVER_ERRORS, UserNotVisibleError, create_user
-from user_create.models import NamespaceRole, UserRequest
+from user_create.models import UserRequest
 
-URL = "https://tenant.example.test"
-ROLES = f"{URL}/api/web/custom/namespaces/system/user_roles"
+ROLES = f"{TENANT_URL}/api/web/custom/namespaces/system/user_roles"
 ADMIN = NamespaceRole("ample-gull", "ves-io-admin-role")
 MONITOR = NamespaceRole("shared", "f5xc-waap-monitor")
 REQUEST = UserRequest(
@@ -29,35 +30,6 @@ DUPLICATE = {
     "status": 409,
     "json": {"code": 6, "details": [], "message": "user jane@example.com already exist"},
 }
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def xc(clock: Clock) -> XCClient:
-    return XCClient(URL, "unit-token-abcdef", sleep=clock.sleep, clock=clock, jitter=lambda: 0.0)
-
-
-@pytest.fixture
-def http() -> Any:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def _user(
@@ -93,11 +65,13 @@ def _methods(http: Any) -> list[str]:
     return [call.request.method for call in http.calls]
 
 
-def _run(xc: XCClient, clock: Clock, request: UserRequest = REQUEST, budget: float = 50.0) -> Any:
+def _run(xc: XCClient, clock: FakeClock, request: UserRequest = REQUEST, budget: float = 50.0) -> Any:
     return create_user(request, xc, idm_type="SSO", deadline=clock() + budget, sleep=clock.sleep, clock=clock)
 
 
-def test_create_user_new_user_is_created_with_everything_added(http: Any, xc: XCClient, clock: Clock) -> None:
+def test_create_user_new_user_is_created_with_everything_added(
+    http: Any, xc: XCClient, clock: FakeClock
+) -> None:
     # GIVEN a tenant without the user
     http.add("POST", ROLES, json={"metadata": {"name": "jane@example.com"}})
     # WHEN the user is created
@@ -123,7 +97,9 @@ def test_create_user_new_user_is_created_with_everything_added(http: Any, xc: XC
     assert result.added_groups == ("xc-lab-users",)
 
 
-def test_create_user_duplicate_merges_and_updates_with_union(http: Any, xc: XCClient, clock: Clock) -> None:
+def test_create_user_duplicate_merges_and_updates_with_union(
+    http: Any, xc: XCClient, clock: FakeClock
+) -> None:
     # GIVEN an existing user with one of the roles and another group
     http.add("POST", ROLES, **DUPLICATE)
     http.add(
@@ -155,7 +131,7 @@ def test_create_user_duplicate_merges_and_updates_with_union(http: Any, xc: XCCl
 
 
 def test_create_user_duplicate_with_everything_present_sends_no_update(
-    http: Any, xc: XCClient, clock: Clock
+    http: Any, xc: XCClient, clock: FakeClock
 ) -> None:
     # GIVEN an existing user that already has every requested role and group
     http.add("POST", ROLES, **DUPLICATE)
@@ -179,7 +155,7 @@ def test_create_user_duplicate_with_everything_present_sends_no_update(
     assert result.added_groups == ()
 
 
-def test_create_user_duplicate_found_case_insensitively(http: Any, xc: XCClient, clock: Clock) -> None:
+def test_create_user_duplicate_found_case_insensitively(http: Any, xc: XCClient, clock: FakeClock) -> None:
     http.add("POST", ROLES, **DUPLICATE)
     http.add(
         "GET",
@@ -195,7 +171,9 @@ def test_create_user_duplicate_found_case_insensitively(http: Any, xc: XCClient,
     assert _run(xc, clock).updated is False
 
 
-def test_create_user_duplicate_wording_on_400_is_a_duplicate(http: Any, xc: XCClient, clock: Clock) -> None:
+def test_create_user_duplicate_wording_on_400_is_a_duplicate(
+    http: Any, xc: XCClient, clock: FakeClock
+) -> None:
     # GIVEN a tenant that answers a duplicate with 400 and the known wording
     http.add("POST", ROLES, status=400, json={"code": 3, "message": "User already exist in tenant"})
     http.add("GET", ROLES, **_listing(_user()))
@@ -206,7 +184,7 @@ def test_create_user_duplicate_wording_on_400_is_a_duplicate(http: Any, xc: XCCl
 
 
 def test_create_user_duplicate_not_yet_listed_is_found_on_a_later_list(
-    http: Any, xc: XCClient, clock: Clock
+    http: Any, xc: XCClient, clock: FakeClock
 ) -> None:
     # GIVEN a list that lags one read behind the duplicate answer
     http.add("POST", ROLES, **DUPLICATE)
@@ -220,7 +198,7 @@ def test_create_user_duplicate_not_yet_listed_is_found_on_a_later_list(
     assert _methods(http) == ["POST", "GET", "GET", "PUT"]
 
 
-def test_create_user_duplicate_never_listed_is_retryable(http: Any, xc: XCClient, clock: Clock) -> None:
+def test_create_user_duplicate_never_listed_is_retryable(http: Any, xc: XCClient, clock: FakeClock) -> None:
     # GIVEN a duplicate answer for a user the list never shows
     http.add("POST", ROLES, **DUPLICATE)
     http.add("GET", ROLES, **_listing())
@@ -233,7 +211,9 @@ def test_create_user_duplicate_never_listed_is_retryable(http: Any, xc: XCClient
     assert sum(clock.slept) == pytest.approx(FIND_GRACE_S)
 
 
-def test_create_user_server_error_then_absent_creates_again(http: Any, xc: XCClient, clock: Clock) -> None:
+def test_create_user_server_error_then_absent_creates_again(
+    http: Any, xc: XCClient, clock: FakeClock
+) -> None:
     # GIVEN a create that fails with 503 without creating the user
     http.add("POST", ROLES, status=503, json={"code": 14, "message": "unavailable"})
     http.add("GET", ROLES, **_listing())
@@ -245,7 +225,9 @@ def test_create_user_server_error_then_absent_creates_again(http: Any, xc: XCCli
     assert result.created is True
 
 
-def test_create_user_server_error_then_present_reports_existed(http: Any, xc: XCClient, clock: Clock) -> None:
+def test_create_user_server_error_then_present_reports_existed(
+    http: Any, xc: XCClient, clock: FakeClock
+) -> None:
     # GIVEN a create that failed with 500 but the user is in the list afterwards
     http.add("POST", ROLES, status=500, json={"code": 13, "message": "internal"})
     http.add(
@@ -265,7 +247,7 @@ def test_create_user_server_error_then_present_reports_existed(http: Any, xc: XC
     assert _methods(http) == ["POST", "GET"]
 
 
-def test_create_user_repeated_server_errors_raise(http: Any, xc: XCClient, clock: Clock) -> None:
+def test_create_user_repeated_server_errors_raise(http: Any, xc: XCClient, clock: FakeClock) -> None:
     http.add("POST", ROLES, status=500, json={"code": 13, "message": "internal"})
     http.add("GET", ROLES, **_listing())
     with pytest.raises(XCServerError):
@@ -273,14 +255,14 @@ def test_create_user_repeated_server_errors_raise(http: Any, xc: XCClient, clock
     assert _methods(http).count("POST") == MAX_SERVER_ERRORS
 
 
-def test_create_user_bad_request_propagates(http: Any, xc: XCClient, clock: Clock) -> None:
+def test_create_user_bad_request_propagates(http: Any, xc: XCClient, clock: FakeClock) -> None:
     http.add("POST", ROLES, status=400, json={"code": 3, "message": "role does not exist"})
     with pytest.raises(XCBadRequestError):
         _run(xc, clock)
     assert _methods(http) == ["POST"]
 
 
-def test_create_user_partial_list_propagates(http: Any, xc: XCClient, clock: Clock) -> None:
+def test_create_user_partial_list_propagates(http: Any, xc: XCClient, clock: FakeClock) -> None:
     # GIVEN a duplicate and a list answer that reports errors
     http.add("POST", ROLES, **DUPLICATE)
     http.add("GET", ROLES, json={"items": [], "errors": [{"code": "EPARTIAL", "message": "shard down"}]})
@@ -291,7 +273,7 @@ def test_create_user_partial_list_propagates(http: Any, xc: XCClient, clock: Clo
 
 
 def test_create_user_rate_limited_create_is_retried_by_the_client(
-    http: Any, xc: XCClient, clock: Clock
+    http: Any, xc: XCClient, clock: FakeClock
 ) -> None:
     http.add(
         "POST", ROLES, status=429, json={"code": 8, "message": "slow down"}, headers={"Retry-After": "1"}

@@ -3,36 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-import responses
 
 from tests.conftest import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
+from tests.fixtures.tenant import TENANT_TOKEN, TENANT_URL
 from user_create.function import lambda_handler
 
-URL = "https://tenant.example.test"
-ROLES = f"{URL}/api/web/custom/namespaces/system/user_roles"
-TOKEN = "unit-token-0123456789"
+ROLES = f"{TENANT_URL}/api/web/custom/namespaces/system/user_roles"
 
 
-@pytest.fixture
-def ssm(aws_mock: None) -> Any:
-    client = boto3.client("ssm", region_name="us-east-1")
-    seed_tenant(client, URL, TOKEN, idm_type="SSO")
-    return client
-
-
-@pytest.fixture
-def http() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-def test_lambda_handler_new_user_returns_200_created(ssm: Any, http: Any, lambda_context: Any) -> None:
+def test_lambda_handler_new_user_returns_200_created(tenant_ssm: Any, http: Any, lambda_context: Any) -> None:
     # GIVEN a tenant without the user
     http.add("POST", ROLES, json={})
     # WHEN the handler runs
@@ -48,7 +32,7 @@ def test_lambda_handler_missing_idm_type_returns_500_naming_it(
     aws_mock: None, http: Any, lambda_context: Any
 ) -> None:
     # GIVEN a tenant without the idm-type parameter
-    seed_tenant(boto3.client("ssm", region_name="us-east-1"), URL, TOKEN)
+    seed_tenant(boto3.client("ssm", region_name="us-east-1"), TENANT_URL, TENANT_TOKEN)
     # WHEN the handler runs
     result = lambda_handler(load_event("user_create_basic"), lambda_context)
     # THEN it fails before any XC call, naming the parameter
@@ -59,7 +43,7 @@ def test_lambda_handler_missing_idm_type_returns_500_naming_it(
 
 
 def test_lambda_handler_bad_role_returns_400_naming_the_entry(
-    ssm: Any, http: Any, lambda_context: Any
+    tenant_ssm: Any, http: Any, lambda_context: Any
 ) -> None:
     result = lambda_handler(load_event("user_create_bad_role"), lambda_context)
     assert result["statusCode"] == 400
@@ -67,7 +51,7 @@ def test_lambda_handler_bad_role_returns_400_naming_the_entry(
     assert len(http.calls) == 0
 
 
-def test_lambda_handler_unauthorized_fails_clearly(ssm: Any, http: Any, lambda_context: Any) -> None:
+def test_lambda_handler_unauthorized_fails_clearly(tenant_ssm: Any, http: Any, lambda_context: Any) -> None:
     http.add("POST", ROLES, status=401, json={"code": 16, "message": "invalid API token"})
     result = lambda_handler(load_event("user_create_basic"), lambda_context)
     assert result["statusCode"] == 502
@@ -76,7 +60,7 @@ def test_lambda_handler_unauthorized_fails_clearly(ssm: Any, http: Any, lambda_c
 
 
 def test_lambda_handler_user_not_visible_is_raised_for_retry(
-    ssm: Any, http: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+    tenant_ssm: Any, http: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a duplicate answer for a user the list does not show (and no grace period to wait out)
     from user_create import core

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from shared.errors import ConfigError, InputError
+from shared.names import NamespaceRole
 from tests.conftest import load_event
-from user_create.models import NamespaceRole, UserResult, parse_event, parse_idm_type
+from user_create.models import UserResult, parse_event, parse_idm_type
 
 BASE = "/tenantOps-test/sec-lab"
 

@@ -6,32 +6,21 @@ import json
 from typing import Any
 
 import pytest
-import responses
 
+from shared.names import NamespaceRole
 from shared.xc.client import XCClient
 from shared.xc.errors import XCAuthError, XCServerError
+from tests.fixtures.tenant import TENANT_URL
 from user_remove.core import UserDeleteError, remove_user
-from user_remove.models import NamespaceRole, Revocation, UserRemovalRequest
+from user_remove.models import Revocation, UserRemovalRequest
 
-URL = "https://tenant.example.test"
-ROLES = f"{URL}/api/web/custom/namespaces/system/user_roles"
-CASCADE = f"{URL}/api/web/custom/namespaces/system/users/cascade_delete"
+ROLES = f"{TENANT_URL}/api/web/custom/namespaces/system/user_roles"
+CASCADE = f"{TENANT_URL}/api/web/custom/namespaces/system/users/cascade_delete"
 BASE = "/tenantOps-test/sec-lab"
 EMAIL = "jane@example.com"
 ADMIN = NamespaceRole("ample-gull", "ves-io-admin-role")
 DELETE = UserRemovalRequest(BASE, EMAIL)
 REVOKE = UserRemovalRequest(BASE, EMAIL, Revocation(namespace_roles=(ADMIN,), group_names=("xc-lab-users",)))
-
-
-@pytest.fixture
-def xc() -> XCClient:
-    return XCClient(URL, "unit-token-abcdef", sleep=lambda _: None, jitter=lambda: 0.0)
-
-
-@pytest.fixture
-def http() -> Any:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def _item(name: str, kind: str, error: str = "") -> dict[str, str]:

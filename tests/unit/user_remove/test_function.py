@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
-import pytest
-import responses
-
 from tests.conftest import load_event
-from tests.fixtures.lambda_context import seed_tenant
+from tests.fixtures.tenant import TENANT_URL
 from user_remove.function import lambda_handler
 
-URL = "https://tenant.example.test"
-ROLES = f"{URL}/api/web/custom/namespaces/system/user_roles"
-CASCADE = f"{URL}/api/web/custom/namespaces/system/users/cascade_delete"
-TOKEN = "unit-token-0123456789"
+ROLES = f"{TENANT_URL}/api/web/custom/namespaces/system/user_roles"
+CASCADE = f"{TENANT_URL}/api/web/custom/namespaces/system/users/cascade_delete"
 
 
-@pytest.fixture
-def ssm(aws_mock: None) -> Any:
-    client = boto3.client("ssm", region_name="us-east-1")
-    seed_tenant(client, URL, TOKEN)
-    return client
-
-
-@pytest.fixture
-def http() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-def test_lambda_handler_delete_mode_returns_200_removed(ssm: Any, http: Any, lambda_context: Any) -> None:
+def test_lambda_handler_delete_mode_returns_200_removed(
+    tenant_ssm: Any, http: Any, lambda_context: Any
+) -> None:
     http.add("POST", CASCADE, json={"delete_ok": True, "items": []})
     result = lambda_handler(load_event("user_remove_basic"), lambda_context)
     assert result["statusCode"] == 200
@@ -40,7 +22,7 @@ def test_lambda_handler_delete_mode_returns_200_removed(ssm: Any, http: Any, lam
     assert result["body"]["removed"] is True
 
 
-def test_lambda_handler_revoke_mode_never_deletes(ssm: Any, http: Any, lambda_context: Any) -> None:
+def test_lambda_handler_revoke_mode_never_deletes(tenant_ssm: Any, http: Any, lambda_context: Any) -> None:
     # GIVEN a revoke payload and a user holding the lab's role and group
     http.add(
         "GET",
@@ -67,14 +49,16 @@ def test_lambda_handler_revoke_mode_never_deletes(ssm: Any, http: Any, lambda_co
     assert all("cascade_delete" not in call.request.url for call in http.calls)
 
 
-def test_lambda_handler_bad_email_returns_400_naming_it(ssm: Any, http: Any, lambda_context: Any) -> None:
+def test_lambda_handler_bad_email_returns_400_naming_it(
+    tenant_ssm: Any, http: Any, lambda_context: Any
+) -> None:
     result = lambda_handler(load_event("user_remove_bad_email"), lambda_context)
     assert result["statusCode"] == 400
     assert result["body"]["field"] == "email"
     assert len(http.calls) == 0
 
 
-def test_lambda_handler_unauthorized_fails_clearly(ssm: Any, http: Any, lambda_context: Any) -> None:
+def test_lambda_handler_unauthorized_fails_clearly(tenant_ssm: Any, http: Any, lambda_context: Any) -> None:
     http.add("POST", CASCADE, status=401, json={"code": 16, "message": "invalid API token"})
     result = lambda_handler(load_event("user_remove_basic"), lambda_context)
     assert result["statusCode"] == 502

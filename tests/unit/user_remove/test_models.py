@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from shared.errors import InputError
+from shared.names import NamespaceRole
+from shared.xc.lists import DeletedObject
 from tests.conftest import load_event
 from user_remove.models import (
-    DeletedObject,
-    NamespaceRole,
     Revocation,
     UserRemovalRequest,
     UserRemovalResult,

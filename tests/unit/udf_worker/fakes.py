@@ -1,0 +1,207 @@
+"""Fakes for the worker's core tests: a tiny tenant model behind an invoker with the callees' contracts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from shared.errors import ConfigError
+from shared.invoke import CalleeError
+from udf_worker.clients import TableLabCatalog, Worker
+from udf_worker.config import Functions
+from udf_worker.state import LabTable, StateTable
+
+STATE_TABLE = "tops-udf-lab-deployment-state-test"
+LAB_TABLE = "tops-udf-lab-config-test"
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
+FUNCTIONS = Functions(
+    ns_create=ARN + "tops-ns-create-test", ns_remove=ARN + "tops-ns-remove-test",
+    user_create=ARN + "tops-user-create-test", user_remove=ARN + "tops-user-remove-test",
+)
+PRE = ARN + "tops-udf-helper-example-pre-test"
+POST = ARN + "tops-udf-helper-example-post-test"
+SEC = "/tenantOps-test/sec-lab"
+APP = "/tenantOps-test/app-lab"
+URLS = {SEC: "https://sec.example.test", APP: "https://app.example.test"}
+
+# Lab rows (deployment.md §4.2 shapes), as Python values.
+LABS: dict[str, dict[str, Any]] = {
+    "e37500bc": {"description": "Example lab", "ssm_base_path": SEC, "group_names": ["xc-lab-users"],
+                 "namespace_roles": [{"namespace": "system", "role": "f5xc-web-app-scanning-user"}],
+                 "user_ns": True, "pre_lambda": PRE, "post_lambda": None},
+    "fd6bfa98": {"description": "MCN Tenant Base Lab", "ssm_base_path": SEC, "group_names": ["xc-lab-users"],
+                 "namespace_roles": [{"namespace": "system", "role": "xc-lab-mcn-ce"}], "user_ns": True,
+                 "pre_lambda": None, "post_lambda": None},
+    "a09e1e9d": {"description": "Sec Tenant Base Lab", "ssm_base_path": SEC, "group_names": ["xc-lab-users"],
+                 "namespace_roles": [], "user_ns": True, "pre_lambda": None, "post_lambda": None},
+    "10da9e42": {"description": "App Tenant Base Lab", "ssm_base_path": APP, "group_names": ["xc-lab-users"],
+                 "namespace_roles": [], "user_ns": True, "pre_lambda": None, "post_lambda": None},
+    "8b3bfc3a": {"description": "NGINX One Lab", "ssm_base_path": APP, "group_names": [],
+                 "namespace_roles": [{"namespace": "default", "role": "f5xc-nginx-one-user"}],
+                 "user_ns": False, "pre_lambda": None, "post_lambda": None},
+    "b0570001": {"description": "Lab with a post action", "ssm_base_path": SEC,
+                 "group_names": ["xc-lab-users"], "namespace_roles": [], "user_ns": True, "pre_lambda": PRE,
+                 "post_lambda": POST},
+}
+
+
+@dataclass
+class FakeUser:
+    roles: set[tuple[str, str]] = field(default_factory=set)
+    groups: set[str] = field(default_factory=set)
+
+
+@dataclass
+class FakeTenant:
+    namespaces: set[str] = field(default_factory=set)
+    users: dict[str, FakeUser] = field(default_factory=dict)
+    objects: set[str] = field(default_factory=set)  # "<namespace>/<name>" created by the lab helper
+
+
+class FakeInvoker:
+    """Runs the callee contracts against FakeTenants (one per base path). `fail(function, error)` makes
+    the next call of a function raise; `before(function, hook)` runs a hook before each such call."""
+
+    def __init__(self) -> None:
+        self.tenants: dict[str, FakeTenant] = {}
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self._failures: dict[str, list[Exception]] = {}
+        self._hooks: dict[str, Callable[[dict[str, Any]], object]] = {}
+
+    def tenant(self, base: str = SEC) -> FakeTenant:
+        return self.tenants.setdefault(base, FakeTenant())
+
+    def fail(self, function: str, error: Exception, times: int = 1) -> None:
+        self._failures.setdefault(function, []).extend([error] * times)
+
+    def before(self, function: str, hook: Callable[[dict[str, Any]], object]) -> None:
+        self._hooks[function] = hook
+
+    def names(self) -> list[str]:
+        """The short names of the functions called, in order."""
+        return [function.rsplit(":", 1)[-1].removesuffix("-test") for function, _ in self.calls]
+
+    def invoke(self, function: str, payload: dict[str, Any]) -> Any:
+        self.calls.append((function, payload))
+        if function in self._hooks:
+            self._hooks[function](payload)
+        pending = self._failures.get(function)
+        if pending:
+            raise pending.pop(0)
+        tenant = self.tenant(payload["ssm_base_path"])
+        if function == FUNCTIONS.ns_create:
+            created = payload["namespace_name"] not in tenant.namespaces
+            tenant.namespaces.add(payload["namespace_name"])
+            return {"namespace": payload["namespace_name"], "created": created}
+        if function == FUNCTIONS.ns_remove:
+            removed = payload["namespace_name"] in tenant.namespaces
+            tenant.namespaces.discard(payload["namespace_name"])
+            tenant.objects = {o for o in tenant.objects if not o.startswith(payload["namespace_name"] + "/")}
+            return {"namespace": payload["namespace_name"], "removed": removed}
+        if function == FUNCTIONS.user_create:
+            return self._user_create(tenant, payload)
+        if function == FUNCTIONS.user_remove:
+            return self._user_remove(tenant, payload)
+        if function in (PRE, POST):
+            name = f"{payload['petname']}/{payload['petname']}-lb"
+            if payload.get("action") == "remove":
+                tenant.objects.discard(name)
+            else:
+                tenant.objects.add(name)
+            return {"lab": "example", "action": payload.get("action", "create")}
+        raise CalleeError(function, "ResourceNotFoundException: no such function", retryable=False)
+
+    @staticmethod
+    def _user_create(tenant: FakeTenant, payload: dict[str, Any]) -> dict[str, Any]:
+        email = payload["email"]
+        created = email not in tenant.users
+        user = tenant.users.setdefault(email, FakeUser())
+        roles = {(r["namespace"], r["role"]) for r in payload.get("namespace_roles") or []}
+        groups = set(payload.get("group_names") or [])
+        added_roles = roles - user.roles
+        added_groups = groups - user.groups
+        user.roles |= roles
+        user.groups |= groups
+        return {
+            "email": email, "created": created,
+            "added_roles": [{"namespace": n, "role": r} for n, r in sorted(added_roles)],
+            "added_groups": sorted(added_groups),
+        }
+
+    @staticmethod
+    def _user_remove(tenant: FakeTenant, payload: dict[str, Any]) -> dict[str, Any]:
+        email = payload["email"]
+        if payload.get("namespace_roles") is None and payload.get("group_names") is None:
+            existed = tenant.users.pop(email, None) is not None
+            return {"email": email, "removed": existed}
+        user = tenant.users.get(email)
+        if user is not None:
+            user.roles -= {(r["namespace"], r["role"]) for r in payload.get("namespace_roles") or []}
+            user.groups -= set(payload.get("group_names") or [])
+        return {"email": email, "revoked": True}
+
+
+class FakeTenants:
+    def __init__(self, urls: dict[str, str] | None = None) -> None:
+        self.urls = dict(URLS if urls is None else urls)
+
+    def tenant_url(self, ssm_base_path: str) -> str:
+        if ssm_base_path not in self.urls:
+            raise ConfigError([f"SSM parameter {ssm_base_path}/tenant-url not found"])
+        return self.urls[ssm_base_path]
+
+
+def create_tables(db: Any) -> None:
+    db.create_table(
+        TableName=STATE_TABLE, KeySchema=[{"AttributeName": "dep_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "dep_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    db.create_table(
+        TableName=LAB_TABLE, KeySchema=[{"AttributeName": "lab_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "lab_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    labs = boto3.resource("dynamodb", region_name="us-east-1").Table(LAB_TABLE)
+    for lab_id, row in LABS.items():
+        labs.put_item(Item={"lab_id": lab_id, **row})
+
+
+@dataclass
+class Rig:
+    """moto tables + fakes, and a Worker over them."""
+
+    db: Any
+    invoker: FakeInvoker
+    tenants: FakeTenants
+    time_left: float = 60.0
+
+    def worker(self, db: Any = None) -> Worker:
+        client = db or self.db
+        return Worker(
+            state=StateTable(client, STATE_TABLE), labs=TableLabCatalog(LabTable(client, LAB_TABLE)),
+            tenants=self.tenants, invoker=self.invoker, functions=FUNCTIONS, time_left=lambda: self.time_left,
+            min_step_seconds=15.0,
+        )
+
+    def start(self, dep_id: str, lab_id: str = "e37500bc", email: str = "jane@example.com",
+              petname: str = "ample-gull", **extra: Any) -> None:
+        """What dispatch writes on the first heartbeat."""
+        item = {"dep_id": dep_id, "lab_id": lab_id, "email": email, "petname": petname,
+                "deployment_status": "STARTING", "created_at": "2025-03-01T14:02:11.123456",
+                "ttl": 1740838031, **extra}
+        boto3.resource("dynamodb", region_name="us-east-1").Table(STATE_TABLE).put_item(Item=item)
+
+    def item(self, dep_id: str) -> dict[str, Any] | None:
+        return StateTable(self.db, STATE_TABLE).get(dep_id)
+
+    def delete(self, dep_id: str) -> dict[str, Any]:
+        """Delete the item like the sweeper; return the old image (deserialized), as a REMOVE carries it."""
+        old = self.item(dep_id)
+        assert old is not None
+        self.db.delete_item(TableName=STATE_TABLE, Key={"dep_id": {"S": dep_id}})
+        return old

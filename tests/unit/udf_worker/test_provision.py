@@ -1,0 +1,277 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.errors import StepError
+from shared.invoke import CalleeError
+from tests.unit.udf_worker.fakes import FUNCTIONS, PRE, SEC, URLS, FakeTenants, FakeUser, Rig
+from udf_worker.provision import ProvisionOutcome, provision
+
+DEP = "3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c"
+STEP_FUNCTIONS = {"create_namespace": FUNCTIONS.ns_create, "create_user": FUNCTIONS.user_create,
+                  "pre_lambda": PRE}
+ORDER = ["create_namespace", "create_user", "pre_lambda"]
+
+
+def test_provision_insert_runs_every_step_in_order(rig: Rig) -> None:
+    # GIVEN a new deployment of the example lab (namespace, user, pre_lambda)
+    rig.start(DEP)
+
+    # WHEN it is provisioned
+    outcome = provision(DEP, rig.worker())
+
+    # THEN the callees ran in order with the deployed payloads, and every step is recorded
+    assert outcome is ProvisionOutcome.COMPLETED
+    assert rig.invoker.names() == ["tops-ns-create", "tops-user-create", "tops-udf-helper-example-pre"]
+    ns, user, pre = (payload for _, payload in rig.invoker.calls)
+    assert ns == {"ssm_base_path": SEC, "namespace_name": "ample-gull",
+                  "description": f"Example lab: UDF lab e37500bc deployment {DEP}"}
+    assert user == {
+        "ssm_base_path": SEC, "first_name": "Lab User", "last_name": "3f2a9c1e", "email": "jane@example.com",
+        "group_names": ["xc-lab-users"],
+        "namespace_roles": [{"namespace": "ample-gull", "role": "ves-io-admin-role"},
+                            {"namespace": "system", "role": "f5xc-web-app-scanning-user"}],
+    }
+    assert pre == {"ssm_base_path": SEC, "petname": "ample-gull", "email": "jane@example.com"}
+    item = rig.item(DEP)
+    assert item is not None
+    assert {k: item[k] for k in ("deployment_status", "create_namespace", "create_user", "pre_lambda",
+                                 "tenant_url", "ssm_base_path", "user_preexisting")} == {
+        "deployment_status": "COMPLETED", "create_namespace": "SUCCESS", "create_user": "SUCCESS",
+        "pre_lambda": "SUCCESS", "tenant_url": URLS[SEC], "ssm_base_path": SEC, "user_preexisting": False,
+    }
+    assert item["user_added_roles"] == {"ample-gull/ves-io-admin-role", "system/f5xc-web-app-scanning-user"}
+    assert item["user_added_groups"] == {"xc-lab-users"}
+    assert "failure_reason" not in item
+    assert item["ttl"] == 1740838031  # never written by the worker
+
+
+def test_provision_lab_without_user_ns_skips_namespace(rig: Rig) -> None:
+    # GIVEN the NGINX One lab: no user namespace, no groups, no pre_lambda
+    rig.start(DEP, lab_id="8b3bfc3a")
+
+    provision(DEP, rig.worker())
+
+    # THEN only the user is created, without an admin role, and the other steps are NA
+    assert rig.invoker.names() == ["tops-user-create"]
+    user = rig.invoker.calls[0][1]
+    assert user["namespace_roles"] == [{"namespace": "default", "role": "f5xc-nginx-one-user"}]
+    assert user["group_names"] == []
+    item = rig.item(DEP)
+    assert item is not None
+    assert (item["create_namespace"], item["pre_lambda"]) == ("NA", "NA")
+    assert item["deployment_status"] == "COMPLETED"
+    assert "user_added_groups" not in item
+
+
+def test_provision_existing_account_is_recorded_preexisting(rig: Rig) -> None:
+    # GIVEN the learner already has an account in the tenant with the lab's group
+    rig.invoker.tenant(SEC).users["jane@example.com"] = FakeUser(groups={"xc-lab-users"})
+    rig.start(DEP)
+
+    provision(DEP, rig.worker())
+
+    # THEN the item says so, and records only what this deployment added
+    item = rig.item(DEP)
+    assert item is not None
+    assert item["user_preexisting"] is True
+    assert item["user_added_roles"] == {"ample-gull/ves-io-admin-role", "system/f5xc-web-app-scanning-user"}
+    assert "user_added_groups" not in item
+
+
+def test_provision_unknown_lab_fails_permanently_without_calls(rig: Rig) -> None:
+    rig.start(DEP, lab_id="00000000")
+
+    outcome = provision(DEP, rig.worker())
+
+    assert outcome is ProvisionOutcome.FAILED
+    assert rig.invoker.calls == []
+    item = rig.item(DEP)
+    assert item is not None
+    assert item["deployment_status"] == "FAILED"
+    assert item["failed_step"] == "lab_config"
+    assert "00000000" in item["failure_reason"]
+
+
+def test_provision_invalid_lab_row_fails_naming_the_attribute(rig: Rig) -> None:
+    rig.db.put_item(TableName="tops-udf-lab-config-test", Item={
+        "lab_id": {"S": "badbad00"}, "ssm_base_path": {"S": SEC}, "group_names": {"L": []},
+        "namespace_roles": {"L": []},
+    })
+    rig.start(DEP, lab_id="badbad00")
+
+    outcome = provision(DEP, rig.worker())
+
+    assert outcome is ProvisionOutcome.FAILED
+    item = rig.item(DEP)
+    assert item is not None
+    assert item["failed_step"] == "lab_config"
+    assert "user_ns" in item["failure_reason"]
+
+
+def test_provision_invalid_petname_in_item_fails_validation(rig: Rig) -> None:
+    rig.start(DEP, petname="Not_A_Label")
+
+    outcome = provision(DEP, rig.worker())
+
+    assert outcome is ProvisionOutcome.FAILED
+    item = rig.item(DEP)
+    assert item is not None
+    assert (item["failed_step"], item["deployment_status"]) == ("validate", "FAILED")
+    assert "petname" in item["failure_reason"]
+    assert rig.invoker.calls == []
+
+
+def test_provision_missing_tenant_url_fails_at_tenant_step(rig: Rig) -> None:
+    rig.tenants = FakeTenants(urls={})
+    rig.start(DEP)
+
+    outcome = provision(DEP, rig.worker())
+
+    assert outcome is ProvisionOutcome.FAILED
+    item = rig.item(DEP)
+    assert item is not None
+    assert item["failed_step"] == "tenant"
+    assert "tenant-url" in item["failure_reason"]
+    assert "tenant_url" not in item
+    assert rig.invoker.calls == []
+
+
+@pytest.mark.parametrize("step", ORDER)
+def test_provision_permanent_failure_at_step_is_recorded_and_stops(rig: Rig, step: str) -> None:
+    # GIVEN the callee of `step` answers a permanent error
+    rig.start(DEP)
+    rig.invoker.fail(STEP_FUNCTIONS[step], CalleeError(STEP_FUNCTIONS[step], "status 400: bad thing",
+                                                       retryable=False, status=400))
+
+    # WHEN the deployment is provisioned
+    outcome = provision(DEP, rig.worker())
+
+    # THEN the step and the deployment are FAILED with the callee's reason; no later step ran
+    assert outcome is ProvisionOutcome.FAILED
+    item = rig.item(DEP)
+    assert item is not None
+    assert item[step] == "FAILED"
+    assert item["deployment_status"] == "FAILED"
+    assert item["failed_step"] == step
+    assert "bad thing" in item["failure_reason"]
+    index = ORDER.index(step)
+    assert len(rig.invoker.calls) == index + 1
+    for later in ORDER[index + 1:]:
+        assert later not in item
+    if step == "create_namespace":
+        assert rig.invoker.tenant(SEC).users == {}  # no user without their namespace
+
+
+@pytest.mark.parametrize("step", ORDER)
+def test_provision_retryable_failure_is_recorded_then_raised(rig: Rig, step: str) -> None:
+    rig.start(DEP)
+    error = CalleeError(STEP_FUNCTIONS[step], "Unhandled: timeout", retryable=True)
+    rig.invoker.fail(STEP_FUNCTIONS[step], error)
+
+    with pytest.raises(StepError) as caught:
+        provision(DEP, rig.worker())
+
+    assert caught.value.retryable
+    assert caught.value.step == step
+    item = rig.item(DEP)
+    assert item is not None
+    assert (item[step], item["deployment_status"], item["failed_step"]) == ("FAILED", "FAILED", step)
+
+
+@pytest.mark.parametrize("step", ORDER)
+def test_provision_replay_after_retryable_failure_skips_done_steps(rig: Rig, step: str) -> None:
+    # GIVEN a first delivery that failed retryably at `step`
+    rig.start(DEP)
+    rig.invoker.fail(STEP_FUNCTIONS[step], CalleeError(STEP_FUNCTIONS[step], "Unhandled", retryable=True))
+    with pytest.raises(StepError):
+        provision(DEP, rig.worker())
+    rig.invoker.calls.clear()
+
+    # WHEN the stream delivers the INSERT again
+    outcome = provision(DEP, rig.worker())
+
+    # THEN the steps already SUCCESS are skipped and the deployment completes
+    assert outcome is ProvisionOutcome.COMPLETED
+    assert [f for f, _ in rig.invoker.calls] == [STEP_FUNCTIONS[s] for s in ORDER[ORDER.index(step):]]
+    item = rig.item(DEP)
+    assert item is not None
+    assert item["deployment_status"] == "COMPLETED"
+    assert "failure_reason" not in item and "failed_step" not in item
+
+
+def test_provision_completed_deployment_replayed_does_nothing(rig: Rig) -> None:
+    rig.start(DEP)
+    provision(DEP, rig.worker())
+    rig.invoker.calls.clear()
+
+    assert provision(DEP, rig.worker()) is ProvisionOutcome.COMPLETED
+    assert rig.invoker.calls == []
+
+
+def test_provision_item_already_gone_does_nothing(rig: Rig) -> None:
+    assert provision(DEP, rig.worker()) is ProvisionOutcome.GONE
+    assert rig.invoker.calls == []
+
+
+def test_provision_item_deleted_mid_provision_stops(rig: Rig) -> None:
+    # GIVEN the lab ends (the sweeper deletes the item) while the namespace is being created
+    rig.start(DEP)
+    rig.invoker.before(FUNCTIONS.ns_create, lambda payload: rig.delete(DEP))
+
+    # WHEN provisioning goes on
+    outcome = provision(DEP, rig.worker())
+
+    # THEN it stops: no user, no helper, and no half item written back
+    assert outcome is ProvisionOutcome.GONE
+    assert rig.invoker.names() == ["tops-ns-create"]
+    assert rig.item(DEP) is None
+
+
+def test_provision_item_deleted_during_user_create_undoes_the_new_user(rig: Rig) -> None:
+    # GIVEN the lab ends while user_create runs (its REMOVE will show create_user IN_PROGRESS)
+    rig.start(DEP)
+    rig.invoker.before(FUNCTIONS.user_create, lambda payload: rig.delete(DEP))
+
+    # WHEN provisioning learns the item is gone
+    outcome = provision(DEP, rig.worker())
+
+    # THEN the account this call created is deleted at once
+    assert outcome is ProvisionOutcome.GONE
+    assert rig.invoker.names() == ["tops-ns-create", "tops-user-create", "tops-user-remove"]
+    assert rig.invoker.calls[-1][1] == {"ssm_base_path": SEC, "email": "jane@example.com"}
+    assert rig.invoker.tenant(SEC).users == {}
+
+
+def test_provision_too_little_time_left_defers_step_to_a_retry(rig: Rig) -> None:
+    # GIVEN an invocation with 5 s left (less than the 15 s a step needs to start)
+    rig.start(DEP)
+    rig.time_left = 5.0
+
+    # WHEN provisioning reaches its first invoke
+    with pytest.raises(StepError) as caught:
+        provision(DEP, rig.worker())
+
+    # THEN nothing was invoked, and the deployment says why it stopped
+    assert caught.value.retryable
+    assert rig.invoker.calls == []
+    item = rig.item(DEP)
+    assert item is not None
+    assert item["deployment_status"] == "FAILED"
+    assert "left in this invocation" in item["failure_reason"]
+    assert "create_namespace" not in item
+
+
+def test_provision_handed_over_ownership_is_not_overwritten(rig: Rig) -> None:
+    # GIVEN another deployment's teardown handed this one the account it created (user_preexisting false)
+    rig.start(DEP, user_preexisting=False)
+    rig.invoker.tenant(SEC).users["jane@example.com"] = FakeUser(groups={"xc-lab-users"})
+
+    # WHEN this deployment's user_create finds the account existing
+    provision(DEP, rig.worker())
+
+    # THEN it stays the owner
+    item: Any = rig.item(DEP)
+    assert item["user_preexisting"] is False

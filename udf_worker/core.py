@@ -1,0 +1,45 @@
+"""One stream change -> provision (INSERT), tear down (REMOVE) or ignore (MODIFY)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.errors import InputError
+from shared.log import library_logger
+from udf_worker.clients import Worker
+from udf_worker.models import DeploymentState, StreamChange
+from udf_worker.provision import provision
+from udf_worker.teardown import teardown
+
+log = library_logger(__name__)
+
+
+def stream_change(record: Any) -> StreamChange:
+    """Reduce a Powertools `DynamoDBRecord` to a StreamChange. Raises InputError without a dep_id key."""
+    name = record.event_name.name if record.event_name is not None else ""
+    stream = record.dynamodb
+    if stream is None:
+        raise InputError("dynamodb", "missing from the stream record")
+    dep_id = stream.keys.get("dep_id")
+    if not isinstance(dep_id, str) or not dep_id:
+        raise InputError("dynamodb.Keys.dep_id", f"must be a non-empty string, got {dep_id!r:.80}")
+    old = stream.old_image if name == "REMOVE" else None
+    return StreamChange(event_name=name, dep_id=dep_id, old_image=old or None,
+                        sequence_number=stream.sequence_number)
+
+
+def handle_change(change: StreamChange, worker: Worker) -> str:
+    """Act on one change; return what happened (for the log and the tests).
+
+    Raises StepError or TeardownError (retryable or not) so the record is reported failed; raises
+    InputError for a REMOVE without an old image (the stream must be NEW_AND_OLD_IMAGES).
+    """
+    if change.event_name == "INSERT":
+        return str(provision(change.dep_id, worker))
+    if change.event_name == "REMOVE":
+        if not change.old_image:
+            raise InputError("dynamodb.OldImage", "missing: the stream view type must include old images")
+        result = teardown(DeploymentState.from_item({"dep_id": change.dep_id, **change.old_image}), worker)
+        return f"removed (user {result.user})"
+    log.debug("ignored", extra={"event_name": change.event_name, "dep_id": change.dep_id})
+    return "ignored"

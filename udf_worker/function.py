@@ -1,0 +1,47 @@
+"""Lambda entry point of udf_worker: DynamoDB stream records of the deployment state table."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import EventType
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import aws
+from shared.batch import process_batch
+from shared.invoke import lambda_client
+from shared.log import get_logger
+from udf_worker import core
+from udf_worker.clients import LambdaInvoker, SsmTenants, TableLabCatalog, Worker
+from udf_worker.config import load_config
+from udf_worker.state import LabTable, StateTable
+
+logger = get_logger("udf_worker")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    config = load_config(os.environ)
+    db = aws.client("dynamodb")
+    worker = Worker(
+        state=StateTable(db, config.state_table),
+        labs=TableLabCatalog(LabTable(db, config.lab_table)),
+        tenants=SsmTenants(aws.client("ssm")),
+        invoker=LambdaInvoker(lambda_client()),
+        functions=config.functions,
+        time_left=lambda: context.get_remaining_time_in_millis() / 1000.0,
+        min_step_seconds=config.min_step_seconds,
+    )
+
+    def record_handler(record: DynamoDBRecord) -> str:
+        change = core.stream_change(record)
+        logger.append_keys(dep_id=change.dep_id)
+        try:
+            return core.handle_change(change, worker)
+        finally:
+            logger.remove_keys(["dep_id"])
+
+    return process_batch(event, context, record_handler, event_type=EventType.DynamoDBStreams,
+                         report_batch_item_failures=config.report_batch_item_failures)

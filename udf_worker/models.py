@@ -1,0 +1,250 @@
+"""The worker's values: state attribute names and statuses, the lab configuration row, the state item
+as the worker reads it, what user_create changed, and one stream change.
+
+State item attributes the worker writes (deployment.md §4.1; + marks the ones it adds):
+
+- `deployment_status` S: STARTING (dispatch) -> IN_PROGRESS -> COMPLETED or FAILED.
+- `tenant_url` S: the tenant's URL from SSM `<ssm_base_path>/tenant-url`.
+- `create_namespace`, `create_user`, `pre_lambda` S: IN_PROGRESS, SUCCESS, FAILED or NA.
+- + `ssm_base_path` S: the lab's base path, so teardown does not depend on the lab row.
+- + `failed_step` S: validate, lab_config, tenant, create_namespace, create_user or pre_lambda.
+- + `failure_reason` S: why that step failed (the callee's message), at most 1000 characters.
+- + `user_preexisting` BOOL: true when the account existed before this deployment touched it (it is
+  then never deleted); false when this pipeline created it, or took it over from the deployment
+  that did.
+- + `user_added_roles` SS: the `namespace/role` pairs this deployment added to the user.
+- + `user_added_groups` SS: the groups this deployment added to the user.
+
+The worker never writes `ttl`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from shared import names
+from shared.config import ssm_base_path
+from shared.errors import InputError
+
+# Attribute names.
+DEP_ID: Final = "dep_id"
+LAB_ID: Final = "lab_id"
+EMAIL: Final = "email"
+PETNAME: Final = "petname"
+DEPLOYMENT_STATUS: Final = "deployment_status"
+TENANT_URL: Final = "tenant_url"
+SSM_BASE_PATH: Final = "ssm_base_path"
+CREATE_NAMESPACE: Final = "create_namespace"
+CREATE_USER: Final = "create_user"
+PRE_LAMBDA: Final = "pre_lambda"
+FAILED_STEP: Final = "failed_step"
+FAILURE_REASON: Final = "failure_reason"
+USER_PREEXISTING: Final = "user_preexisting"
+USER_ADDED_ROLES: Final = "user_added_roles"
+USER_ADDED_GROUPS: Final = "user_added_groups"
+
+# Statuses.
+STARTING: Final = "STARTING"
+IN_PROGRESS: Final = "IN_PROGRESS"
+COMPLETED: Final = "COMPLETED"
+FAILED: Final = "FAILED"
+SUCCESS: Final = "SUCCESS"
+NA: Final = "NA"
+# A step in any of these states may have changed the tenant (a call was made).
+ATTEMPTED: Final = frozenset({IN_PROGRESS, SUCCESS, FAILED})
+
+ADMIN_ROLE: Final = "ves-io-admin-role"
+FIRST_NAME: Final = "Lab User"
+REASON_MAX: Final = 1000
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Role:
+    """A role in a namespace; stored in string sets as `namespace/role` (neither part can hold '/')."""
+
+    namespace: str
+    role: str
+
+    @property
+    def token(self) -> str:
+        return f"{self.namespace}/{self.role}"
+
+    @classmethod
+    def from_token(cls, token: str) -> Role | None:
+        namespace, sep, role = token.partition("/")
+        return cls(namespace, role) if sep and namespace and role else None
+
+    def to_payload(self) -> dict[str, str]:
+        return {"namespace": self.namespace, "role": self.role}
+
+
+def _optional_text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _string_set(value: Any) -> frozenset[str]:
+    if isinstance(value, set | frozenset | list | tuple):
+        return frozenset(v for v in value if isinstance(v, str) and v)
+    return frozenset()
+
+
+def _roles(tokens: Iterable[str]) -> frozenset[Role]:
+    return frozenset(r for r in (Role.from_token(t) for t in tokens) if r is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class LabConfig:
+    """A row of the lab configuration table (deployment.md §4.2), validated."""
+
+    lab_id: str
+    ssm_base_path: str
+    group_names: tuple[str, ...]
+    namespace_roles: tuple[Role, ...]
+    user_ns: bool
+    description: str = ""
+    pre_lambda: str | None = None
+    post_lambda: str | None = None
+
+
+def parse_lab_config(item: Mapping[str, Any]) -> LabConfig:
+    """Validate a deserialized row. Raises InputError naming the attribute at fault.
+
+    `ssm_base_path`, `group_names`, `namespace_roles` and `user_ns` are required; an empty or NULL
+    list means none. `pre_lambda` and `post_lambda` are an ARN, NULL or absent.
+    """
+    for required in ("ssm_base_path", "group_names", "namespace_roles", "user_ns"):
+        if required not in item:
+            raise InputError(required, "is missing from the lab configuration row")
+    user_ns = item["user_ns"]
+    if not isinstance(user_ns, bool):
+        raise InputError("user_ns", f"must be a boolean, got {user_ns!r:.80}")
+    groups = names.string_list("group_names", list(item["group_names"] or []))
+    raw_roles = item["namespace_roles"] or []
+    if not isinstance(raw_roles, list):
+        raise InputError("namespace_roles", "must be a list of {namespace, role} maps")
+    roles: list[Role] = []
+    for i, entry in enumerate(raw_roles):
+        if not isinstance(entry, Mapping):
+            raise InputError(f"namespace_roles[{i}]",
+                             f"must be a map with namespace and role, got {entry!r:.80}")
+        namespace = names.text(f"namespace_roles[{i}].namespace", entry.get("namespace"), max_len=64)
+        role = names.text(f"namespace_roles[{i}].role", entry.get("role"), max_len=128)
+        if "/" in namespace or "/" in role:
+            raise InputError(f"namespace_roles[{i}]", "must not contain '/'")
+        roles.append(Role(namespace, role))
+    hooks: dict[str, str | None] = {}
+    for hook in ("pre_lambda", "post_lambda"):
+        value = item.get(hook)
+        if value is not None and not isinstance(value, str):
+            raise InputError(hook, f"must be a function ARN or NULL, got {value!r:.80}")
+        hooks[hook] = _optional_text(value)
+    description = item.get("description")
+    return LabConfig(
+        lab_id=names.text("lab_id", item.get("lab_id"), max_len=128),
+        ssm_base_path=ssm_base_path("ssm_base_path", item["ssm_base_path"]),
+        group_names=groups,
+        namespace_roles=tuple(roles),
+        user_ns=user_ns,
+        description=description if isinstance(description, str) else "",
+        pre_lambda=hooks["pre_lambda"],
+        post_lambda=hooks["post_lambda"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The deployment fields the tenant workers receive, validated before any call."""
+
+    dep_id: str
+    lab_id: str
+    email: str
+    petname: str
+
+    @property
+    def last_name(self) -> str:
+        """The dep_id up to its first '-' (deployment.md §6 step 5)."""
+        return self.dep_id.split("-", 1)[0] or self.dep_id
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentState:
+    """A state item (or a stream image of one) as the worker reads it; every field may be absent."""
+
+    dep_id: str
+    lab_id: str | None = None
+    email: str | None = None
+    petname: str | None = None
+    deployment_status: str | None = None
+    tenant_url: str | None = None
+    ssm_base_path: str | None = None
+    create_namespace: str | None = None
+    create_user: str | None = None
+    pre_lambda: str | None = None
+    user_preexisting: bool | None = None
+    user_added_roles: frozenset[Role] = field(default_factory=frozenset)
+    user_added_groups: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> DeploymentState:
+        """Read a deserialized item leniently: unknown or mistyped attributes count as absent."""
+        preexisting = item.get(USER_PREEXISTING)
+        return cls(
+            dep_id=str(item.get(DEP_ID, "")),
+            lab_id=_optional_text(item.get(LAB_ID)),
+            email=_optional_text(item.get(EMAIL)),
+            petname=_optional_text(item.get(PETNAME)),
+            deployment_status=_optional_text(item.get(DEPLOYMENT_STATUS)),
+            tenant_url=_optional_text(item.get(TENANT_URL)),
+            ssm_base_path=_optional_text(item.get(SSM_BASE_PATH)),
+            create_namespace=_optional_text(item.get(CREATE_NAMESPACE)),
+            create_user=_optional_text(item.get(CREATE_USER)),
+            pre_lambda=_optional_text(item.get(PRE_LAMBDA)),
+            user_preexisting=preexisting if isinstance(preexisting, bool) else None,
+            user_added_roles=_roles(_string_set(item.get(USER_ADDED_ROLES))),
+            user_added_groups=_string_set(item.get(USER_ADDED_GROUPS)),
+        )
+
+    def identity(self) -> Identity:
+        """The validated identity. Raises InputError naming the bad attribute."""
+        return Identity(
+            dep_id=names.text(DEP_ID, self.dep_id, max_len=128),
+            lab_id=names.text(LAB_ID, self.lab_id, max_len=128),
+            email=names.email(EMAIL, self.email),
+            petname=names.dns_label(PETNAME, self.petname),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UserChange:
+    """What one user_create call changed: `created` (the account did not exist) and what it added."""
+
+    created: bool
+    added_roles: frozenset[Role] = field(default_factory=frozenset)
+    added_groups: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_body(cls, body: Any) -> UserChange:
+        """Read user_create's result body. Without a boolean `created` the account is taken as
+        pre-existing, the safe side: a pre-existing account is never deleted."""
+        data = body if isinstance(body, Mapping) else {}
+        roles: set[Role] = set()
+        for entry in data.get("added_roles") or []:
+            if isinstance(entry, Mapping):
+                namespace, role = entry.get("namespace"), entry.get("role")
+                if isinstance(namespace, str) and isinstance(role, str) and namespace and role:
+                    roles.add(Role(namespace, role))
+        groups = {g for g in data.get("added_groups") or [] if isinstance(g, str) and g}
+        return cls(created=data.get("created") is True, added_roles=frozenset(roles),
+                   added_groups=frozenset(groups))
+
+
+@dataclass(frozen=True, slots=True)
+class StreamChange:
+    """One stream record, reduced to what the worker needs."""
+
+    event_name: str
+    dep_id: str
+    old_image: Mapping[str, Any] | None = None
+    sequence_number: str | None = None

@@ -1,0 +1,237 @@
+"""INSERT: provision a deployment, step by step, recording each step on the state item.
+
+Order (deployment.md §6 step 5): deployment IN_PROGRESS; the lab row; the tenant URL; the namespace
+(when `user_ns`), which adds `ves-io-admin-role` on it to the user's roles; the user; the lab's
+`pre_lambda`; COMPLETED. Unlike the original:
+
+- a failed step stops the later ones (no user without their namespace) and the deployment ends
+  FAILED with `failed_step` and `failure_reason`, never COMPLETED;
+- a retryable failure is recorded the same way and then raised, so the stream delivers the record
+  again; the replay reads the item first and skips every step already SUCCESS;
+- every write is conditioned on the item existing: if the lab ended meanwhile, provisioning stops
+  (and a user this call had just created is handed to teardown at once, see `_user`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from enum import StrEnum
+from typing import Any, NoReturn
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.errors import InputError, RetryableError, StepError, TopsError
+from shared.log import library_logger
+from udf_worker import teardown
+from udf_worker.clients import Worker
+from udf_worker.models import (
+    ADMIN_ROLE,
+    COMPLETED,
+    CREATE_NAMESPACE,
+    CREATE_USER,
+    DEPLOYMENT_STATUS,
+    FAILED,
+    FAILED_STEP,
+    FAILURE_REASON,
+    FIRST_NAME,
+    IN_PROGRESS,
+    NA,
+    PRE_LAMBDA,
+    REASON_MAX,
+    SSM_BASE_PATH,
+    SUCCESS,
+    TENANT_URL,
+    USER_ADDED_GROUPS,
+    USER_ADDED_ROLES,
+    USER_PREEXISTING,
+    DeploymentState,
+    Identity,
+    LabConfig,
+    Role,
+    UserChange,
+)
+from udf_worker.state import DeploymentGone
+
+log = library_logger(__name__)
+
+
+class ProvisionOutcome(StrEnum):
+    COMPLETED = "completed"  # every step done (now, or by an earlier delivery)
+    FAILED = "failed"  # a permanent failure, recorded on the item
+    GONE = "gone"  # the item no longer exists: the lab ended, nothing more to do
+
+
+class _Stopped(Exception):
+    """A permanent failure has been recorded; provisioning ends here."""
+
+
+def provision(dep_id: str, worker: Worker) -> ProvisionOutcome:
+    """Provision `dep_id` from its current state item.
+
+    Raises StepError (retryable) after recording a retryable failure; DynamoDB errors propagate.
+    """
+    item = worker.state.get(dep_id)
+    if item is None:
+        log.info("deployment already gone; nothing to provision", extra={"dep_id": dep_id})
+        return ProvisionOutcome.GONE
+    state = DeploymentState.from_item(item)
+    if state.deployment_status == COMPLETED:
+        log.info("deployment already provisioned", extra={"dep_id": dep_id})
+        return ProvisionOutcome.COMPLETED
+    try:
+        _Provisioning(worker, state).run()
+    except DeploymentGone:
+        log.info("deployment ended while provisioning; stopped", extra={"dep_id": dep_id})
+        return ProvisionOutcome.GONE
+    except _Stopped:
+        return ProvisionOutcome.FAILED
+    log.info("deployment provisioned", extra={"dep_id": dep_id})
+    return ProvisionOutcome.COMPLETED
+
+
+class _Provisioning:
+    def __init__(self, worker: Worker, state: DeploymentState) -> None:
+        self.worker = worker
+        self.state = state
+        self.dep_id = state.dep_id
+
+    def run(self) -> None:
+        self._set({DEPLOYMENT_STATUS: IN_PROGRESS}, remove=(FAILED_STEP, FAILURE_REASON))
+        try:
+            who = self.state.identity()
+        except InputError as exc:
+            self._fail("validate", None, exc)
+        lab = self._lab(who)
+        base = lab.ssm_base_path
+        self._tenant(base)
+        roles = list(lab.namespace_roles)
+        if lab.user_ns:
+            self._namespace(who, lab)
+            roles.append(Role(who.petname, ADMIN_ROLE))
+        elif self.state.create_namespace != NA:
+            self._set({CREATE_NAMESPACE: NA})
+        self._user(who, lab, roles)
+        if lab.pre_lambda:
+            self._pre_lambda(who, lab, lab.pre_lambda)
+        elif self.state.pre_lambda != NA:
+            self._set({PRE_LAMBDA: NA})
+        self._set({DEPLOYMENT_STATUS: COMPLETED})
+
+    # ------------------------------------------------------------------ steps
+
+    def _lab(self, who: Identity) -> LabConfig:
+        try:
+            lab = self.worker.labs.get(who.lab_id)
+        except InputError as exc:
+            self._fail("lab_config", None, exc)
+        if lab is None:
+            self._fail("lab_config", None, InputError("lab_id", f"no lab configuration for {who.lab_id!r}"))
+        return lab
+
+    def _tenant(self, base: str) -> str:
+        try:
+            url = self.worker.tenants.tenant_url(base)
+        except TopsError as exc:
+            self._fail("tenant", None, exc)
+        self._set({TENANT_URL: url, SSM_BASE_PATH: base})
+        return url
+
+    def _namespace(self, who: Identity, lab: LabConfig) -> None:
+        if self.state.create_namespace == SUCCESS:
+            return
+        description = f"UDF lab {who.lab_id} deployment {who.dep_id}"
+        if lab.description:
+            description = f"{lab.description}: {description}"
+        self._invoke(CREATE_NAMESPACE, self.worker.functions.ns_create, {
+            "ssm_base_path": lab.ssm_base_path, "namespace_name": who.petname,
+            "description": description[:1024],
+        })
+        self._set({CREATE_NAMESPACE: SUCCESS})
+
+    def _user(self, who: Identity, lab: LabConfig, roles: list[Role]) -> None:
+        if self.state.create_user == SUCCESS:
+            return
+        body = self._invoke(CREATE_USER, self.worker.functions.user_create, {
+            "ssm_base_path": lab.ssm_base_path,
+            "first_name": FIRST_NAME,
+            "last_name": who.last_name,
+            "email": who.email,
+            "group_names": list(lab.group_names),
+            "namespace_roles": [r.to_payload() for r in sorted(set(roles))],
+        })
+        change = UserChange.from_body(body)
+        try:
+            # if_not_exists: a teardown of another deployment may already have handed this one the
+            # account it created (user_preexisting false); that must not be overwritten.
+            self._set(
+                {CREATE_USER: SUCCESS},
+                set_if_absent={USER_PREEXISTING: not change.created},
+                add={USER_ADDED_ROLES: {r.token for r in change.added_roles},
+                     USER_ADDED_GROUPS: change.added_groups},
+            )
+        except DeploymentGone:
+            # The stream's REMOVE shows create_user IN_PROGRESS, which teardown leaves alone because
+            # it cannot tell what the call changed. This call knows: undo it now.
+            done = DeploymentState(
+                dep_id=who.dep_id, lab_id=who.lab_id, email=who.email, petname=who.petname,
+                tenant_url=self.state.tenant_url, ssm_base_path=lab.ssm_base_path,
+                create_namespace=SUCCESS if lab.user_ns else NA, create_user=SUCCESS,
+                user_preexisting=not change.created, user_added_roles=change.added_roles,
+                user_added_groups=change.added_groups,
+            )
+            log.info("deployment ended during user_create; undoing its changes", extra={"dep_id": who.dep_id})
+            try:
+                teardown.undo_user(done, lab.ssm_base_path, self.worker)
+            except (TopsError, ClientError, BotoCoreError) as exc:
+                # Raised so the record fails visibly; its replay finds the item gone and cannot undo.
+                log.error("could not undo the user changes of an ended deployment",
+                          extra={"dep_id": who.dep_id, "error": type(exc).__name__, "reason": str(exc),
+                                 "created": change.created})
+                raise
+            raise
+
+    def _pre_lambda(self, who: Identity, lab: LabConfig, function: str) -> None:
+        if self.state.pre_lambda == SUCCESS:
+            return
+        self._invoke(PRE_LAMBDA, function, {
+            "ssm_base_path": lab.ssm_base_path, "petname": who.petname, "email": who.email,
+        })
+        self._set({PRE_LAMBDA: SUCCESS})
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _invoke(self, step: str, function: str, payload: dict[str, Any]) -> Any:
+        left = self.worker.time_left()
+        if left < self.worker.min_step_seconds:
+            needed = self.worker.min_step_seconds
+            self._fail(step, None, RetryableError(
+                f"only {left:.1f}s left in this invocation, {needed:.0f}s needed to start it"
+            ))
+        self._set({step: IN_PROGRESS})
+        try:
+            return self.worker.invoker.invoke(function, payload)
+        except TopsError as exc:
+            self._fail(step, step, exc)
+
+    def _set(self, values: dict[str, Any], *, set_if_absent: dict[str, Any] | None = None,
+             add: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> None:
+        self.worker.state.update(self.dep_id, set_=values, set_if_absent=set_if_absent, add=add,
+                                 remove=remove)
+        if TENANT_URL in values:
+            self.state = replace(self.state, tenant_url=values[TENANT_URL])
+
+    def _fail(self, step: str, attribute: str | None, exc: TopsError) -> NoReturn:
+        """Record the failure on the item, then stop (permanent) or raise (retryable)."""
+        reason = str(exc)[:REASON_MAX]
+        values = {DEPLOYMENT_STATUS: FAILED, FAILED_STEP: step, FAILURE_REASON: reason}
+        if attribute is not None:
+            values[attribute] = FAILED
+        self._set(values)
+        extra = {"dep_id": self.dep_id, "step": step, "error": type(exc).__name__, "reason": reason,
+                 "field": getattr(exc, "field", None)}
+        if exc.retryable:
+            log.warning("step failed, retryable", extra=extra)
+            raise StepError(step, str(exc), retryable=True) from exc
+        log.error("step failed", extra=extra)
+        raise _Stopped(step) from exc
+

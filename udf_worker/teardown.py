@@ -1,0 +1,260 @@
+"""REMOVE: tear a deployment down from the stream's old image.
+
+Order: the lab's `post_lambda` (when set), the user, then the namespace. Every step runs even if an
+earlier one failed (with the deployed 0 retries, this leaves the least behind); then the failures
+are raised together, so the stream's retry and on-failure destination apply. Each callee treats a
+missing object as removed, so a replay is harmless.
+
+The user:
+- untouched when this deployment never got a successful user_create (an IN_PROGRESS or FAILED
+  call may or may not have changed a pre-existing account; it is left alone, never deleted);
+- deleted when this pipeline created the account (`user_preexisting` false, or absent on items
+  written by the original worker) and no other deployment of the same email in the same tenant
+  is in the table;
+- otherwise only what this deployment added (`user_added_roles`, `user_added_groups`, and the admin
+  role on its own namespace) is revoked, minus what the other deployments' labs still need. Before
+  that, those other deployments are handed what they need of it (added to their `user_added_*`)
+  and, when this pipeline created the account, its ownership (`user_preexisting` false), so the last
+  of them to end still cleans the account up.
+
+The namespace is removed when its create was attempted (IN_PROGRESS, SUCCESS or FAILED): a call that
+failed or was cut off may still have created it, and a missing one counts as removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.errors import InputError, RetryableError, TopsError
+from shared.log import library_logger
+from udf_worker.clients import Worker, lenient_lab
+from udf_worker.models import (
+    ADMIN_ROLE,
+    ATTEMPTED,
+    DEP_ID,
+    EMAIL,
+    FAILED,
+    IN_PROGRESS,
+    LAB_ID,
+    PETNAME,
+    SSM_BASE_PATH,
+    SUCCESS,
+    TENANT_URL,
+    USER_ADDED_GROUPS,
+    USER_ADDED_ROLES,
+    USER_PREEXISTING,
+    DeploymentState,
+    LabConfig,
+    Role,
+)
+from udf_worker.state import DeploymentGone
+
+log = library_logger(__name__)
+
+# Attributes read from the other deployments when deciding about a shared user.
+_PEER_ATTRIBUTES: Final = (DEP_ID, LAB_ID, EMAIL, PETNAME, TENANT_URL, SSM_BASE_PATH, USER_ADDED_ROLES,
+                           USER_ADDED_GROUPS)
+_HANDOVER_ATTEMPTS: Final = 3
+
+
+class UserOutcome(StrEnum):
+    UNTOUCHED = "untouched"  # this deployment never changed the user
+    DELETED = "deleted"  # the account this pipeline created was deleted
+    REVOKED = "revoked"  # only this deployment's additions were removed
+    KEPT = "kept"  # other deployments need everything this one added
+
+
+class TeardownError(TopsError):
+    """Some teardown steps failed; `failures` names each step and its error."""
+
+    def __init__(self, dep_id: str, failures: list[tuple[str, BaseException]]) -> None:
+        self.dep_id = dep_id
+        self.failures = failures
+        self.retryable = any(getattr(exc, "retryable", True) for _, exc in failures)
+        detail = "; ".join(f"{step}: {exc}" for step, exc in failures)
+        super().__init__(f"teardown of {dep_id} incomplete: {detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class TeardownResult:
+    dep_id: str
+    post_lambda: bool = False
+    user: UserOutcome = UserOutcome.UNTOUCHED
+    namespace: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Needs:
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    groups: frozenset[str] = field(default_factory=frozenset)
+
+
+def teardown(state: DeploymentState, worker: Worker) -> TeardownResult:
+    """Undo what the deployment in `state` (an old image) did. Raises TeardownError."""
+    lab = lenient_lab(worker.labs, state.lab_id)
+    base = state.ssm_base_path or (lab.ssm_base_path if lab else None)
+    attempted = [name for name, status in (("create_namespace", state.create_namespace),
+                                           ("create_user", state.create_user),
+                                           ("pre_lambda", state.pre_lambda)) if status in ATTEMPTED]
+    if base is None:
+        if attempted:
+            raise TeardownError(state.dep_id, [("ssm_base_path", InputError(
+                "ssm_base_path", f"unknown (no lab row for {state.lab_id!r}), cannot undo {attempted}"))])
+        log.info("deployment provisioned nothing; nothing to tear down", extra={"dep_id": state.dep_id})
+        return TeardownResult(state.dep_id)
+    failures: list[tuple[str, BaseException]] = []
+
+    def attempt(step: str, action: Callable[[], Any], default: Any) -> Any:
+        try:
+            return action()
+        except (TopsError, ClientError, BotoCoreError) as exc:
+            log.error("teardown step failed", extra={"dep_id": state.dep_id, "step": step,
+                                                     "error": type(exc).__name__, "reason": str(exc)})
+            failures.append((step, exc))
+            return default
+
+    post = attempt("post_lambda", lambda: _post_lambda(state, lab, base, worker), False)
+    user = attempt("user", lambda: undo_user(state, base, worker), UserOutcome.UNTOUCHED)
+    namespace = attempt("namespace", lambda: _namespace(state, base, worker), False)
+    if failures:
+        raise TeardownError(state.dep_id, failures)
+    result = TeardownResult(state.dep_id, post_lambda=post, user=user, namespace=namespace)
+    log.info("deployment torn down", extra={"dep_id": state.dep_id, "post_lambda": post, "user": str(user),
+                                            "namespace": namespace})
+    return result
+
+
+def _post_lambda(state: DeploymentState, lab: LabConfig | None, base: str, worker: Worker) -> bool:
+    if lab is None or not lab.post_lambda or not state.petname or not state.tenant_url:
+        return False
+    payload: dict[str, Any] = {"ssm_base_path": base, "petname": state.petname, "action": "remove"}
+    if state.email:
+        payload["email"] = state.email
+    worker.invoker.invoke(lab.post_lambda, payload)
+    return True
+
+
+def _namespace(state: DeploymentState, base: str, worker: Worker) -> bool:
+    if state.create_namespace not in ATTEMPTED or not state.petname:
+        return False
+    payload = {"ssm_base_path": base, "namespace_name": state.petname}
+    worker.invoker.invoke(worker.functions.ns_remove, payload)
+    return True
+
+
+def undo_user(state: DeploymentState, base: str, worker: Worker) -> UserOutcome:
+    """Delete the user or revoke this deployment's additions, as the module docstring says."""
+    touched = state.create_user == SUCCESS or state.user_preexisting is False
+    if not touched or not state.email:
+        if state.create_user in (IN_PROGRESS, FAILED):
+            log.warning("user_create did not finish; the user is left as it is",
+                        extra={"dep_id": state.dep_id, "create_user": state.create_user})
+        return UserOutcome.UNTOUCHED
+    owned = state.user_preexisting is not True
+    tenant_url = state.tenant_url or worker.tenants.tenant_url(base)
+    ours = set(state.user_added_roles)
+    if state.petname and state.create_namespace in ATTEMPTED:
+        ours.add(Role(state.petname, ADMIN_ROLE))
+    for _ in range(_HANDOVER_ATTEMPTS):
+        peers = _peers(state, base, tenant_url, worker)
+        if owned and not peers:
+            worker.invoker.invoke(worker.functions.user_remove, {"ssm_base_path": base, "email": state.email})
+            log.info("user deleted", extra={"dep_id": state.dep_id})
+            return UserOutcome.DELETED
+        needs = {peer.dep_id: _needs(peer, state, worker) for peer in peers}
+        if not _hand_over(state, peers, needs, ours, owned, worker):
+            continue
+        needed_roles = frozenset().union(*(n.roles for n in needs.values()))
+        needed_groups = frozenset().union(*(n.groups for n in needs.values()))
+        revoke_roles = sorted(ours - needed_roles)
+        revoke_groups = sorted(state.user_added_groups - needed_groups)
+        if not revoke_roles and not revoke_groups:
+            log.info("user kept: other deployments need all it was given",
+                     extra={"dep_id": state.dep_id, "peers": sorted(needs)})
+            return UserOutcome.KEPT
+        payload: dict[str, Any] = {"ssm_base_path": base, "email": state.email}
+        if revoke_roles:
+            payload["namespace_roles"] = [r.to_payload() for r in revoke_roles]
+        if revoke_groups:
+            payload["group_names"] = revoke_groups
+        worker.invoker.invoke(worker.functions.user_remove, payload)
+        log.info("user changes revoked", extra={"dep_id": state.dep_id, "peers": sorted(needs),
+                                                "roles": [r.token for r in revoke_roles],
+                                                "groups": revoke_groups})
+        return UserOutcome.REVOKED
+    raise RetryableError(f"deployments sharing the user of {state.dep_id} kept ending during its teardown")
+
+
+def _peers(state: DeploymentState, base: str, tenant_url: str, worker: Worker) -> list[DeploymentState]:
+    """Every other deployment in the table for the same email and tenant (all Scan pages).
+
+    An item without `tenant_url` (its INSERT has not got that far, or failed early) is matched by its
+    lab's base path, resolved to a tenant URL when it differs from ours.
+    """
+    email = (state.email or "").lower()
+    want = tenant_url.rstrip("/")
+    found = []
+    for item in worker.state.scan(_PEER_ATTRIBUTES):
+        peer = DeploymentState.from_item(item)
+        if peer.dep_id == state.dep_id or (peer.email or "").lower() != email:
+            continue
+        if _peer_tenant(peer, base, worker) == want:
+            found.append(peer)
+    return found
+
+
+def _peer_tenant(peer: DeploymentState, base: str, worker: Worker) -> str | None:
+    if peer.tenant_url:
+        return peer.tenant_url.rstrip("/")
+    lab = lenient_lab(worker.labs, peer.lab_id)
+    peer_base = peer.ssm_base_path or (lab.ssm_base_path if lab else None)
+    if peer_base is None:
+        return None
+    try:
+        return worker.tenants.tenant_url(peer_base).rstrip("/")
+    except TopsError as exc:
+        log.warning("cannot resolve another deployment's tenant", extra={"dep_id": peer.dep_id,
+                                                                         "reason": str(exc)})
+        return None
+
+
+def _needs(peer: DeploymentState, state: DeploymentState, worker: Worker) -> _Needs:
+    """What a peer deployment's lab gives the user (and what it recorded adding)."""
+    lab = lenient_lab(worker.labs, peer.lab_id)
+    if lab is None:
+        # Unknown lab: keep everything that could be shared; only our own namespace's role is ours alone.
+        keep = {r for r in state.user_added_roles if r.namespace != state.petname}
+        return _Needs(frozenset(keep), frozenset(state.user_added_groups))
+    roles = set(lab.namespace_roles) | set(peer.user_added_roles)
+    if lab.user_ns and peer.petname:
+        roles.add(Role(peer.petname, ADMIN_ROLE))
+    return _Needs(frozenset(roles), frozenset(lab.group_names) | peer.user_added_groups)
+
+
+def _hand_over(state: DeploymentState, peers: Iterable[DeploymentState], needs: dict[str, _Needs],
+               ours: set[Role], owned: bool, worker: Worker) -> bool:
+    """Give each peer what it needs of our additions (and ownership when we own the account).
+
+    False when a peer vanished meanwhile: the caller looks at the table again.
+    """
+    for peer in peers:
+        need = needs[peer.dep_id]
+        roles = {r.token for r in ours & need.roles}
+        groups = set(state.user_added_groups & need.groups)
+        if not owned and not roles and not groups:
+            continue
+        try:
+            worker.state.update(peer.dep_id, set_={USER_PREEXISTING: False} if owned else None,
+                                add={USER_ADDED_ROLES: roles, USER_ADDED_GROUPS: groups})
+        except DeploymentGone:
+            log.info("another deployment of the user ended meanwhile; looking again",
+                     extra={"dep_id": state.dep_id, "peer": peer.dep_id})
+            return False
+        log.info("user handed over", extra={"dep_id": state.dep_id, "peer": peer.dep_id, "owner": owned,
+                                            "roles": sorted(roles), "groups": sorted(groups)})
+    return True
