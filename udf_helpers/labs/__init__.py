@@ -6,9 +6,10 @@ The spec fragments below are shared by several labs; they reproduce what the ori
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from udf_helpers.engine import EnvName
+from udf_helpers.engine import EnvName, LabContext, LabObject
 
 # The sec tenant's names, used by apilab, botlab, waaplab and (by default) example.
 SEC_DOMAIN = EnvName(prod="lab-sec.f5demos.com", dev="lab-sec-dev.f5demos.com")
@@ -56,3 +57,17 @@ def https_listener(certificate: dict[str, str]) -> dict[str, Any]:
 def route_pool(pool: dict[str, str]) -> dict[str, Any]:
     """A default route to one origin pool (weight 1, priority 1)."""
     return {"pool": pool, "weight": 1, "priority": 1}
+
+
+def appedge_https_objects(lab: LabContext) -> Sequence[LabObject]:
+    """The example and WAAP labs' objects (identical in the original helpers): a TLS pool to
+    appedge.one and an HTTPS load balancer at `https://<petname>.<domain>` routing to it."""
+    pool = lab.name("origin")
+    return [
+        LabObject("origin_pools", pool, appedge_pool_spec()),
+        LabObject("http_loadbalancers", lab.name("lb"), {
+            "domains": [lab.host()],
+            "https": https_listener(lab.certificate_ref()),
+            "default_route_pools": [route_pool(lab.local_ref("origin_pool", pool))],
+        }),
+    ]
