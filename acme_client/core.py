@@ -18,12 +18,9 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Final, Protocol
-
-from acme import messages
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from acme_client import certs
-from acme_client.account import Account, load_or_create_account, register_and_store
 from acme_client.config import AcmeConfig, DirectoryKind, directory_kind
 from acme_client.decide import (
     Decision,
@@ -38,14 +35,17 @@ from acme_client.decide import (
     record_failure,
     record_success,
 )
-from acme_client.dns01 import Dns01, Route53Client
 from acme_client.errors import BackoffError, RateLimitedError, StoreError
-from acme_client.issue import AcmeSession, ChallengeDns, connect, obtain_certificate, problem_code, translate
 from acme_client.models import AriState, Deadline, RenewRequest, RunResult, RunState
 from acme_client.publish import metadata_for, publish, refuse_staging_over_production, validate
 from acme_client.store import CertStore, S3Client
 from shared.errors import TopsError
 from shared.secret import Secret
+
+if TYPE_CHECKING:  # the ACME and DNS stacks load only when a run talks to the CA
+    from acme_client.account import Account
+    from acme_client.dns01 import Route53Client
+    from acme_client.issue import AcmeSession, ChallengeDns
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,12 @@ class MetricsSink(Protocol):
     def add_dimension(self, name: str, value: str) -> None: ...
 
 
-ConnectCa = Callable[[AcmeConfig, Deadline], AcmeSession]
+ConnectCa = Callable[[AcmeConfig, Deadline], "AcmeSession"]
 
 
 def connect_ca(config: AcmeConfig, deadline: Deadline) -> AcmeSession:
+    from acme_client.issue import connect
+
     return connect(config.directory_url, verify=config.ca_bundle or True, timeout=config.http_timeout,
                    deadline=deadline)
 
@@ -198,6 +200,12 @@ class _Run:
             return session.register(jwk, alg, email=config.email, eab_kid=config.eab_kid,
                                     eab_hmac_key=config.eab_hmac_key)
 
+        from acme import messages
+
+        from acme_client.account import load_or_create_account, register_and_store
+        from acme_client.dns01 import Dns01
+        from acme_client.issue import problem_code
+
         account, _ = load_or_create_account(self.store, config.directory_url, config.account_key_type,
                                             register, now=self.now)
         session.use_account(account)
@@ -232,6 +240,8 @@ class _Run:
         return self._result(action, decision.reason, self.published)
 
     def _obtain(self, session: AcmeSession, dns: ChallengeDns, replaces: str | None) -> Any:
+        from acme_client.issue import obtain_certificate
+
         return obtain_certificate(
             session, dns, names=self.config.names, key_type=self.config.key_type,
             deadline=self.deadline.earlier(PUBLISH_RESERVE_S), cleanup_deadline=self.deadline,
@@ -239,6 +249,8 @@ class _Run:
             rng=self.rng, sleep=self.sleep)
 
     def _failed(self, exc: Exception, inspection: Inspection, state: RunState) -> RunResult:
+        from acme_client.issue import translate
+
         now = self.clock()
         error = translate(exc, self.session.net if self.session else None, now)
         retry_at = error.retry_after if isinstance(error, RateLimitedError) else None
@@ -282,4 +294,6 @@ class _Run:
 
 
 def _with_uri(account: Account, uri: str | None) -> Account:
+    from acme_client.account import Account
+
     return Account(account.directory_url, account.key_pem, account.jwk, account.alg, uri, account.created_at)

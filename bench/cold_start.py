@@ -71,42 +71,67 @@ def sample(tree: Path | None, sdk: Path, what: str) -> float:
 
 @dataclass(frozen=True, slots=True)
 class ImportLine:
+    """One line of `-X importtime`, with the module that imported it (None at the top level)."""
+
     self_us: int
     cumulative_us: int
     depth: int
     module: str
+    parent: ImportLine | None = None
+
+    def chain(self) -> list[str]:
+        """The importers, nearest first, up to the top-level import."""
+        names: list[str] = []
+        node = self.parent
+        while node is not None:
+            names.append(node.module)
+            node = node.parent
+        return names
 
 
 def import_times(tree: Path, sdk: Path) -> list[ImportLine]:
-    """`-X importtime` of the handler import from `tree` (source only, as shipped)."""
+    """`-X importtime` of the handler import from `tree` (source only, as shipped), in the order printed."""
     code = (f"import sys; sys.path[:0] = [{str(tree)!r}, {str(sdk)!r}]; "
             "from function import lambda_handler")
     done = subprocess.run([*_interpreter("-X", "importtime"), "-c", code], capture_output=True, text=True,
                           timeout=SAMPLE_TIMEOUT_S, cwd=sdk.parent, check=False)
-    lines: list[ImportLine] = []
+    parsed: list[tuple[int, int, int, str]] = []
     for raw in done.stderr.splitlines():
         if not raw.startswith("import time:") or "self [us]" in raw:
             continue
         # "import time:   1293 |     277618 |   ns_create.function": two spaces per nesting level.
-        self_us, cumulative_us, name = raw.split(":", 1)[1].split("|", 2)
+        own_us, total_us, name = raw.split(":", 1)[1].split("|", 2)
         module = name.rstrip()[1:]
         depth = (len(module) - len(module.lstrip(" "))) // 2
-        lines.append(ImportLine(int(self_us), int(cumulative_us), depth, module.strip()))
+        parsed.append((int(own_us), int(total_us), depth, module.strip()))
+    # A module is printed after everything it imports: its importer is the next line one level up.
+    lines: list[ImportLine] = []
+    above: dict[int, ImportLine] = {}
+    for self_us, cumulative_us, depth, module in reversed(parsed):
+        line = ImportLine(self_us, cumulative_us, depth, module, above.get(depth - 1))
+        above[depth] = line
+        lines.append(line)
+    lines.reverse()
     return lines
 
 
-def print_slowest(lines: list[ImportLine], top: int) -> None:
-    """The imports with the largest cumulative time (at most three levels below the handler), then the
-    largest own times: where the cold start goes."""
-    shallow = sorted((x for x in lines if x.depth <= 3), key=lambda x: -x.cumulative_us)[:top]
-    print(f"    slowest imports by cumulative time (-X importtime, no bytecode, top {len(shallow)}):")
-    for x in shallow:
-        print(f"      {x.cumulative_us / 1000:8.1f} ms cumulative {x.self_us / 1000:7.1f} ms self  "
-              f"{'  ' * x.depth}{x.module}")
-    own = sorted(lines, key=lambda x: -x.self_us)[: max(3, top // 2)]
+def print_slowest(lines: list[ImportLine], own: set[str], top: int) -> None:
+    """Where the cold start goes: each place where our code (`own` top-level packages and the root
+    function.py) imports another package, heaviest first, with the chain of our modules that led there;
+    then the modules with the largest own (self) time, mostly compiling a big source file."""
+
+    def ours(module: str) -> bool:
+        return module.split(".", 1)[0] in own
+
+    entries = [x for x in lines if not ours(x.module) and x.parent is not None and ours(x.parent.module)]
+    entries.sort(key=lambda x: -x.cumulative_us)
+    print(f"    heaviest imports from our code (-X importtime, no bytecode, top {min(top, len(entries))}):")
+    for x in entries[:top]:
+        print(f"      {x.cumulative_us / 1000:7.1f} ms  {x.module}  <- {' <- '.join(x.chain())}")
+    selfish = sorted(lines, key=lambda x: -x.self_us)[: max(3, top // 2)]
     print("    largest own (self) times:")
-    for x in own:
-        print(f"      {x.self_us / 1000:8.1f} ms self  {x.module}")
+    for x in selfish:
+        print(f"      {x.self_us / 1000:7.1f} ms  {x.module}")
 
 
 @dataclass
@@ -176,11 +201,11 @@ def _run(zips: Zips, runs: int, top: int) -> list[Figure]:
         print_figures([figure])
         figures.append(figure)
         if not figure.passed:
-            if d.module in explained:
-                print(f"    (same imports as {explained[d.module]})")
+            if d.package in explained:  # the lab helpers share one package: list its imports once
+                print(f"    (same package, same imports as {explained[d.package]})")
             else:
-                explained[d.module] = name
-                print_slowest(import_times(trees[name], sdk), top)
+                explained[d.package] = name
+                print_slowest(import_times(trees[name], sdk), {"function", "shared", d.package}, top)
     return figures
 
 

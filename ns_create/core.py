@@ -16,7 +16,7 @@ from shared.log import library_logger
 from shared.xc import namespaces
 from shared.xc.client import XCRequester
 from shared.xc.errors import XCConflictError, XCNotFoundError, XCServerError, XCTimeoutError
-from shared.xc.poll import wait_until
+from shared.xc.poll import VISIBILITY_INTERVAL, wait_until
 
 log = library_logger(__name__)
 
@@ -43,7 +43,7 @@ def create_namespace(
     started = clock()
     try:
         wait_until(run.step, deadline=deadline, pending=f"namespace {request.namespace_name}",
-                   sleep=sleep, clock=clock)
+                   interval=VISIBILITY_INTERVAL, sleep=sleep, clock=clock)
     except XCTimeoutError as exc:
         raise XCTimeoutError(f"namespace {request.namespace_name} ({run.pending})", exc.waited) from exc
     result = NamespaceResult(namespace=request.namespace_name, created=run.created,

@@ -54,6 +54,25 @@ IMPLEMENTATION: Final = "cp"
 # the zip comes first on the runtime's path, so the versions we tested are the ones that run.
 RUNTIME_PROVIDED: Final = frozenset({"boto3", "botocore", "s3transfer"})
 
+# Parts of Powertools that no worker imports, directly or through the parts it uses (logging,
+# metrics, batch, parameters, data classes): about 1 MB of every zip. The packaging tests import
+# each handler from the unzipped tree, and the parts we use reach these only when pydantic is present.
+UNUSED_SUBPACKAGES: Final = tuple(
+    f"aws_lambda_powertools/{part}"
+    for part in (
+        "event_handler",
+        "utilities/parser",
+        "utilities/idempotency",
+        "utilities/auth_alpha",
+        "utilities/kafka",
+        "utilities/feature_flags",
+        "utilities/circuit_breaker",
+        "utilities/data_masking",
+        "utilities/streaming",
+        "utilities/validation",
+    )
+)
+
 # Lambda rejects a function whose unzipped code exceeds 250 MB.
 MAX_UNZIPPED_BYTES: Final = 250 * 1024 * 1024
 
@@ -299,11 +318,13 @@ def _dist_name(dist_info: Path) -> str:
 def tidy_site(site: Path, log: Callable[[str], None] = _log) -> None:
     """Make a `pip install --target` tree fit for a zip.
 
-    Drops `bin/` (console scripts carry this machine's interpreter path), bytecode, and any
-    runtime-provided distribution pulled in as a dependency; removes RECORD lines that point
-    outside the tree (those scripts), so nothing machine-specific is left in the zip.
+    Drops `bin/` (console scripts carry this machine's interpreter path), bytecode, any
+    runtime-provided distribution pulled in as a dependency, and the unused Powertools parts;
+    removes RECORD lines for files that are not in the tree, so nothing machine-specific is left.
     """
     shutil.rmtree(site / "bin", ignore_errors=True)
+    for unused in UNUSED_SUBPACKAGES:
+        shutil.rmtree(site / unused, ignore_errors=True)
     for dist_info in sorted(site.glob("*.dist-info")):
         record = dist_info / "RECORD"
         if _dist_name(dist_info) in RUNTIME_PROVIDED:
@@ -315,7 +336,9 @@ def tidy_site(site: Path, log: Callable[[str], None] = _log) -> None:
             shutil.rmtree(dist_info, ignore_errors=True)
             continue
         if record.is_file():
-            kept = [raw for path, raw in _record_paths(record) if not _outside(path)]
+            kept = [
+                raw for path, raw in _record_paths(record) if not _outside(path) and (site / path).exists()
+            ]
             record.write_text("".join(kept), encoding="utf-8")
     for cache in sorted(site.rglob("__pycache__"), reverse=True):
         shutil.rmtree(cache, ignore_errors=True)

@@ -9,11 +9,11 @@ Powertools already raises when every record failed; this adds the partial case.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from typing import Any, Literal
 
 from shared.errors import RetryableError
+
+EventSource = Literal["SQS", "DynamoDBStreams", "KinesisDataStreams"]
 
 
 class BatchFailedError(RetryableError):
@@ -27,11 +27,14 @@ class BatchFailedError(RetryableError):
 
 
 def process_batch(
-    event: dict[str, Any], context: Any, record_handler: Callable[[Any], Any], *, event_type: EventType,
+    event: dict[str, Any], context: Any, record_handler: Callable[[Any], Any], *, event_type: EventSource,
     report_batch_item_failures: bool,
 ) -> dict[str, Any]:
     """Process every record; return the partial batch response or raise as described above."""
-    processor = BatchProcessor(event_type)
+    # Imported here: the batch utility is one of the slowest imports on the cold path.
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    processor = BatchProcessor(EventType[event_type])
     response: dict[str, Any] = dict(
         process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                  context=context)

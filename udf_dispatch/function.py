@@ -6,7 +6,6 @@ import datetime as dt
 import os
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -29,5 +28,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return core.handle_message(db, config.table, record.message_id, record.body,
                                    now=dt.datetime.now(dt.UTC), ttl_extension=config.ttl_extension_seconds)
 
-    return process_batch(event, context, record_handler, event_type=EventType.SQS,
+    return process_batch(event, context, record_handler, event_type="SQS",
                          report_batch_item_failures=config.report_batch_item_failures)

@@ -36,7 +36,7 @@ from shared.tenant import call_with_tenant
 from shared.xc import objects
 from shared.xc.client import XCRequester
 from shared.xc.errors import XCConflictError, XCNotFoundError
-from shared.xc.poll import deadline_from_context, wait_until
+from shared.xc.poll import VISIBILITY_INTERVAL, deadline_from_context, wait_until
 from udf_helpers.config import HelperConfig, load_config
 from udf_helpers.models import Action, LabBody, LabRequest, ObjectBody, Outcome, parse_event
 
@@ -347,13 +347,9 @@ class Engine:
         return found if isinstance(found, dict) else {}
 
     def _wait_visible(self, obj: PlannedObject) -> dict[str, Any]:
-        def check() -> dict[str, Any] | None:
-            # wait_until's last check falls on the deadline itself, where the client would refuse
-            # the call with a transport error; let the poll end with its own timeout instead.
-            return None if self.clock() >= self.deadline else self._read(obj)
-
         pending = f"{obj.label} in namespace {self.namespace} to be visible"
-        return wait_until(check, deadline=self.deadline, pending=pending, sleep=self.sleep, clock=self.clock)
+        return wait_until(lambda: self._read(obj), deadline=self.deadline, pending=pending,
+                          interval=VISIBILITY_INTERVAL, sleep=self.sleep, clock=self.clock)
 
 
 def run_lab(definition: LabDefinition, request: LabRequest, config: HelperConfig, xc: XCRequester, *,

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import EventType
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import aws
@@ -17,6 +15,9 @@ from udf_worker import core
 from udf_worker.clients import LambdaInvoker, SsmTenants, TableLabCatalog, Worker
 from udf_worker.config import load_config
 from udf_worker.state import LabTable, StateTable
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 logger = get_logger("udf_worker")
 
@@ -43,5 +44,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         finally:
             logger.remove_keys(["dep_id"])
 
-    return process_batch(event, context, record_handler, event_type=EventType.DynamoDBStreams,
+    return process_batch(event, context, record_handler, event_type="DynamoDBStreams",
                          report_batch_item_failures=config.report_batch_item_failures)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Protocol
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from shared.errors import TopsError
@@ -18,8 +17,6 @@ from udf_worker.models import DEP_ID
 
 CONDITION_FAILED: Final = "ConditionalCheckFailedException"
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 
 class DynamoDBClient(Protocol):
@@ -39,11 +36,16 @@ class DeploymentGone(TopsError):
 
 
 def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+    from boto3.dynamodb.types import TypeDeserializer  # deferred: slow to import, needed per call
+
+    deserializer = TypeDeserializer()
+    return {key: deserializer.deserialize(value) for key, value in item.items()}
 
 
 def serialize(value: Any) -> dict[str, Any]:
-    result: Any = _serializer.serialize(value)
+    from boto3.dynamodb.types import TypeSerializer
+
+    result: Any = TypeSerializer().serialize(value)
     return dict(result)
 
 

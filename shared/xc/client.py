@@ -5,15 +5,16 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import quote
-
-import requests
 
 from shared.log import library_logger
 from shared.secret import Secret
 from shared.xc import retry
 from shared.xc.errors import XCError, XCHTTPError, XCTransportError, from_status
+
+if TYPE_CHECKING:  # requests is imported on first use: it is the heaviest import on the cold path
+    import requests
 
 log = library_logger(__name__)
 
@@ -49,6 +50,8 @@ class XCClient:
         sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
     ) -> None:
+        import requests
+
         self.base_url = tenant_url.strip().rstrip("/")
         secret = token if isinstance(token, Secret) else Secret(token)
         self._session = session or requests.Session()
@@ -83,6 +86,8 @@ class XCClient:
         Raises an `XCHTTPError` subclass for a non-2xx answer, `XCTransportError` when the tenant could
         not be reached, `XCError` for a 2xx body that is not JSON.
         """
+        import requests
+
         method = method.upper()
         url = self.base_url + path
         safe = method in retry.IDEMPOTENT_METHODS if idempotent is None else idempotent

@@ -10,6 +10,10 @@ from shared.xc.errors import XCTimeoutError
 
 T = TypeVar("T")
 
+# A created namespace or object takes about a second to become readable (xc-api.md §6); checking
+# sooner only adds 404s. Pollers of visibility start at this interval.
+VISIBILITY_INTERVAL = 1.0
+
 
 def wait_until(
     check: Callable[[], T | None], *, deadline: float, pending: str, interval: float = 0.2,

@@ -290,3 +290,24 @@ def test_build_missing_module_names_it(make_tree: MakeTree) -> None:
     )
     with pytest.raises(PackageError, match=r"ns_create\.function not found"):
         Packager(root=root, pip=("false",)).build(load_manifest(root)[0])
+
+
+def test_tidy_site_prunes_unused_powertools_parts_and_their_record_lines(make_tree: MakeTree) -> None:
+    # GIVEN Powertools with a part the workers use and one they never import
+    site = make_tree(
+        {
+            "aws_lambda_powertools/logging/__init__.py": "",
+            "aws_lambda_powertools/event_handler/api.py": "",
+            "aws_lambda_powertools-3.37.0.dist-info/RECORD": (
+                "aws_lambda_powertools/logging/__init__.py,,\naws_lambda_powertools/event_handler/api.py,,\n"
+            ),
+        }
+    )
+    # WHEN it is tidied
+    tidy_site(site, lambda line: None)
+    # THEN the unused part and its RECORD line are gone, the used part stays
+    assert (site / "aws_lambda_powertools/logging/__init__.py").exists()
+    assert not (site / "aws_lambda_powertools/event_handler").exists()
+    assert (site / "aws_lambda_powertools-3.37.0.dist-info/RECORD").read_text() == (
+        "aws_lambda_powertools/logging/__init__.py,,\n"
+    )
