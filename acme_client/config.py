@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from shared import names
 from shared.config import CERT_NAME, CHALLENGE_RECORD, CHALLENGE_ZONE_ID, DOMAIN, EMAIL, S3_BUCKET, EnvReader
 from shared.secret import Secret
 
@@ -45,8 +46,6 @@ DEFAULT_METRICS_NAMESPACE: Final = "TenantOps"
 
 DirectoryKind = Literal["production", "staging", "custom"]
 
-_LABEL = r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?"
-_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$")
 _CERT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _BASE64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 
@@ -138,8 +137,7 @@ def parse_dns_servers(raw: str) -> tuple[DnsServer, ...]:
 
 def _hostname(env: EnvReader, name: str, value: str) -> str:
     value = value.strip().rstrip(".").lower()
-    if value and not _HOSTNAME.match(value):
-        env.problems.append(f"{name} must be a DNS name, got {value!r}")
+    env.check(name, value, names.hostname)
     return value
 
 

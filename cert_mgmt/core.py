@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
@@ -23,14 +24,13 @@ from cert_mgmt.models import (
 )
 from cert_mgmt.pem import CertificatePair, LeafInfo, validate_pair
 from shared.errors import RetryableError
-from shared.log import library_logger
 from shared.secret import Secret
 from shared.xc import objects
 from shared.xc.client import XCRequester
 from shared.xc.credentials import parse_time
 from shared.xc.errors import XCConflictError, XCNotFoundError
 
-log = library_logger(__name__)
+log = logging.getLogger(__name__)
 
 NAMESPACE: Final = "shared"
 PLURAL: Final = "certificates"

@@ -7,18 +7,18 @@ cascade-deleted (its name answers 409 until the delete finishes; then it must be
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, Final, Literal
 
 from ns_create.models import NamespaceRequest, NamespaceResult
-from shared.log import library_logger
 from shared.xc import namespaces
 from shared.xc.client import XCRequester
 from shared.xc.errors import XCConflictError, XCNotFoundError, XCServerError, XCTimeoutError
 from shared.xc.poll import VISIBILITY_INTERVAL, wait_until
 
-log = library_logger(__name__)
+log = logging.getLogger(__name__)
 
 # gRPC ALREADY_EXISTS (xc-api.md §4.2). Any other 409 code (10, ABORTED) is a conflicting operation,
 # in practice a cascade delete of the same name that has not finished.

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
 from ns_remove.models import RemovalRequest, RemovalResult
 from shared.errors import TopsError
-from shared.log import library_logger
 from shared.xc import namespaces
 from shared.xc.client import XCRequester
 from shared.xc.errors import XCConflictError, XCNotFoundError
 from shared.xc.lists import DeletedObject, Failure, cascade_result, describe_failures
 from shared.xc.poll import wait_until
 
-log = library_logger(__name__)
+log = logging.getLogger(__name__)
 
 
 class CascadeDeleteError(TopsError):

@@ -14,7 +14,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from shared import aws
-from shared.errors import ConfigError, InputError
+from shared.errors import ConfigError, InputError, RetryableError
 from shared.secret import Secret
 
 # Environment variables of the deployed functions (deployment.md §2).
@@ -77,8 +77,9 @@ class EnvReader:
             return default
         return self._bounded(name, value, minimum, maximum, default)
 
-    def number(self, name: str, default: float, *, minimum: float | None = None,
-              maximum: float | None = None) -> float:
+    def number(
+        self, name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
+    ) -> float:
         raw = self._env.get(name, "").strip()
         if not raw:
             return default
@@ -115,7 +116,7 @@ class EnvReader:
         try:
             validate(name, value)
         except InputError as exc:
-            self.problems.append(str(exc))
+            self.problems.append(f"{name} {exc.reason}")
 
     def _bounded(self, name: str, value: Any, minimum: Any, maximum: Any, default: Any) -> Any:
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
@@ -155,28 +156,53 @@ def _provider() -> Any:
     return aws.memo("ssm_provider", build)
 
 
-def load_tenant(base_path: str, extra: Sequence[str] = (), *, force_fetch: bool = False) -> Tenant:
-    """Read `tenant-url`, `token-value` (decrypted) and `extra` names under `base_path`.
+def _read(base_path: str, names: Sequence[str], *, decrypt: bool, force_fetch: bool) -> dict[str, str]:
+    """Parameters `names` under `base_path`, by bare name. Raises ConfigError naming every missing
+    path, RetryableError when SSM itself fails (throttling, an outage)."""
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    Raises ConfigError naming the full path of every missing parameter, or a bad tenant URL.
-    `force_fetch` bypasses the 300 s cache (after a 401, or to see a rotated token).
-    """
-    names = [PARAM_TENANT_URL, PARAM_TOKEN_VALUE, *extra]
     paths = {f"{base_path}/{name}": name for name in names}
     provider = _provider()
     if force_fetch:
         provider.clear_cache()
-    values: dict[str, Any] = provider.get_parameters_by_name(
-        {path: {} for path in paths}, decrypt=True, max_age=SSM_CACHE_SECONDS, raise_on_error=False
-    )
+    try:
+        values: dict[str, Any] = provider.get_parameters_by_name(
+            {path: {} for path in paths}, decrypt=decrypt, max_age=SSM_CACHE_SECONDS, raise_on_error=False
+        )
+    except (BotoCoreError, ClientError) as exc:
+        raise RetryableError(f"reading SSM parameters under {base_path} failed: {exc}") from exc
     missing = sorted(values.pop("_errors", []) or [])
     if missing:
         raise ConfigError(f"SSM parameter {path} not found" for path in missing)
-    by_name = {paths[path]: str(value) for path, value in values.items()}
-    url = by_name.pop(PARAM_TENANT_URL).strip().rstrip("/")
+    return {paths[path]: str(value) for path, value in values.items()}
+
+
+def _url(base_path: str, raw: str) -> str:
+    url = raw.strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.netloc:
         raise ConfigError([f"SSM parameter {base_path}/{PARAM_TENANT_URL} must be an https URL, got {url!r}"])
+    return url
+
+
+def load_tenant_url(base_path: str) -> str:
+    """Only `tenant-url` under `base_path` (for callers that must not hold the token)."""
+    return _url(
+        base_path, _read(base_path, [PARAM_TENANT_URL], decrypt=False, force_fetch=False)[PARAM_TENANT_URL]
+    )
+
+
+def load_tenant(base_path: str, extra: Sequence[str] = (), *, force_fetch: bool = False) -> Tenant:
+    """Read `tenant-url`, `token-value` (decrypted) and `extra` names under `base_path`.
+
+    Raises ConfigError naming the full path of every missing parameter, or a bad tenant URL;
+    RetryableError when SSM fails. `force_fetch` bypasses the 300 s cache (after a 401, or to see a
+    rotated token).
+    """
+    by_name = _read(
+        base_path, [PARAM_TENANT_URL, PARAM_TOKEN_VALUE, *extra], decrypt=True, force_fetch=force_fetch
+    )
+    url = _url(base_path, by_name.pop(PARAM_TENANT_URL))
     token = Secret(by_name.pop(PARAM_TOKEN_VALUE).strip())
     if not token:
         raise ConfigError([f"SSM parameter {base_path}/{PARAM_TOKEN_VALUE} is empty"])

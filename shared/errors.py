@@ -27,6 +27,7 @@ class InputError(TopsError):
 
     def __init__(self, field: str, message: str) -> None:
         self.field = field
+        self.reason = message
         super().__init__(f"invalid {field}: {message}")
 
 

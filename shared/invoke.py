@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Final, Protocol
 
 from shared.errors import TopsError
-from shared.log import library_logger, mask
+from shared.log import mask
 
-log = library_logger(__name__)
+log = logging.getLogger(__name__)
 
 # Callees run for up to 60 s (their timeout); wait a little longer than that for the answer.
 INVOKE_READ_TIMEOUT: Final = 75.0

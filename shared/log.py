@@ -117,8 +117,3 @@ def get_logger(service: str) -> Logger:
             library.setLevel(logging.INFO)
     copy_config_to_registered_loggers(source_logger=logger, include={"shared"})
     return logger
-
-
-def library_logger(name: str) -> logging.Logger:
-    """What shared and core modules use; configured by the worker's `get_logger`."""
-    return logging.getLogger(name)

@@ -12,6 +12,9 @@ from shared.errors import InputError
 DNS1035_MAX: Final = 63
 _DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 # Deliberately plausible-shape only: one @, a dotted domain, no spaces or control characters.
+# A DNS name of two or more labels; `_` is allowed because record names such as `_acme-challenge` use it.
+_HOST_LABEL = r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?"
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_HOST_LABEL}(\.{_HOST_LABEL})+$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
 EMAIL_MAX: Final = 254
 ROLE_MAX: Final = 128
@@ -35,6 +38,13 @@ def dns_label(field: str, value: Any) -> str:
             "must be a DNS-1035 label (lowercase letters, digits and '-', starting with a letter, "
             f"not ending with '-'), got {_show(value)}",
         )
+    return value
+
+
+def hostname(field: str, value: Any) -> str:
+    """Check a lowercase DNS name such as `lab-sec.f5demos.com` (no trailing dot)."""
+    if not isinstance(value, str) or not _HOSTNAME.match(value):
+        raise InputError(field, f"must be a DNS name like 'lab-sec.f5demos.com', got {_show(value)}")
     return value
 
 

@@ -8,15 +8,15 @@ bypassing the cache, and the call is made once more when the token changed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from shared.config import Tenant, load_tenant
-from shared.log import library_logger
 from shared.xc.client import XCClient
 from shared.xc.errors import XCAuthError
 
-log = library_logger(__name__)
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
-from shared.log import library_logger, mask
+from shared.log import mask
 from shared.xc import credentials, poll
 from shared.xc.client import XCRequester
 from shared.xc.errors import XCAuthError, XCNotFoundError, XCTimeoutError
@@ -27,7 +28,7 @@ from token_refresh.models import (
     TokenRejectedError,
 )
 
-log = library_logger(__name__)
+log = logging.getLogger(__name__)
 
 # How long to keep reading the expiry back after a renew (XC shows it at once; this absorbs lag).
 READBACK_SECONDS: Final = 10.0

@@ -7,15 +7,15 @@ lab was torn down and provisioned again 90 s later).
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Final, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.errors import RetryableError
-from shared.log import library_logger
 from udf_clean.models import SweepResult
 
-log = library_logger(__name__)
+log = logging.getLogger(__name__)
 
 CONDITION_FAILED: Final = "ConditionalCheckFailedException"
 _NAMES: Final = {"#ttl": "ttl"}  # `ttl` is a DynamoDB reserved word

@@ -11,16 +11,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from botocore.exceptions import ClientError
 
 from shared.errors import InputError, RetryableError
-from shared.log import library_logger
 from udf_dispatch.models import Heartbeat, Outcome, parse_heartbeat
 
-log = library_logger(__name__)
+log = logging.getLogger(__name__)
 
 STARTING: Final = "STARTING"
 CONDITION_FAILED: Final = "ConditionalCheckFailedException"

@@ -8,7 +8,6 @@ the one its default names belong to. Unset, every lab keeps the names the origin
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -20,8 +19,6 @@ LAB_DOMAIN: Final = "LAB_DOMAIN"
 LAB_CERT_NAME: Final = "LAB_CERT_NAME"
 
 ENVIRONMENTS: Final = ("prod", "dev")
-_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
-_DOMAIN = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +45,7 @@ def load_config(environ: Mapping[str, str]) -> HelperConfig:
     if env and env not in ENVIRONMENTS:
         reader.problems.append(f"{ENV} must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
     domain = reader.text(LAB_DOMAIN, "").lower() or None
-    if domain is not None and not _DOMAIN.match(domain):
-        reader.problems.append(f"{LAB_DOMAIN} must be a DNS name like 'lab-sec.f5demos.com', got {domain!r}")
+    reader.check(LAB_DOMAIN, domain, names.hostname)
     cert_name = reader.text(LAB_CERT_NAME, "") or None
     reader.check(LAB_CERT_NAME, cert_name, names.dns_label)
     reader.done()

@@ -20,6 +20,7 @@ reference without `tenant` resolves in the calling tenant.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,7 +32,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared import names
 from shared.errors import InputError
 from shared.handler import run_direct
-from shared.log import get_logger, library_logger
+from shared.log import get_logger
 from shared.tenant import call_with_tenant
 from shared.xc import objects
 from shared.xc.client import XCRequester
@@ -40,7 +41,7 @@ from shared.xc.poll import VISIBILITY_INTERVAL, deadline_from_context, wait_unti
 from udf_helpers.config import HelperConfig, load_config
 from udf_helpers.models import Action, LabBody, LabRequest, ObjectBody, Outcome, parse_event
 
-log = library_logger(__name__)
+log = logging.getLogger(__name__)
 
 ALREADY_EXISTS_CODE: Final = 6  # gRPC ALREADY_EXISTS; a 409 with code 10 (aborted) is a real conflict
 # A value that protobuf JSON may leave out of a GET answer when it is the default.

@@ -5,22 +5,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
-from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.config import PARAM_TENANT_URL
-from shared.errors import ConfigError, InputError, RetryableError
+from shared.config import load_tenant_url
+from shared.errors import InputError
 from shared.invoke import CalleeError, LambdaClient, invoke
-from shared.log import library_logger
 from udf_worker.config import Functions
 from udf_worker.models import LabConfig, parse_lab_config
 from udf_worker.state import LabTable, StateTable
 
-log = library_logger(__name__)
+log = logging.getLogger(__name__)
 
 # Lambda API errors that another attempt cannot fix.
 _PERMANENT_INVOKE_ERRORS: Final = frozenset({
@@ -67,31 +66,10 @@ class LambdaInvoker:
 
 
 class SsmTenants:
-    """Reads `<base>/tenant-url` with GetParameter (the worker never reads the token)."""
-
-    def __init__(self, ssm: Any) -> None:
-        self._ssm = ssm
-        self._cache: dict[str, str] = {}
+    """The tenant URL from SSM through shared.config (cached 300 s); the worker never reads the token."""
 
     def tenant_url(self, ssm_base_path: str) -> str:
-        if ssm_base_path in self._cache:
-            return self._cache[ssm_base_path]
-        name = f"{ssm_base_path}/{PARAM_TENANT_URL}"
-        try:
-            value = str(self._ssm.get_parameter(Name=name)["Parameter"]["Value"])
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code == "ParameterNotFound":
-                raise ConfigError([f"SSM parameter {name} not found"]) from exc
-            raise RetryableError(f"reading SSM parameter {name} failed: {code}") from exc
-        except BotoCoreError as exc:
-            raise RetryableError(f"reading SSM parameter {name} failed: {exc}") from exc
-        url = value.strip().rstrip("/")
-        parts = urlsplit(url)
-        if parts.scheme not in ("https", "http") or not parts.netloc:
-            raise ConfigError([f"SSM parameter {name} must be an https URL, got {url[:100]!r}"])
-        self._cache[ssm_base_path] = url
-        return url
+        return load_tenant_url(ssm_base_path)
 
 
 class TableLabCatalog:

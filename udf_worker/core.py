@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from shared.errors import InputError
-from shared.log import library_logger
 from udf_worker.clients import Worker
 from udf_worker.models import DeploymentState, StreamChange
 from udf_worker.provision import provision
 from udf_worker.teardown import teardown
 
-log = library_logger(__name__)
+log = logging.getLogger(__name__)
 
 
 def stream_change(record: Any) -> StreamChange:

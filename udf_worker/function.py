@@ -29,7 +29,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     worker = Worker(
         state=StateTable(db, config.state_table),
         labs=TableLabCatalog(LabTable(db, config.lab_table)),
-        tenants=SsmTenants(aws.client("ssm")),
+        tenants=SsmTenants(),
         invoker=LambdaInvoker(lambda_client()),
         functions=config.functions,
         time_left=lambda: context.get_remaining_time_in_millis() / 1000.0,

@@ -14,6 +14,7 @@ Order (deployment.md §6 step 5): deployment IN_PROGRESS; the lab row; the tenan
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from enum import StrEnum
 from typing import Any, NoReturn
@@ -21,7 +22,6 @@ from typing import Any, NoReturn
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.errors import InputError, RetryableError, StepError, TopsError
-from shared.log import library_logger
 from udf_worker import teardown
 from udf_worker.clients import Worker
 from udf_worker.models import (
@@ -52,7 +52,7 @@ from udf_worker.models import (
 )
 from udf_worker.state import DeploymentGone
 
-log = library_logger(__name__)
+log = logging.getLogger(__name__)
 
 
 class ProvisionOutcome(StrEnum):

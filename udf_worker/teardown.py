@@ -23,6 +23,7 @@ failed or was cut off may still have created it, and a missing one counts as rem
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -31,7 +32,6 @@ from typing import Any, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.errors import InputError, RetryableError, TopsError
-from shared.log import library_logger
 from udf_worker.clients import Worker, lenient_lab
 from udf_worker.models import (
     ADMIN_ROLE,
@@ -54,7 +54,7 @@ from udf_worker.models import (
 )
 from udf_worker.state import DeploymentGone
 
-log = library_logger(__name__)
+log = logging.getLogger(__name__)
 
 # Attributes read from the other deployments when deciding about a shared user.
 _PEER_ATTRIBUTES: Final = (DEP_ID, LAB_ID, EMAIL, PETNAME, TENANT_URL, SSM_BASE_PATH, USER_ADDED_ROLES,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, Final
 
 from shared.errors import RetryableError
-from shared.log import library_logger
 from shared.names import sorted_unique
 from shared.xc import users
 from shared.xc.client import XCRequester
@@ -15,7 +15,7 @@ from shared.xc.errors import XCHTTPError, XCServerError, XCTimeoutError
 from shared.xc.poll import wait_until
 from user_create.models import UserRequest, UserResult
 
-log = library_logger(__name__)
+log = logging.getLogger(__name__)
 
 # After a duplicate answer the user should be in the list at once (xc-api.md §6); give an eventually
 # consistent list this long before calling it a retryable error.

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from shared.errors import TopsError
-from shared.log import library_logger
 from shared.names import sorted_unique
 from shared.xc import users
 from shared.xc.client import XCRequester
@@ -13,7 +13,7 @@ from shared.xc.errors import XCNotFoundError
 from shared.xc.lists import DeletedObject, Failure, cascade_result, describe_failures
 from user_remove.models import Revocation, UserRemovalRequest, UserRemovalResult
 
-log = library_logger(__name__)
+log = logging.getLogger(__name__)
 
 
 class UserDeleteError(TopsError):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import quote
 
-from shared.log import library_logger
 from shared.secret import Secret
 from shared.xc import retry
 from shared.xc.errors import XCError, XCHTTPError, XCTransportError, from_status
@@ -16,7 +16,7 @@ from shared.xc.errors import XCError, XCHTTPError, XCTransportError, from_status
 if TYPE_CHECKING:  # requests is imported on first use: it is the heaviest import on the cold path
     import requests
 
-log = library_logger(__name__)
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT: Final = (5.0, 30.0)
 Timeout = tuple[float, float]

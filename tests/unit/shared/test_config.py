@@ -93,5 +93,34 @@ def test_env_reader_check_turns_input_error_into_a_problem():
     reader.check("NONE", None, config.ssm_base_path)
     # THEN only the bad one is a problem, with the validator's message
     assert reader.problems == [
-        "invalid SSM_BASE_PATH: must be an SSM path like '/tenantOps/sec-lab', got 'not-a-path'"
+        "SSM_BASE_PATH must be an SSM path like '/tenantOps/sec-lab', got 'not-a-path'"
     ]
+
+
+def test_load_tenant_ssm_failure_is_retryable(monkeypatch):
+    # GIVEN SSM throttling the read
+    from botocore.exceptions import ClientError
+
+    from shared.errors import RetryableError
+
+    class Throttled:
+        def clear_cache(self) -> None: ...
+
+        def get_parameters_by_name(self, *args, **kwargs):
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "GetParameters")
+
+    monkeypatch.setattr(config, "_provider", Throttled)
+    # WHEN / THEN both readers raise a retryable error naming the base path
+    with pytest.raises(RetryableError, match="/tenantOps-test/x"):
+        config.load_tenant("/tenantOps-test/x")
+    with pytest.raises(RetryableError, match="/tenantOps-test/x"):
+        config.load_tenant_url("/tenantOps-test/x")
+
+
+def test_load_tenant_url_reads_only_the_url(aws_mock):
+    import boto3
+
+    ssm = boto3.client("ssm")
+    ssm.put_parameter(Name="/tenantOps-test/y/tenant-url", Value=" https://t.test/ ", Type="String")
+    # no token parameter exists: the URL alone is enough
+    assert config.load_tenant_url("/tenantOps-test/y") == "https://t.test"

@@ -115,3 +115,15 @@ def test_namespace_roles_rejects_naming_entry_and_key(value, field, why):
         names.namespace_roles("namespace_roles", value)
     assert info.value.field == field
     assert why in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["lab-sec.f5demos.com", "_acme-challenge.lab-sec.f5demos.com", "a.b"])
+def test_hostname_accepts_dns_names(value):
+    assert names.hostname("DOMAIN", value) == value
+
+
+@pytest.mark.parametrize("value", ["localhost", "Lab.example.com", "a..b", "-a.b", "a.b.", "", None, "a b.c"])
+def test_hostname_rejects_with_field(value):
+    with pytest.raises(InputError) as info:
+        names.hostname("LAB_DOMAIN", value)
+    assert info.value.field == "LAB_DOMAIN" and "must be a DNS name" in str(info.value)

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from shared.errors import ConfigError, RetryableError
+from shared.errors import ConfigError
 from shared.invoke import CalleeError
 from udf_worker.clients import LambdaInvoker, SsmTenants
 
@@ -56,25 +56,16 @@ def ssm(aws_mock: None) -> Any:
 def test_ssm_tenants_reads_and_normalises_url(ssm: Any) -> None:
     ssm.put_parameter(Name="/tenantOps/sec-lab/tenant-url", Value=" https://sec.example/ ", Type="String")
 
-    assert SsmTenants(ssm).tenant_url("/tenantOps/sec-lab") == "https://sec.example"
+    assert SsmTenants().tenant_url("/tenantOps/sec-lab") == "https://sec.example"
 
 
 def test_ssm_tenants_missing_parameter_is_config_error_naming_it(ssm: Any) -> None:
     with pytest.raises(ConfigError, match="/tenantOps/sec-lab/tenant-url"):
-        SsmTenants(ssm).tenant_url("/tenantOps/sec-lab")
+        SsmTenants().tenant_url("/tenantOps/sec-lab")
 
 
 def test_ssm_tenants_not_a_url_is_config_error(ssm: Any) -> None:
     ssm.put_parameter(Name="/tenantOps/sec-lab/tenant-url", Value="sec.example", Type="String")
 
     with pytest.raises(ConfigError, match="https URL"):
-        SsmTenants(ssm).tenant_url("/tenantOps/sec-lab")
-
-
-def test_ssm_tenants_throttling_is_retryable() -> None:
-    class Throttled:
-        def get_parameter(self, **kwargs: Any) -> Any:
-            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "GetParameter")
-
-    with pytest.raises(RetryableError):
-        SsmTenants(Throttled()).tenant_url("/tenantOps/sec-lab")
+        SsmTenants().tenant_url("/tenantOps/sec-lab")
