@@ -16,8 +16,8 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 @dataclass(frozen=True, slots=True)
 class Config:
     ssm_base_path: str
-    bucket: str  # used when an event record does not name its bucket
-    cert_name: str  # used when the event has no usable record
+    bucket: str  # the only bucket whose events are accepted
+    cert_name: str  # the only certificate this function publishes (`<CERT_NAME>/` keys)
 
 
 def load_config(environ: Mapping[str, str]) -> Config:

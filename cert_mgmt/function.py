@@ -24,7 +24,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """Publish the pair named by the event. Failures raise, so the asynchronous S3 invoke is retried."""
     try:
         config = load_config(os.environ)
-        request = parse_event(event, default_bucket=config.bucket, default_name=config.cert_name)
+        request = parse_event(event, bucket=config.bucket, cert_name=config.cert_name)
         if not request.targets:
             logger.info("no certificate pair file in the event", extra={"skipped": list(request.skipped)})
             return {"statusCode": 200, "body": EventResult(results=(), skipped=request.skipped).body()}

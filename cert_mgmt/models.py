@@ -49,31 +49,29 @@ def cert_name_of(key: str) -> str | None:
     return match.group("name") if match else None
 
 
-def parse_event(event: Any, *, default_bucket: str, default_name: str) -> CertRequest:
-    """The certificates named by an S3 notification's records, each once, in order of appearance.
+def parse_event(event: Any, *, bucket: str, cert_name: str) -> CertRequest:
+    """The certificate an S3 notification names: this function's own `cert_name` in `bucket`, only.
 
-    Keys arrive URL-encoded (`+` for a space). Records for other objects, or for anything but an
-    object creation, are skipped. An event without any S3 record (a manual or test invoke) means
-    `default_name` in `default_bucket`; S3's `s3:TestEvent` means nothing. InputError names the field
-    of a malformed record.
+    Keys arrive URL-encoded (`+` for a space). Records for anything but an object creation, and
+    objects under `<cert_name>/` other than the two pair files, are skipped; S3's `s3:TestEvent`
+    means nothing to do. Raises InputError naming the field when the event has no S3 record, when
+    a record names another bucket or an object outside `<cert_name>/` (each cert_mgmt function
+    publishes its own certificate and nothing else), or when a record is malformed.
     """
-    if event is None:
-        event = {}
     if not isinstance(event, dict):
         raise InputError("event", f"must be a JSON object, got {type(event).__name__}")
     if event.get("Event") == "s3:TestEvent":
         return CertRequest(targets=(), skipped=("s3:TestEvent",))
     records = event.get("Records")
-    if records is None:
-        records = []
-    if not isinstance(records, list):
-        raise InputError("Records", f"must be a list, got {type(records).__name__}")
-    s3_records = [(i, r) for i, r in enumerate(records) if isinstance(r, dict) and "s3" in r]
-    if not s3_records:
-        return CertRequest(targets=(CertTarget(bucket=default_bucket, name=default_name),))
-    targets: list[CertTarget] = []
+    if not isinstance(records, list) or not any(isinstance(r, dict) and "s3" in r for r in records):
+        raise InputError("Records", f"holds no S3 record: this function publishes certificate {cert_name} "
+                                    f"on S3 ObjectCreated events for {cert_name}/ in {bucket}")
+    target = CertTarget(bucket=bucket, name=cert_name)
+    wanted = False
     skipped: list[str] = []
-    for index, record in s3_records:
+    for index, record in enumerate(records):
+        if not isinstance(record, dict) or "s3" not in record:
+            continue
         where = f"Records[{index}]"
         s3 = record["s3"]
         if not isinstance(s3, dict):
@@ -83,22 +81,21 @@ def parse_event(event: Any, *, default_bucket: str, default_name: str) -> CertRe
         if not isinstance(raw_key, str) or not raw_key:
             raise InputError(f"{where}.s3.object.key", f"must be a non-empty string, got {raw_key!r:.80}")
         bucket_field = s3.get("bucket")
-        bucket = bucket_field.get("name") if isinstance(bucket_field, dict) else None
-        if bucket is not None and (not isinstance(bucket, str) or not bucket):
-            raise InputError(f"{where}.s3.bucket.name", f"must be a non-empty string, got {bucket!r:.80}")
+        record_bucket = bucket_field.get("name") if isinstance(bucket_field, dict) else None
+        if record_bucket != bucket:
+            raise InputError(f"{where}.s3.bucket.name",
+                             f"must be {bucket!r} (this function's bucket), got {record_bucket!r:.80}")
         key = unquote_plus(raw_key)
+        if not key.startswith(f"{cert_name}/"):
+            raise InputError(f"{where}.s3.object.key", f"{key[:120]!r} is not under {cert_name}/: this "
+                                                       f"function publishes certificate {cert_name} only")
         event_name = record.get("eventName")
-        if isinstance(event_name, str) and not event_name.startswith("ObjectCreated:"):
+        if (isinstance(event_name, str) and not event_name.startswith("ObjectCreated:")) \
+                or cert_name_of(key) != cert_name:
             skipped.append(key)
             continue
-        name = cert_name_of(key)
-        if name is None:
-            skipped.append(key)
-            continue
-        target = CertTarget(bucket=bucket or default_bucket, name=name)
-        if target not in targets:
-            targets.append(target)
-    return CertRequest(targets=tuple(targets), skipped=tuple(skipped))
+        wanted = True
+    return CertRequest(targets=(target,) if wanted else (), skipped=tuple(skipped))
 
 
 class PushBody(TypedDict):

@@ -54,14 +54,19 @@ class CertificatePair:
 
 
 def validate_pair(name: str, chain_pem: bytes, key_pem: bytes, *, now: datetime) -> CertificatePair:
-    """Check that both files parse, the chain is leaf first (each certificate signed by the next),
-    the leaf has not expired and the key belongs to the leaf.
+    """Check that both files parse, the chain is leaf first (each certificate signed by the next)
+    and holds at least the leaf's issuer, the leaf has not expired and the key belongs to the leaf.
 
     Raises InvalidCertificateError (bad PEM, a private key inside fullchain.pem), ChainOrderError,
     CertificateExpiredError, or KeyMismatchError (retryable: one half of a renewal is not written yet).
     """
     certs = _load_chain(chain_pem)
     key = _load_key(key_pem)
+    if len(certs) < 2:
+        raise ChainOrderError(CHAIN_FILE, (
+            f"holds only the leaf certificate ({_subject(certs[0])}); its issuer "
+            f"({certs[0].issuer.rfc4514_string() or 'empty issuer'}) must follow it"
+        ))
     for index in range(len(certs) - 1):
         child, parent = certs[index], certs[index + 1]
         try:

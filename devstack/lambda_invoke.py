@@ -137,6 +137,12 @@ class Registry:
         self._loaded: dict[str, Handler] = {}
         self._lock = threading.Lock()
 
+    def set(self, name: str, target: Route) -> None:
+        """Route `name` to another handler from now on (a test wraps a worker to misbehave)."""
+        with self._lock:
+            self._routes[name] = target
+            self._loaded.pop(name, None)
+
     def route(self, function: str) -> tuple[str, float]:
         """(route name, timeout) for a function name or ARN. Raises UnknownFunctionError."""
         name, _ = split_function(function)

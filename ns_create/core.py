@@ -3,6 +3,10 @@
 The create and the wait are one loop under one deadline, because a namespace can be in three
 states a single POST cannot tell apart: absent (create it), present (use it) and still being
 cascade-deleted (its name answers 409 until the delete finishes; then it must be created again).
+
+With an `owner` (a deployment id), "present" is only good enough when the namespace carries that
+owner's label: a 409 proves nothing about who made it, so a namespace of another deployment, of a
+person or of the tenant is refused with OwnershipError, untouched.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, Final, Literal
 
 from ns_create.models import NamespaceRequest, NamespaceResult
+from shared.errors import OwnershipError
 from shared.xc import namespaces
 from shared.xc.client import XCRequester
 from shared.xc.errors import XCConflictError, XCNotFoundError, XCServerError, XCTimeoutError
@@ -36,7 +41,8 @@ def create_namespace(
 ) -> NamespaceResult:
     """Create `request.namespace_name` (or find it existing) and wait until GET shows it usable.
 
-    Raises XCTimeoutError (retryable) when it is not usable by `deadline`, naming what was pending;
+    Raises OwnershipError when the namespace exists without the request's owner label,
+    XCTimeoutError (retryable) when it is not usable by `deadline`, naming what was pending;
     any XC error other than the 409s and 404s handled here propagates (e.g. XCAuthError).
     """
     run = _Run(request, xc, deadline)
@@ -47,7 +53,8 @@ def create_namespace(
     except XCTimeoutError as exc:
         raise XCTimeoutError(f"namespace {request.namespace_name} ({run.pending})", exc.waited) from exc
     result = NamespaceResult(namespace=request.namespace_name, created=run.created,
-                             waited_s=clock() - started, create_attempts=run.attempts)
+                             waited_s=clock() - started, create_attempts=run.attempts,
+                             owner=request.owner)
     log.info("namespace %s", result.state, extra={"namespace": result.namespace,
                                                   "waited_s": round(result.waited_s, 3),
                                                   "create_attempts": result.create_attempts})
@@ -82,17 +89,32 @@ class _Run:
             self.phase = "create"
             self.pending = "its previous cascade delete to finish"
             return None
+        self._check_owner(body)
         if _initializers_pending(body):
             self.pending = "its initializers"
             return None
         return True
+
+    def _check_owner(self, body: dict[str, Any]) -> None:
+        wanted = self.request.owner
+        if wanted is None:
+            return
+        found = namespaces.owner_of(body)
+        if found != wanted:
+            label = f"labelled {namespaces.OWNER_LABEL}={found}" if found else \
+                f"without a {namespaces.OWNER_LABEL} label"
+            raise OwnershipError(
+                f"namespace {self.request.namespace_name} already exists, {label}: it was not created "
+                f"by deployment {wanted}, so it is neither used nor changed"
+            )
 
     def _create(self) -> bool:
         """One create attempt: True when the namespace was created or exists; False to try again."""
         name = self.request.namespace_name
         self.attempts += 1
         try:
-            namespaces.create(self.xc, name, self.request.description, deadline=self.deadline)
+            namespaces.create(self.xc, name, self.request.description, owner=self.request.owner,
+                              deadline=self.deadline)
         except XCConflictError as exc:
             if exc.code not in (None, ALREADY_EXISTS_CODE):
                 log.info("namespace is being deleted; will create it again",

@@ -1,4 +1,4 @@
-"""Lambda entry point of ns_create. Payload: `{ssm_base_path, namespace_name, description?}`."""
+"""Lambda entry point of ns_create. Payload: `{ssm_base_path, namespace_name, description?, owner?}`."""
 
 from __future__ import annotations
 

@@ -15,15 +15,21 @@ NamespaceState = Literal["created", "existed"]
 
 @dataclass(frozen=True, slots=True)
 class NamespaceRequest:
-    """`{ssm_base_path, namespace_name, description?}`, validated."""
+    """`{ssm_base_path, namespace_name, description?, owner?}`, validated.
+
+    `owner` (a deployment id) is written into the namespace's owner label on create, and an existing
+    namespace counts as done only when it carries that label.
+    """
 
     ssm_base_path: str
     namespace_name: str
     description: str = ""
+    owner: str | None = None
 
 
 class NamespaceBody(TypedDict):
     namespace: str
+    owner: str | None
     created: bool
     state: NamespaceState
     waited_s: float
@@ -38,6 +44,7 @@ class NamespaceResult:
     created: bool
     waited_s: float
     create_attempts: int
+    owner: str | None = None
 
     @property
     def state(self) -> NamespaceState:
@@ -46,6 +53,7 @@ class NamespaceResult:
     def to_body(self) -> NamespaceBody:
         return {
             "namespace": self.namespace,
+            "owner": self.owner,
             "created": self.created,
             "state": self.state,
             "waited_s": round(self.waited_s, 3),
@@ -56,12 +64,15 @@ class NamespaceResult:
 def parse_event(event: Any) -> NamespaceRequest:
     """Validate the payload before any call. Raises InputError naming the first bad field.
 
-    Unknown keys are ignored, so that callers may send more than this worker reads.
+    Unknown keys are ignored, so that callers may send more than this worker reads. Reserved names
+    (`system`, `shared`, `default`, `ves-*`) are refused.
     """
     payload = names.mapping("event", event)
+    owner = payload.get("owner")
     return NamespaceRequest(
         ssm_base_path=ssm_base_path("ssm_base_path", payload.get("ssm_base_path")),
-        namespace_name=names.dns_label("namespace_name", payload.get("namespace_name")),
+        namespace_name=names.lab_namespace("namespace_name", payload.get("namespace_name")),
         description=names.text("description", payload.get("description"), max_len=DESCRIPTION_MAX,
                                required=False),
+        owner=None if owner is None else names.deployment_id("owner", owner),
     )

@@ -1,4 +1,4 @@
-"""Lambda entry point of ns_remove. Payload: `{ssm_base_path, namespace_name}`."""
+"""Lambda entry point of ns_remove. Payload: `{ssm_base_path, namespace_name, owner?}`."""
 
 from __future__ import annotations
 

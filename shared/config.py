@@ -177,11 +177,18 @@ def _read(base_path: str, names: Sequence[str], *, decrypt: bool, force_fetch: b
     return {paths[path]: str(value) for path, value in values.items()}
 
 
+_LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
 def _url(base_path: str, raw: str) -> str:
+    """The tenant URL: https, so the token never travels in clear text. Plain http is accepted for a
+    loopback host only (the local stack's emulator)."""
     url = raw.strip().rstrip("/")
     parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise ConfigError([f"SSM parameter {base_path}/{PARAM_TENANT_URL} must be an https URL, got {url!r}"])
+    loopback = parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK_HOSTS
+    if not parts.netloc or not (parts.scheme == "https" or loopback):
+        raise ConfigError([f"SSM parameter {base_path}/{PARAM_TENANT_URL} must be an https URL (http only "
+                           f"for a loopback host), got {url[:120]!r}"])
     return url
 
 
@@ -206,4 +213,8 @@ def load_tenant(base_path: str, extra: Sequence[str] = (), *, force_fetch: bool 
     token = Secret(by_name.pop(PARAM_TOKEN_VALUE).strip())
     if not token:
         raise ConfigError([f"SSM parameter {base_path}/{PARAM_TOKEN_VALUE} is empty"])
+    if any(c.isspace() or not c.isprintable() for c in token.reveal()):
+        # It could never be sent in a header; say so without quoting it.
+        raise ConfigError([f"SSM parameter {base_path}/{PARAM_TOKEN_VALUE} holds whitespace or control "
+                           "characters; an API token is one line of printable characters"])
     return Tenant(base_path=base_path, url=url, token=token, params=by_name)

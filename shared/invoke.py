@@ -7,7 +7,7 @@ import logging
 from typing import Any, Final, Protocol
 
 from shared.errors import TopsError
-from shared.log import mask
+from shared.secret import mask
 
 log = logging.getLogger(__name__)
 

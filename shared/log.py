@@ -8,65 +8,18 @@ handler and level.
 from __future__ import annotations
 
 import logging
-import re
-import threading
 from typing import Any, Final
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-MASK: Final = "***"
-_MIN_SECRET_LEN: Final = 6
-
-_SENSITIVE_KEY = re.compile(
-    r"^(authorization|password|passwd|token|.*[-_]token|token[-_]value|.*secret.*|.*private[-_]?key.*|"
-    r"privkey|hmac[-_]?key|key[-_]pem|account[-_]key)$",
-    re.IGNORECASE,
-)
-# The key body may be raw or JSON-escaped ("\\n"), and may be cut short (a truncated error body).
-_PEM_PRIVATE = re.compile(
-    r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----(?:[A-Za-z0-9+/=\s]|\\[nr])*(?:-----END \1PRIVATE KEY-----)?"
-)
-_AUTH_HEADER = re.compile(r"(APIToken|Bearer)\s+[^\s\"',}]+", re.IGNORECASE)
+from shared.secret import MASK, mask, mask_text, register_secret
 
 _QUIET_LIBRARIES: Final = ("botocore", "boto3", "urllib3", "s3transfer")
 
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
-
-
-def register_secret(value: str) -> None:
-    """Mask this exact value wherever it appears in a log line from now on."""
-    if value and len(value) >= _MIN_SECRET_LEN:
-        with _secrets_lock:
-            _secrets.add(value)
-
-
-def mask_text(text: str) -> str:
-    """Remove PEM private keys, auth header values and registered secrets from a string."""
-    text = _PEM_PRIVATE.sub(lambda m: f"-----BEGIN {m.group(1)}PRIVATE KEY-----{MASK}", text)
-    text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)} {MASK}", text)
-    with _secrets_lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
-
-
-def mask(value: Any) -> Any:
-    """Return a copy of `value` with sensitive keys masked at any depth and strings cleaned."""
-    if isinstance(value, dict):
-        return {
-            k: (MASK if isinstance(k, str) and _SENSITIVE_KEY.match(k) and v not in (None, "") else mask(v))
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [mask(v) for v in value]
-    if isinstance(value, str):
-        return mask_text(value)
-    return value
+# The masker lives in shared.secret (exceptions use it too); re-exported for the log's users.
+__all__ = ["MASK", "MaskingFormatter", "get_logger", "mask", "mask_text", "register_secret"]
 
 
 class MaskingFormatter(LambdaPowertoolsFormatter):

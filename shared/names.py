@@ -19,6 +19,13 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])
 EMAIL_MAX: Final = 254
 ROLE_MAX: Final = 128
 MAX_ROLES: Final = 100
+# The tenant's own namespaces, and the prefix XC keeps for itself: never a lab's namespace.
+RESERVED_NAMESPACES: Final = frozenset({"system", "shared", "default"})
+RESERVED_PREFIX: Final = "ves-"
+# A deployment id goes into a namespace label value (the owner label): at most 63 characters,
+# letters and digits at both ends, '-', '_' and '.' inside. UDF deployment ids are UUIDs.
+DEPLOYMENT_ID_MAX: Final = 63
+_DEPLOYMENT_ID = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")
 
 
 def _show(value: Any) -> str:
@@ -38,6 +45,27 @@ def dns_label(field: str, value: Any) -> str:
             "must be a DNS-1035 label (lowercase letters, digits and '-', starting with a letter, "
             f"not ending with '-'), got {_show(value)}",
         )
+    return value
+
+
+def lab_namespace(field: str, value: Any) -> str:
+    """Check a namespace name that a lab may create, use or delete: a DNS-1035 label that is not
+    `system`, `shared` or `default` and does not start with `ves-`."""
+    name = dns_label(field, value)
+    if name in RESERVED_NAMESPACES or name.startswith(RESERVED_PREFIX):
+        raise InputError(field, f"{name!r} is reserved: system, shared, default and names starting with "
+                                f"{RESERVED_PREFIX!r} belong to the tenant, never to a lab")
+    return name
+
+
+def deployment_id(field: str, value: Any) -> str:
+    """Check a deployment id, which also serves as a label value: at most 63 letters, digits, '-',
+    '_' or '.', starting and ending with a letter or digit."""
+    if not isinstance(value, str) or not value:
+        raise InputError(field, f"must be a non-empty string, got {_show(value)}")
+    if len(value) > DEPLOYMENT_ID_MAX or not _DEPLOYMENT_ID.match(value):
+        raise InputError(field, f"must be at most {DEPLOYMENT_ID_MAX} letters, digits, '-', '_' or '.', "
+                                f"starting and ending with a letter or digit, got {_show(value)}")
     return value
 
 

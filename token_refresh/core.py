@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
-from shared.log import mask
+from shared.secret import mask
 from shared.xc import credentials, poll
 from shared.xc.client import XCRequester
 from shared.xc.errors import XCAuthError, XCNotFoundError, XCTimeoutError

@@ -13,7 +13,8 @@ from shared.errors import InputError
 
 ID_MAX: Final = 128
 REQUIRED: Final = ("dep_id", "lab_id", "email", "petname")
-# UDF deployment ids are UUIDs and lab ids 8 hex digits; allow a little more, but no spaces or slashes.
+# Lab ids are 8 hex digits; allow a little more, but no spaces or slashes. Deployment ids (UUIDs) are
+# checked by shared.names.deployment_id: they become namespace label values.
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
 
@@ -41,7 +42,9 @@ def _identifier(field: str, value: Any) -> str:
 
 
 def parse_heartbeat(body: str | None) -> Heartbeat:
-    """Parse and validate an SQS message body. Raises InputError naming the field at fault."""
+    """Parse and validate an SQS message body. Raises InputError naming the field at fault; a petname
+    that names a reserved namespace (`system`, `shared`, `default`, `ves-*`) is refused here, before
+    anything is written."""
     if body is None or not body.strip():
         raise InputError("body", "is empty")
     try:
@@ -53,8 +56,8 @@ def parse_heartbeat(body: str | None) -> Heartbeat:
         if data.get(field) is None:
             raise InputError(field, "is required")
     return Heartbeat(
-        dep_id=_identifier("dep_id", data["dep_id"]),
+        dep_id=names.deployment_id("dep_id", data["dep_id"]),
         lab_id=_identifier("lab_id", data["lab_id"]),
         email=names.email("email", data["email"]),
-        petname=names.dns_label("petname", data["petname"]),
+        petname=names.lab_namespace("petname", data["petname"]),
     )

@@ -38,8 +38,11 @@ def handle_change(change: StreamChange, worker: Worker) -> str:
         return str(provision(change.dep_id, worker))
     if change.event_name == "REMOVE":
         if not change.old_image:
-            raise InputError("dynamodb.OldImage", "missing: the stream view type must include old images")
+            log.error("REMOVE record without an old image: nothing can be torn down",
+                      extra={"dep_id": change.dep_id})
+            raise InputError("dynamodb.OldImage", f"missing from the REMOVE record of {change.dep_id}: the "
+                                                  "stream view type must include old images")
         result = teardown(DeploymentState.from_item({"dep_id": change.dep_id, **change.old_image}), worker)
-        return f"removed (user {result.user})"
+        return f"removed (user {result.user}, namespace {result.namespace})"
     log.debug("ignored", extra={"event_name": change.event_name, "dep_id": change.dep_id})
     return "ignored"

@@ -9,11 +9,18 @@ State item attributes the worker writes (deployment.md §4.1; + marks the ones i
 - + `ssm_base_path` S: the lab's base path, so teardown does not depend on the lab row.
 - + `failed_step` S: validate, lab_config, tenant, create_namespace, create_user or pre_lambda.
 - + `failure_reason` S: why that step failed (the callee's message), at most 1000 characters.
-- + `user_preexisting` BOOL: true when the account existed before this deployment touched it (it is
-  then never deleted); false when this pipeline created it, or took it over from the deployment
-  that did.
-- + `user_added_roles` SS: the `namespace/role` pairs this deployment added to the user.
-- + `user_added_groups` SS: the groups this deployment added to the user.
+- + `user_preexisting` BOOL: whether the learner's account existed before this deployment's
+  user_create. Decided by a lookup and written (never overwritten) before the create call, so a
+  replay after a create whose answer was lost still knows the account is the pipeline's. False:
+  the pipeline created the account (or took it over from the deployment that did) and deletes it
+  at teardown; true: it is never deleted. Items without it (written by the previous worker) never
+  lead to an account deletion.
+- + `user_added_roles` SS: the `namespace/role` pairs this deployment set out to add to the user,
+  recorded before the call (teardown revokes them even when the answer was lost).
+- + `user_added_groups` SS: the groups this deployment set out to add, recorded the same way.
+
+The namespace a deployment creates carries its `dep_id` in the label `tops-dep-id` in XC itself;
+ns_create and ns_remove check that label, so no attribute records namespace ownership.
 
 The worker never writes `ttl`.
 """
@@ -206,38 +213,66 @@ class DeploymentState:
             user_added_groups=_string_set(item.get(USER_ADDED_GROUPS)),
         )
 
+    @property
+    def legacy(self) -> bool:
+        """Written by the previous worker, which never stored `ssm_base_path` (this one stores it
+        before its first call): nothing it did is recorded well enough to delete an account."""
+        return self.ssm_base_path is None
+
     def identity(self) -> Identity:
-        """The validated identity. Raises InputError naming the bad attribute."""
+        """The validated identity. Raises InputError naming the bad attribute; a reserved petname
+        (`system`, `shared`, `default`, `ves-*`) is refused."""
         return Identity(
-            dep_id=names.text(DEP_ID, self.dep_id, max_len=128),
+            dep_id=names.deployment_id(DEP_ID, self.dep_id),
             lab_id=names.text(LAB_ID, self.lab_id, max_len=128),
             email=names.email(EMAIL, self.email),
-            petname=names.dns_label(PETNAME, self.petname),
+            petname=names.lab_namespace(PETNAME, self.petname),
         )
+
+
+def _body_roles(entries: Any) -> frozenset[Role]:
+    roles: set[Role] = set()
+    for entry in entries or []:
+        if isinstance(entry, Mapping):
+            namespace, role = entry.get("namespace"), entry.get("role")
+            if isinstance(namespace, str) and isinstance(role, str) and namespace and role:
+                roles.add(Role(namespace, role))
+    return frozenset(roles)
+
+
+def _body_groups(entries: Any) -> frozenset[str]:
+    return frozenset(g for g in entries or [] if isinstance(g, str) and g)
+
+
+@dataclass(frozen=True, slots=True)
+class UserFound:
+    """user_create's lookup answer: whether the account exists, and what it holds."""
+
+    exists: bool
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    groups: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_body(cls, body: Any) -> UserFound:
+        """Read the lookup body. Without a boolean `exists` the account is taken as existing, the
+        safe side: an existing account is never deleted."""
+        data = body if isinstance(body, Mapping) else {}
+        return cls(exists=data.get("exists") is not False, roles=_body_roles(data.get("namespace_roles")),
+                   groups=_body_groups(data.get("group_names")))
 
 
 @dataclass(frozen=True, slots=True)
 class UserChange:
-    """What one user_create call changed: `created` (the account did not exist) and what it added."""
+    """What one user_create call added (`added_roles`, `added_groups`)."""
 
-    created: bool
     added_roles: frozenset[Role] = field(default_factory=frozenset)
     added_groups: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def from_body(cls, body: Any) -> UserChange:
-        """Read user_create's result body. Without a boolean `created` the account is taken as
-        pre-existing, the safe side: a pre-existing account is never deleted."""
         data = body if isinstance(body, Mapping) else {}
-        roles: set[Role] = set()
-        for entry in data.get("added_roles") or []:
-            if isinstance(entry, Mapping):
-                namespace, role = entry.get("namespace"), entry.get("role")
-                if isinstance(namespace, str) and isinstance(role, str) and namespace and role:
-                    roles.add(Role(namespace, role))
-        groups = {g for g in data.get("added_groups") or [] if isinstance(g, str) and g}
-        return cls(created=data.get("created") is True, added_roles=frozenset(roles),
-                   added_groups=frozenset(groups))
+        return cls(added_roles=_body_roles(data.get("added_roles")),
+                   added_groups=_body_groups(data.get("added_groups")))
 
 
 @dataclass(frozen=True, slots=True)

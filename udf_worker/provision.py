@@ -8,8 +8,12 @@ Order (deployment.md §6 step 5): deployment IN_PROGRESS; the lab row; the tenan
   FAILED with `failed_step` and `failure_reason`, never COMPLETED;
 - a retryable failure is recorded the same way and then raised, so the stream delivers the record
   again; the replay reads the item first and skips every step already SUCCESS;
-- every write is conditioned on the item existing: if the lab ended meanwhile, provisioning stops
-  (and a user this call had just created is handed to teardown at once, see `_user`).
+- every write is conditioned on the item existing: if the lab ended meanwhile, provisioning stops;
+  what a step set out to change was recorded before its call, so the REMOVE record's old image is
+  enough for teardown to undo it;
+- ownership is proven, never inferred from "already exists": the namespace must carry this
+  deployment's owner label (ns_create checks it), and whether the learner's account pre-existed is
+  decided by a lookup and recorded before user_create runs (see `_user`).
 """
 
 from __future__ import annotations
@@ -19,10 +23,8 @@ from dataclasses import replace
 from enum import StrEnum
 from typing import Any, NoReturn
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from shared.errors import InputError, RetryableError, StepError, TopsError
-from udf_worker import teardown
+from shared.secret import mask_text
 from udf_worker.clients import Worker
 from udf_worker.models import (
     ADMIN_ROLE,
@@ -49,6 +51,7 @@ from udf_worker.models import (
     LabConfig,
     Role,
     UserChange,
+    UserFound,
 )
 from udf_worker.state import DeploymentGone
 
@@ -137,6 +140,8 @@ class _Provisioning:
         return url
 
     def _namespace(self, who: Identity, lab: LabConfig) -> None:
+        """ns_create with this deployment as the owner: an existing namespace without its label (another
+        deployment's, a person's) fails the step permanently, and no role on it is ever granted."""
         if self.state.create_namespace == SUCCESS:
             return
         description = f"UDF lab {who.lab_id} deployment {who.dep_id}"
@@ -144,51 +149,41 @@ class _Provisioning:
             description = f"{lab.description}: {description}"
         self._invoke(CREATE_NAMESPACE, self.worker.functions.ns_create, {
             "ssm_base_path": lab.ssm_base_path, "namespace_name": who.petname,
-            "description": description[:1024],
+            "description": description[:1024], "owner": who.dep_id,
         })
         self._set({CREATE_NAMESPACE: SUCCESS})
 
     def _user(self, who: Identity, lab: LabConfig, roles: list[Role]) -> None:
+        """Decide and record who owns the account, and what this deployment will add to it, before
+        user_create changes anything; then create or merge.
+
+        If the item is deleted meanwhile, provisioning stops: the REMOVE record's old image carries the
+        decision and the intent, from which teardown undoes whatever the call did.
+        """
         if self.state.create_user == SUCCESS:
             return
-        body = self._invoke(CREATE_USER, self.worker.functions.user_create, {
+        function = self.worker.functions.user_create
+        wanted_roles, wanted_groups = frozenset(roles), frozenset(lab.group_names)
+        if self.state.user_preexisting is None:
+            found = UserFound.from_body(self._invoke(CREATE_USER, function, {
+                "ssm_base_path": lab.ssm_base_path, "email": who.email, "lookup": True,
+            }))
+            # if_not_exists: a teardown of another deployment may already have handed this one the
+            # account it created (user_preexisting false); that must not be overwritten.
+            self._set({}, set_if_absent={USER_PREEXISTING: found.exists},
+                      add={USER_ADDED_ROLES: {r.token for r in wanted_roles - found.roles},
+                           USER_ADDED_GROUPS: set(wanted_groups - found.groups)})
+        body = self._invoke(CREATE_USER, function, {
             "ssm_base_path": lab.ssm_base_path,
             "first_name": FIRST_NAME,
             "last_name": who.last_name,
             "email": who.email,
-            "group_names": list(lab.group_names),
-            "namespace_roles": [r.to_payload() for r in sorted(set(roles))],
+            "group_names": sorted(wanted_groups),
+            "namespace_roles": [r.to_payload() for r in sorted(wanted_roles)],
         })
         change = UserChange.from_body(body)
-        try:
-            # if_not_exists: a teardown of another deployment may already have handed this one the
-            # account it created (user_preexisting false); that must not be overwritten.
-            self._set(
-                {CREATE_USER: SUCCESS},
-                set_if_absent={USER_PREEXISTING: not change.created},
-                add={USER_ADDED_ROLES: {r.token for r in change.added_roles},
-                     USER_ADDED_GROUPS: change.added_groups},
-            )
-        except DeploymentGone:
-            # The stream's REMOVE shows create_user IN_PROGRESS, which teardown leaves alone because
-            # it cannot tell what the call changed. This call knows: undo it now.
-            done = DeploymentState(
-                dep_id=who.dep_id, lab_id=who.lab_id, email=who.email, petname=who.petname,
-                tenant_url=self.state.tenant_url, ssm_base_path=lab.ssm_base_path,
-                create_namespace=SUCCESS if lab.user_ns else NA, create_user=SUCCESS,
-                user_preexisting=not change.created, user_added_roles=change.added_roles,
-                user_added_groups=change.added_groups,
-            )
-            log.info("deployment ended during user_create; undoing its changes", extra={"dep_id": who.dep_id})
-            try:
-                teardown.undo_user(done, lab.ssm_base_path, self.worker)
-            except (TopsError, ClientError, BotoCoreError) as exc:
-                # Raised so the record fails visibly; its replay finds the item gone and cannot undo.
-                log.error("could not undo the user changes of an ended deployment",
-                          extra={"dep_id": who.dep_id, "error": type(exc).__name__, "reason": str(exc),
-                                 "created": change.created})
-                raise
-            raise
+        self._set({CREATE_USER: SUCCESS}, add={USER_ADDED_ROLES: {r.token for r in change.added_roles},
+                                               USER_ADDED_GROUPS: set(change.added_groups)})
 
     def _pre_lambda(self, who: Identity, lab: LabConfig, function: str) -> None:
         if self.state.pre_lambda == SUCCESS:
@@ -222,7 +217,7 @@ class _Provisioning:
 
     def _fail(self, step: str, attribute: str | None, exc: TopsError) -> NoReturn:
         """Record the failure on the item, then stop (permanent) or raise (retryable)."""
-        reason = str(exc)[:REASON_MAX]
+        reason = mask_text(str(exc))[:REASON_MAX]
         values = {DEPLOYMENT_STATUS: FAILED, FAILED_STEP: step, FAILURE_REASON: reason}
         if attribute is not None:
             values[attribute] = FAILED

@@ -5,20 +5,22 @@ earlier one failed (with the deployed 0 retries, this leaves the least behind); 
 are raised together, so the stream's retry and on-failure destination apply. Each callee treats a
 missing object as removed, so a replay is harmless.
 
-The user:
-- untouched when this deployment never got a successful user_create (an IN_PROGRESS or FAILED
-  call may or may not have changed a pre-existing account; it is left alone, never deleted);
-- deleted when this pipeline created the account (`user_preexisting` false, or absent on items
-  written by the original worker) and no other deployment of the same email in the same tenant
-  is in the table;
-- otherwise only what this deployment added (`user_added_roles`, `user_added_groups`, and the admin
-  role on its own namespace) is revoked, minus what the other deployments' labs still need. Before
+Nothing is deleted on a guess:
+- The namespace goes to ns_remove with this deployment as `owner`: ns_remove reads it first and
+  cascade-deletes it only while it carries this deployment's owner label (a namespace of another
+  deployment or of a person, or one made by the previous worker, is kept and logged). It is asked
+  whenever its create was attempted (IN_PROGRESS, SUCCESS or FAILED): a call that failed or was cut
+  off may still have created it.
+- The user: provisioning records, before user_create runs, whether the account pre-existed
+  (`user_preexisting`) and what it sets out to add (`user_added_roles`, `user_added_groups`).
+  The account is deleted only when the pipeline created it (`user_preexisting` false) and no other
+  deployment of the same email in the same tenant is in the table; otherwise only what this
+  deployment set out to add is revoked, minus what the other deployments' labs still need. Before
   that, those other deployments are handed what they need of it (added to their `user_added_*`)
   and, when this pipeline created the account, its ownership (`user_preexisting` false), so the last
   of them to end still cleans the account up.
-
-The namespace is removed when its create was attempted (IN_PROGRESS, SUCCESS or FAILED): a call that
-failed or was cut off may still have created it, and a missing one counts as removed.
+- An item written by the previous worker (no `ssm_base_path`) never leads to an account deletion:
+  the lab's roles and groups are revoked and a warning names the account for manual clean-up.
 """
 
 from __future__ import annotations
@@ -38,8 +40,6 @@ from udf_worker.models import (
     ATTEMPTED,
     DEP_ID,
     EMAIL,
-    FAILED,
-    IN_PROGRESS,
     LAB_ID,
     PETNAME,
     SSM_BASE_PATH,
@@ -85,42 +85,54 @@ class TeardownResult:
     dep_id: str
     post_lambda: bool = False
     user: UserOutcome = UserOutcome.UNTOUCHED
-    namespace: bool = False
+    namespace: str = "untouched"  # or ns_remove's state: removed, absent, kept
 
 
 @dataclass(frozen=True, slots=True)
 class _Needs:
+    """Roles and groups on the user: what a deployment added, or what a peer's lab needs."""
+
     roles: frozenset[Role] = field(default_factory=frozenset)
     groups: frozenset[str] = field(default_factory=frozenset)
 
 
 def teardown(state: DeploymentState, worker: Worker) -> TeardownResult:
-    """Undo what the deployment in `state` (an old image) did. Raises TeardownError."""
+    """Undo what the deployment in `state` (an old image) did. Raises TeardownError.
+
+    A record that lacks what a step needs (the base path, the email of a user it changed, the petname
+    of a namespace it created) is a permanent failure of that step, logged as an error naming the
+    `dep_id`: nothing is guessed and nothing is dropped silently.
+    """
     lab = lenient_lab(worker.labs, state.lab_id)
     base = state.ssm_base_path or (lab.ssm_base_path if lab else None)
-    attempted = [name for name, status in (("create_namespace", state.create_namespace),
-                                           ("create_user", state.create_user),
-                                           ("pre_lambda", state.pre_lambda)) if status in ATTEMPTED]
-    if base is None:
-        if attempted:
-            raise TeardownError(state.dep_id, [("ssm_base_path", InputError(
-                "ssm_base_path", f"unknown (no lab row for {state.lab_id!r}), cannot undo {attempted}"))])
-        log.info("deployment provisioned nothing; nothing to tear down", extra={"dep_id": state.dep_id})
-        return TeardownResult(state.dep_id)
     failures: list[tuple[str, BaseException]] = []
 
-    def attempt(step: str, action: Callable[[], Any], default: Any) -> Any:
+    def fail(step: str, exc: BaseException) -> None:
+        log.error("teardown step failed", extra={"dep_id": state.dep_id, "step": step,
+                                                 "error": type(exc).__name__, "reason": str(exc)})
+        failures.append((step, exc))
+
+    def attempt(step: str, needs: dict[str, str | None], action: Callable[[], Any], default: Any) -> Any:
+        missing = [name for name, value in {"ssm_base_path": base, **needs}.items() if not value]
+        if missing:
+            fail(step, InputError(missing[0], f"missing from the REMOVE record of {state.dep_id} (lab row "
+                                              f"{state.lab_id!r}); cannot undo {step}"))
+            return default
         try:
             return action()
         except (TopsError, ClientError, BotoCoreError) as exc:
-            log.error("teardown step failed", extra={"dep_id": state.dep_id, "step": step,
-                                                     "error": type(exc).__name__, "reason": str(exc)})
-            failures.append((step, exc))
+            fail(step, exc)
             return default
 
-    post = attempt("post_lambda", lambda: _post_lambda(state, lab, base, worker), False)
-    user = attempt("user", lambda: undo_user(state, base, worker), UserOutcome.UNTOUCHED)
-    namespace = attempt("namespace", lambda: _namespace(state, base, worker), False)
+    post, user, namespace = False, UserOutcome.UNTOUCHED, "untouched"
+    if lab is not None and lab.post_lambda:
+        post = attempt("post_lambda", {}, lambda: _post_lambda(state, lab, str(base), worker), False)
+    if state.create_user in ATTEMPTED:
+        user = attempt("user", {"email": state.email}, lambda: undo_user(state, str(base), lab, worker),
+                       UserOutcome.UNTOUCHED)
+    if state.create_namespace in ATTEMPTED:
+        namespace = attempt("namespace", {"petname": state.petname},
+                            lambda: _namespace(state, str(base), worker), "untouched")
     if failures:
         raise TeardownError(state.dep_id, failures)
     result = TeardownResult(state.dep_id, post_lambda=post, user=user, namespace=namespace)
@@ -131,7 +143,7 @@ def teardown(state: DeploymentState, worker: Worker) -> TeardownResult:
 
 def _post_lambda(state: DeploymentState, lab: LabConfig | None, base: str, worker: Worker) -> bool:
     if lab is None or not lab.post_lambda or not state.petname or not state.tenant_url:
-        return False
+        return False  # the deployment never got as far as its tenant
     payload: dict[str, Any] = {"ssm_base_path": base, "petname": state.petname, "action": "remove"}
     if state.email:
         payload["email"] = state.email
@@ -139,40 +151,55 @@ def _post_lambda(state: DeploymentState, lab: LabConfig | None, base: str, worke
     return True
 
 
-def _namespace(state: DeploymentState, base: str, worker: Worker) -> bool:
-    if state.create_namespace not in ATTEMPTED or not state.petname:
-        return False
-    payload = {"ssm_base_path": base, "namespace_name": state.petname}
-    worker.invoker.invoke(worker.functions.ns_remove, payload)
-    return True
+def _namespace(state: DeploymentState, base: str, worker: Worker) -> str:
+    payload = {"ssm_base_path": base, "namespace_name": state.petname, "owner": state.dep_id}
+    body = worker.invoker.invoke(worker.functions.ns_remove, payload)
+    outcome = str(body.get("state")) if isinstance(body, dict) else "removed"
+    if outcome == "kept":
+        log.warning("namespace kept: it does not carry this deployment's owner label; remove it by hand "
+                    "if it is a leftover", extra={"dep_id": state.dep_id, "namespace": state.petname,
+                                                  "reason": body.get("reason")})
+    return outcome
 
 
-def undo_user(state: DeploymentState, base: str, worker: Worker) -> UserOutcome:
-    """Delete the user or revoke this deployment's additions, as the module docstring says."""
-    touched = state.create_user == SUCCESS or state.user_preexisting is False
-    if not touched or not state.email:
-        if state.create_user in (IN_PROGRESS, FAILED):
-            log.warning("user_create did not finish; the user is left as it is",
-                        extra={"dep_id": state.dep_id, "create_user": state.create_user})
+def undo_user(state: DeploymentState, base: str, lab: LabConfig | None, worker: Worker) -> UserOutcome:
+    """Delete the user or revoke what this deployment added, as the module docstring says."""
+    if state.legacy:
+        if lab is None:
+            log.warning("user left as it is: the previous worker's record and no lab row say what it got; "
+                        "check the account by hand", extra={"dep_id": state.dep_id, "email": state.email})
+            return UserOutcome.UNTOUCHED
+        roles = set(lab.namespace_roles)
+        if lab.user_ns and state.petname and state.create_namespace == SUCCESS:
+            roles.add(Role(state.petname, ADMIN_ROLE))
+        log.warning("user provisioned by the previous worker: its account is never deleted here, only the "
+                    "lab's roles and groups are revoked; delete the account by hand if the pipeline made it",
+                    extra={"dep_id": state.dep_id, "email": state.email})
+        return _undo(state, base, worker, owned=False,
+                     ours=_Needs(frozenset(roles), frozenset(lab.group_names)))
+    if state.user_preexisting is None:
+        # The decision is recorded before user_create changes anything: without it, nothing changed.
         return UserOutcome.UNTOUCHED
-    owned = state.user_preexisting is not True
+    return _undo(state, base, worker, owned=state.user_preexisting is False,
+                 ours=_Needs(state.user_added_roles, state.user_added_groups))
+
+
+def _undo(state: DeploymentState, base: str, worker: Worker, *, owned: bool, ours: _Needs) -> UserOutcome:
+    """Delete the account (`owned`, no peers) or revoke `ours` minus what the peers need."""
     tenant_url = state.tenant_url or worker.tenants.tenant_url(base)
-    ours = set(state.user_added_roles)
-    if state.petname and state.create_namespace in ATTEMPTED:
-        ours.add(Role(state.petname, ADMIN_ROLE))
     for _ in range(_HANDOVER_ATTEMPTS):
         peers = _peers(state, base, tenant_url, worker)
         if owned and not peers:
             worker.invoker.invoke(worker.functions.user_remove, {"ssm_base_path": base, "email": state.email})
             log.info("user deleted", extra={"dep_id": state.dep_id})
             return UserOutcome.DELETED
-        needs = {peer.dep_id: _needs(peer, state, worker) for peer in peers}
+        needs = {peer.dep_id: _needs(peer, state, ours, worker) for peer in peers}
         if not _hand_over(state, peers, needs, ours, owned, worker):
             continue
         needed_roles = frozenset().union(*(n.roles for n in needs.values()))
         needed_groups = frozenset().union(*(n.groups for n in needs.values()))
-        revoke_roles = sorted(ours - needed_roles)
-        revoke_groups = sorted(state.user_added_groups - needed_groups)
+        revoke_roles = sorted(ours.roles - needed_roles)
+        revoke_groups = sorted(ours.groups - needed_groups)
         if not revoke_roles and not revoke_groups:
             log.info("user kept: other deployments need all it was given",
                      extra={"dep_id": state.dep_id, "peers": sorted(needs)})
@@ -223,13 +250,13 @@ def _peer_tenant(peer: DeploymentState, base: str, worker: Worker) -> str | None
         return None
 
 
-def _needs(peer: DeploymentState, state: DeploymentState, worker: Worker) -> _Needs:
+def _needs(peer: DeploymentState, state: DeploymentState, ours: _Needs, worker: Worker) -> _Needs:
     """What a peer deployment's lab gives the user (and what it recorded adding)."""
     lab = lenient_lab(worker.labs, peer.lab_id)
     if lab is None:
         # Unknown lab: keep everything that could be shared; only our own namespace's role is ours alone.
-        keep = {r for r in state.user_added_roles if r.namespace != state.petname}
-        return _Needs(frozenset(keep), frozenset(state.user_added_groups))
+        keep = {r for r in ours.roles if r.namespace != state.petname}
+        return _Needs(frozenset(keep), ours.groups)
     roles = set(lab.namespace_roles) | set(peer.user_added_roles)
     if lab.user_ns and peer.petname:
         roles.add(Role(peer.petname, ADMIN_ROLE))
@@ -237,15 +264,15 @@ def _needs(peer: DeploymentState, state: DeploymentState, worker: Worker) -> _Ne
 
 
 def _hand_over(state: DeploymentState, peers: Iterable[DeploymentState], needs: dict[str, _Needs],
-               ours: set[Role], owned: bool, worker: Worker) -> bool:
+               ours: _Needs, owned: bool, worker: Worker) -> bool:
     """Give each peer what it needs of our additions (and ownership when we own the account).
 
     False when a peer vanished meanwhile: the caller looks at the table again.
     """
     for peer in peers:
         need = needs[peer.dep_id]
-        roles = {r.token for r in ours & need.roles}
-        groups = set(state.user_added_groups & need.groups)
+        roles = {r.token for r in ours.roles & need.roles}
+        groups = set(ours.groups & need.groups)
         if not owned and not roles and not groups:
             continue
         try:

@@ -13,7 +13,7 @@ from shared.xc import users
 from shared.xc.client import XCRequester
 from shared.xc.errors import XCHTTPError, XCServerError, XCTimeoutError
 from shared.xc.poll import wait_until
-from user_create.models import UserRequest, UserResult
+from user_create.models import LookupResult, UserLookup, UserRequest, UserResult
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,17 @@ class UserNotVisibleError(RetryableError):
     def __init__(self, email: str) -> None:
         self.email = email
         super().__init__(f"user {email} already exists but is not in the user list yet")
+
+
+def lookup_user(lookup: UserLookup, xc: XCRequester, *, deadline: float) -> LookupResult:
+    """Whether the account exists, and its roles and groups; changes nothing."""
+    user = users.find(xc, lookup.email, deadline=deadline)
+    if user is None:
+        log.info("user lookup: absent")
+        return LookupResult(email=lookup.email, exists=False)
+    log.info("user lookup: exists")
+    return LookupResult(email=lookup.email, exists=True, namespace_roles=tuple(sorted(users.roles_of(user))),
+                        group_names=sorted_unique(users.groups_of(user)))
 
 
 def create_user(

@@ -7,7 +7,7 @@ from typing import Any, Final, Literal, TypedDict
 
 from shared import names
 from shared.config import PARAM_IDM_TYPE, ssm_base_path
-from shared.errors import ConfigError
+from shared.errors import ConfigError, InputError
 from shared.names import NamespaceRole, RoleBody
 
 NAME_MAX: Final = 128
@@ -84,9 +84,44 @@ class UserResult:
         }
 
 
-def parse_event(event: Any) -> UserRequest:
+@dataclass(frozen=True, slots=True)
+class UserLookup:
+    """`{ssm_base_path, email, lookup: true}`: report the account and change nothing. A caller that
+    must know whether it is about to create the account (and so own it) asks this first."""
+
+    ssm_base_path: str
+    email: str
+
+
+class LookupBody(TypedDict):
+    email: str
+    exists: bool
+    namespace_roles: list[RoleBody]
+    group_names: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    email: str
+    exists: bool
+    namespace_roles: tuple[NamespaceRole, ...] = ()
+    group_names: tuple[str, ...] = ()
+
+    def to_body(self) -> LookupBody:
+        return {"email": self.email, "exists": self.exists,
+                "namespace_roles": [role.to_body() for role in self.namespace_roles],
+                "group_names": list(self.group_names)}
+
+
+def parse_event(event: Any) -> UserRequest | UserLookup:
     """Validate the payload before any call. Raises InputError naming the first bad field."""
     payload = names.mapping("event", event)
+    lookup = payload.get("lookup", False)
+    if not isinstance(lookup, bool):
+        raise InputError("lookup", f"must be true or false, got {lookup!r:.80}")
+    if lookup:
+        return UserLookup(ssm_base_path=ssm_base_path("ssm_base_path", payload.get("ssm_base_path")),
+                          email=names.email("email", payload.get("email")))
     return UserRequest(
         ssm_base_path=ssm_base_path("ssm_base_path", payload.get("ssm_base_path")),
         email=names.email("email", payload.get("email")),

@@ -6,7 +6,7 @@ import json
 from typing import Any, Final
 
 from shared.errors import TopsError
-from shared.log import mask, mask_text
+from shared.secret import mask, mask_text
 
 BODY_LIMIT: Final = 500
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from shared.log import mask_text
+from shared.secret import mask_text
 from shared.xc.errors import XCError, XCPartialListError
 
 

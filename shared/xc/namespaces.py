@@ -1,4 +1,9 @@
-"""Namespaces (`/api/web/namespaces`). There is no plain DELETE: cascade_delete removes everything."""
+"""Namespaces (`/api/web/namespaces`). There is no plain DELETE: cascade_delete removes everything.
+
+A namespace made for a UDF deployment carries the deployment's id in the label `tops-dep-id`
+(`metadata.labels`, which XC stores and returns): the proof, readable by any later call, that the
+deployment created it. Nothing else records ownership, and a 409 proves none.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,17 @@ from shared.xc import lists
 from shared.xc.client import Timeout, XCRequester, build_path
 
 PREFIX: Final = "/api/web/namespaces"
+OWNER_LABEL: Final = "tops-dep-id"
 # cascade_delete blocks while the tenant deletes every object: over 30 s since late 2023.
 CASCADE_TIMEOUT: Final[Timeout] = (5.0, 90.0)
 
 
-def create(xc: XCRequester, name: str, description: str = "", *, deadline: float | None = None) -> Any:
+def create(xc: XCRequester, name: str, description: str = "", *, owner: str | None = None,
+           deadline: float | None = None) -> Any:
+    """POST the namespace, labelled with `owner` (a deployment id) when given."""
+    labels = {OWNER_LABEL: owner} if owner else {}
     body = {
-        "metadata": {"name": name, "namespace": "", "description": description, "labels": {},
+        "metadata": {"name": name, "namespace": "", "description": description, "labels": labels,
                      "annotations": {}, "disable": False},
         "spec": {},
     }
@@ -23,6 +32,14 @@ def create(xc: XCRequester, name: str, description: str = "", *, deadline: float
 
 def get(xc: XCRequester, name: str, *, deadline: float | None = None) -> Any:
     return xc.request("GET", build_path(PREFIX, name), deadline=deadline)
+
+
+def owner_of(body: Any) -> str | None:
+    """The owner label of a namespace GET body (`metadata.labels`), or None."""
+    metadata = body.get("metadata") if isinstance(body, dict) else None
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    owner = labels.get(OWNER_LABEL) if isinstance(labels, dict) else None
+    return owner if isinstance(owner, str) and owner else None
 
 
 def list_(xc: XCRequester, *, deadline: float | None = None) -> list[dict[str, Any]]:

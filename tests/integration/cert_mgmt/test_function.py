@@ -9,7 +9,8 @@ import boto3
 import pytest
 
 from cert_mgmt.function import lambda_handler
-from cert_mgmt.models import KeyMismatchError
+from cert_mgmt.models import ChainOrderError, KeyMismatchError
+from shared.errors import InputError
 from shared.xc.errors import XCAuthError, XCServerError
 from tests.conftest import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH
@@ -163,3 +164,34 @@ def test_lambda_handler_debug_output_never_holds_token_or_key(stack, pki, lambda
     assert canary not in text
     assert all(line not in text for line in key_text.splitlines()[1:-1])
     assert key_b64[:32] not in text and key_b64[-32:] not in text
+
+
+def test_lambda_handler_event_for_another_certificate_publishes_nothing(stack, pki, lambda_context):
+    # GIVEN another certificate's pair in the same bucket, and a well-formed event naming it
+    issued = pki.issue()
+    stack.s3.put_object(Bucket=BUCKET, Key="other-cert/privkey.pem", Body=issued.key_pem)
+    stack.s3.put_object(Bucket=BUCKET, Key="other-cert/fullchain.pem", Body=issued.chain_pem)
+    event = load_event("cert_mgmt_fullchain")
+    event["Records"][0]["s3"]["object"]["key"] = "other-cert/fullchain.pem"
+    # WHEN this tenant's cert_mgmt receives it
+    with pytest.raises(InputError) as caught:
+        lambda_handler(event, lambda_context)
+    # THEN it is refused naming the key, and no certificate was created in `shared`
+    assert "other-cert/fullchain.pem" in str(caught.value) and caught.value.retryable is False
+    assert stack.xc.state.object_names("shared", "certificates") == []
+    assert stack.calls() == []
+
+
+def test_lambda_handler_chain_without_the_issuer_is_refused(stack, pki, lambda_context):
+    # GIVEN a fullchain.pem that holds the leaf alone
+    from cryptography.hazmat.primitives import serialization
+
+    issued = pki.issue()
+    stack.s3.put_object(Bucket=BUCKET, Key=f"{CERT_NAME}/privkey.pem", Body=issued.key_pem)
+    stack.s3.put_object(Bucket=BUCKET, Key=f"{CERT_NAME}/fullchain.pem",
+                        Body=issued.leaf.public_bytes(serialization.Encoding.PEM))
+    # WHEN its event arrives
+    with pytest.raises(ChainOrderError, match="holds only the leaf certificate"):
+        lambda_handler(load_event("cert_mgmt_fullchain"), lambda_context)
+    # THEN nothing was pushed
+    assert stack.calls() == []

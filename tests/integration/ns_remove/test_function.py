@@ -85,8 +85,10 @@ def test_handler_missing_namespace_is_success(xc_tenant: XCServer, lambda_contex
     assert result["statusCode"] == 200
     assert result["body"] == {
         "namespace": NAME,
+        "owner": None,
         "removed": False,
         "state": "absent",
+        "reason": "",
         "deleted": [],
         "deleted_count": 0,
     }

@@ -45,7 +45,9 @@ def test_pipeline_heartbeats_provision_then_sweep_tears_everything_down(pipeline
     # THEN the tenant has the learner's namespace, account with roles, and the lab's objects
     assert stats.errors == []
     assert_provisioned(pipeline)
-    assert pipeline.invoked() == ["tops-ns-create", "tops-user-create", "tops-udf-helper-example-pre"]
+    # (user_create twice: the account lookup, then the create)
+    assert pipeline.invoked() == ["tops-ns-create", "tops-user-create", "tops-user-create",
+                                  "tops-udf-helper-example-pre"]
 
     # WHEN the heartbeats stop, the ttl passes and the cleaner sweeps
     pipeline.invoke.clear()
@@ -68,7 +70,7 @@ def test_pipeline_every_delivery_twice_ends_in_the_same_state(pipeline: Pipeline
     # THEN no error, and one provisioned lab
     assert stats.errors == []
     assert_provisioned(pipeline)
-    assert pipeline.invoked().count("tops-user-create") == 1
+    assert pipeline.invoked().count("tops-user-create") == 2  # one lookup, one create
 
     # AND the teardown, delivered twice too, leaves nothing and fails nothing
     pipeline.expire(LAB)

@@ -11,7 +11,7 @@ import pytest
 
 from cert_mgmt.function import lambda_handler
 from cert_mgmt.models import CertificateObjectMissingError, KeyMismatchError
-from shared.errors import ConfigError
+from shared.errors import ConfigError, InputError
 from tests.conftest import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
 from tests.fixtures.pki import CERT_NAME, xc_info
@@ -145,12 +145,25 @@ def test_lambda_handler_401_then_accepted_succeeds(s3, http, issued, lambda_cont
     assert http.calls[1].request.headers["Authorization"] == "APIToken rotated-token-5551234"
 
 
-def test_lambda_handler_manual_invoke_uses_cert_name(s3, http, issued, lambda_context):
-    # GIVEN a manual invoke with an empty payload
+def test_lambda_handler_empty_event_is_an_error_and_pushes_nothing(s3, http, issued, lambda_context):
+    # GIVEN the pair in S3 and a manual invoke with an empty payload
     _upload(s3, issued)
-    http.add("GET", ONE, status=404, json={"code": 5, "message": "not found"})
-    http.add("POST", CERTS, json={})
     # WHEN
-    result = lambda_handler({}, lambda_context)
-    # THEN CERT_NAME from the environment is published
-    assert result["body"]["certificate"] == CERT_NAME and result["body"]["action"] == "created"
+    with pytest.raises(InputError) as caught:
+        lambda_handler({}, lambda_context)
+    # THEN it is refused naming Records, and the tenant was not called
+    assert caught.value.field == "Records"
+    assert len(http.calls) == 0
+
+
+def test_lambda_handler_event_for_another_certificate_pushes_nothing(s3, http, issued, lambda_context):
+    # GIVEN a well-formed notification for another certificate's prefix
+    _upload(s3, issued)
+    event = load_event("cert_mgmt_fullchain")
+    event["Records"][0]["s3"]["object"]["key"] = "other-cert/fullchain.pem"
+    # WHEN
+    with pytest.raises(InputError) as caught:
+        lambda_handler(event, lambda_context)
+    # THEN it is refused, and nothing reached the tenant
+    assert "other-cert/fullchain.pem" in str(caught.value) and caught.value.retryable is False
+    assert len(http.calls) == 0

@@ -9,7 +9,7 @@ from cert_mgmt.models import CertTarget, EventResult, PushResult, cert_name_of, 
 from shared.errors import InputError
 from tests.conftest import load_event
 
-DEFAULTS = {"default_bucket": "fallback-bucket", "default_name": "lab-sec-wildcard"}
+OWN = {"bucket": "tops-cert-bucket", "cert_name": "lab-sec-wildcard"}
 
 
 @pytest.mark.parametrize(("key", "name"), [
@@ -30,11 +30,11 @@ def test_cert_name_of_pair_files_only(key, name):
 
 
 @pytest.mark.parametrize("event_name", ["cert_mgmt_fullchain", "cert_mgmt_privkey"])
-def test_parse_event_pair_file_targets_name_and_record_bucket(event_name):
+def test_parse_event_pair_file_targets_own_certificate(event_name):
     # GIVEN an S3 notification for one half of the pair
     # WHEN
-    request = parse_event(load_event(event_name), **DEFAULTS)
-    # THEN the certificate and the record's bucket are used
+    request = parse_event(load_event(event_name), **OWN)
+    # THEN this function's certificate in its bucket is the target
     assert request.targets == (CertTarget(bucket="tops-cert-bucket", name="lab-sec-wildcard"),)
     assert request.skipped == ()
 
@@ -44,21 +44,21 @@ def test_parse_event_url_encoded_key_decoded():
     event = load_event("cert_mgmt_fullchain")
     event["Records"][0]["s3"]["object"]["key"] = "lab%2Dsec%2Dwildcard%2Ffullchain.pem"
     # WHEN / THEN it is decoded before matching
-    assert parse_event(event, **DEFAULTS).targets[0].name == "lab-sec-wildcard"
+    assert parse_event(event, **OWN).targets[0].name == "lab-sec-wildcard"
 
 
 def test_parse_event_encoded_unrelated_key_skipped_decoded():
     # GIVEN an archived copy whose key has encoded ':' and a '+' for a space
     # WHEN
-    request = parse_event(load_event("cert_mgmt_encoded_key"), **DEFAULTS)
+    request = parse_event(load_event("cert_mgmt_encoded_key"), **OWN)
     # THEN nothing is pushed and the decoded key is reported
     assert request.targets == ()
     assert request.skipped == ("lab-sec-wildcard/archive/2025-03-01T06:00:12Z fullchain.pem",)
 
 
-def test_parse_event_unrelated_object_skipped():
+def test_parse_event_unrelated_object_in_own_prefix_skipped():
     # GIVEN a file in the prefix that is not part of the pair
-    request = parse_event(load_event("cert_mgmt_unrelated"), **DEFAULTS)
+    request = parse_event(load_event("cert_mgmt_unrelated"), **OWN)
     # THEN
     assert request.targets == () and request.skipped == ("lab-sec-wildcard/cert.pem",)
 
@@ -68,25 +68,50 @@ def test_parse_event_two_records_same_cert_once():
     event = load_event("cert_mgmt_privkey")
     event["Records"] += load_event("cert_mgmt_fullchain")["Records"]
     # WHEN / THEN the certificate is handled once
-    assert len(parse_event(event, **DEFAULTS).targets) == 1
+    assert len(parse_event(event, **OWN).targets) == 1
 
 
-def test_parse_event_two_certs_in_order():
-    # GIVEN records for two certificates
+@pytest.mark.parametrize("key", ["other-cert/fullchain.pem", "lab-app-wildcard/privkey.pem",
+                                 "lab-sec-wildcard-dev/fullchain.pem", "_acme/state/lab-sec-wildcard.json"])
+def test_parse_event_other_prefix_is_refused(key):
+    # GIVEN a well-formed event for an object outside this function's own prefix (alone, or beside
+    # a record for its own certificate)
     event = load_event("cert_mgmt_fullchain")
     other = copy.deepcopy(event["Records"][0])
-    other["s3"]["object"]["key"] = "lab-app-wildcard/privkey.pem"
+    other["s3"]["object"]["key"] = key
     event["Records"].append(other)
-    # WHEN / THEN
-    names = [t.name for t in parse_event(event, **DEFAULTS).targets]
-    assert names == ["lab-sec-wildcard", "lab-app-wildcard"]
+    # WHEN it is parsed
+    with pytest.raises(InputError) as caught:
+        parse_event(event, **OWN)
+    # THEN the whole event is refused, naming the record and what this function publishes
+    assert caught.value.field == "Records[1].s3.object.key"
+    assert key in str(caught.value) and "publishes certificate lab-sec-wildcard only" in str(caught.value)
 
 
-@pytest.mark.parametrize("event", [{}, None, {"Records": []}, {"Records": [{"body": "x"}]}])
-def test_parse_event_no_usable_record_falls_back_to_env(event):
-    # GIVEN an event with no S3 record (manual invoke)
-    # WHEN / THEN CERT_NAME in S3_BUCKET is used
-    assert parse_event(event, **DEFAULTS).targets == (CertTarget("fallback-bucket", "lab-sec-wildcard"),)
+def test_parse_event_other_bucket_is_refused():
+    event = load_event("cert_mgmt_fullchain")
+    event["Records"][0]["s3"]["bucket"]["name"] = "someone-elses-bucket"
+    with pytest.raises(InputError) as caught:
+        parse_event(event, **OWN)
+    assert caught.value.field == "Records[0].s3.bucket.name"
+    assert "someone-elses-bucket" in str(caught.value)
+
+
+@pytest.mark.parametrize("event", [{}, {"Records": []}, {"Records": [{"body": "x"}]}, {"Records": {}}])
+def test_parse_event_without_s3_record_is_an_error(event):
+    # GIVEN an event with no S3 record (a manual invoke with an empty payload, a wrong event source)
+    # WHEN / THEN it is refused naming Records, instead of pushing anything
+    with pytest.raises(InputError) as caught:
+        parse_event(event, **OWN)
+    assert caught.value.field == "Records"
+    assert "no S3 record" in str(caught.value)
+
+
+@pytest.mark.parametrize("event", [None, [], "x"])
+def test_parse_event_not_an_object_names_event(event):
+    with pytest.raises(InputError) as caught:
+        parse_event(event, **OWN)
+    assert caught.value.field == "event"
 
 
 def test_parse_event_s3_test_event_skipped():
@@ -94,7 +119,7 @@ def test_parse_event_s3_test_event_skipped():
     event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2025-03-01T06:00:00.000Z",
              "Bucket": "tops-cert-bucket", "RequestId": "X", "HostId": "Y"}
     # WHEN / THEN nothing happens
-    assert parse_event(event, **DEFAULTS).targets == ()
+    assert parse_event(event, **OWN).targets == ()
 
 
 def test_parse_event_removed_object_skipped():
@@ -102,22 +127,15 @@ def test_parse_event_removed_object_skipped():
     event = load_event("cert_mgmt_fullchain")
     event["Records"][0]["eventName"] = "ObjectRemoved:Delete"
     # WHEN / THEN it is not a reason to push
-    request = parse_event(event, **DEFAULTS)
+    request = parse_event(event, **OWN)
     assert request.targets == () and request.skipped == ("lab-sec-wildcard/fullchain.pem",)
-
-
-def test_parse_event_record_without_bucket_uses_default():
-    # GIVEN a record that lost its bucket
-    event = load_event("cert_mgmt_fullchain")
-    del event["Records"][0]["s3"]["bucket"]
-    # WHEN / THEN
-    assert parse_event(event, **DEFAULTS).targets[0].bucket == "fallback-bucket"
 
 
 @pytest.mark.parametrize(("mutate", "field"), [
     (lambda r: r["s3"]["object"].pop("key"), "Records[0].s3.object.key"),
     (lambda r: r["s3"]["object"].update(key=""), "Records[0].s3.object.key"),
     (lambda r: r["s3"]["bucket"].update(name=7), "Records[0].s3.bucket.name"),
+    (lambda r: r["s3"].pop("bucket"), "Records[0].s3.bucket.name"),
     (lambda r: r.update(s3="x"), "Records[0].s3"),
 ])
 def test_parse_event_malformed_record_names_field(mutate, field):
@@ -126,15 +144,9 @@ def test_parse_event_malformed_record_names_field(mutate, field):
     mutate(event["Records"][0])
     # WHEN
     with pytest.raises(InputError) as caught:
-        parse_event(event, **DEFAULTS)
+        parse_event(event, **OWN)
     # THEN the field is named
     assert caught.value.field == field
-
-
-def test_parse_event_records_not_list_names_field():
-    with pytest.raises(InputError) as caught:
-        parse_event({"Records": {}}, **DEFAULTS)
-    assert caught.value.field == "Records"
 
 
 def test_event_result_body_single_certificate_mirrored_at_top():

@@ -30,15 +30,26 @@ def test_validate_pair_good_pair_describes_leaf(issued):
     assert str(pair.key_pem) == "***" and pair.key_pem.reveal().encode() == issued.key_pem
 
 
-def test_validate_pair_rsa_leaf_only_chain_accepted(pki):
-    # GIVEN an RSA leaf without intermediates
+def test_validate_pair_rsa_chain_accepted(pki):
+    # GIVEN an RSA leaf with its issuer
+    issued = pki.issue(key_type="rsa")
+    # WHEN / THEN
+    pair = validate_pair(CERT_NAME, issued.chain_pem, issued.key_pem, now=NOW)
+    assert pair.chain_length >= 2 and pair.leaf.key_algorithm == "RSA"
+
+
+def test_validate_pair_leaf_alone_is_refused(pki):
+    # GIVEN a fullchain.pem holding the leaf without its issuer
     issued = pki.issue(key_type="rsa")
     from cryptography.hazmat.primitives import serialization
 
     leaf_pem = issued.leaf.public_bytes(serialization.Encoding.PEM)
-    # WHEN / THEN
-    pair = validate_pair(CERT_NAME, leaf_pem, issued.key_pem, now=NOW)
-    assert pair.chain_length == 1 and pair.leaf.key_algorithm == "RSA"
+    # WHEN
+    with pytest.raises(ChainOrderError) as caught:
+        validate_pair(CERT_NAME, leaf_pem, issued.key_pem, now=NOW)
+    # THEN it is refused (not retryable) naming the file and the missing issuer
+    assert caught.value.file == "fullchain.pem" and caught.value.retryable is False
+    assert "holds only the leaf certificate" in str(caught.value) and "must follow it" in str(caught.value)
 
 
 def test_validate_pair_key_of_other_renewal_retryable_mismatch(pki, issued):

@@ -9,6 +9,7 @@ import pytest
 
 from ns_create.core import MAX_SERVER_ERRORS, create_namespace
 from ns_create.models import NamespaceRequest
+from shared.errors import OwnershipError
 from shared.xc.client import XCClient
 from shared.xc.errors import XCAuthError, XCBadRequestError, XCServerError, XCTimeoutError
 from shared.xc.poll import VISIBILITY_INTERVAL
@@ -213,3 +214,53 @@ def test_create_namespace_repeated_server_errors_raise(http: Any, xc: XCClient, 
     # THEN after a bounded number of attempts the retryable server error is raised
     assert info.value.retryable is True
     assert len(http.calls) == MAX_SERVER_ERRORS
+
+
+OWNED = NamespaceRequest("/tenantOps-test/sec-lab", "ample-gull", "lab", owner="dep-1")
+
+
+def _labelled(owner: str | None) -> dict[str, Any]:
+    labels = {"tops-dep-id": owner} if owner else {}
+    return {"json": {"metadata": {"name": "ample-gull", "labels": labels}, "spec": {},
+                     "system_metadata": {"uid": "u-1"}}}
+
+
+def test_create_namespace_with_owner_labels_the_namespace(http: Any, xc: XCClient, clock: FakeClock) -> None:
+    # GIVEN a free name
+    http.add("POST", NS, json={})
+    http.add("GET", ONE, **_labelled("dep-1"))
+    # WHEN a deployment creates it
+    result = create_namespace(OWNED, xc, deadline=clock() + 50, sleep=clock.sleep, clock=clock)
+    # THEN the create carries the deployment's owner label, and the body says who owns it
+    assert json.loads(http.calls[0].request.body)["metadata"]["labels"] == {"tops-dep-id": "dep-1"}
+    assert (result.created, result.to_body()["owner"]) == (True, "dep-1")
+
+
+def test_create_namespace_replay_of_own_create_reports_existed(
+    http: Any, xc: XCClient, clock: FakeClock
+) -> None:
+    # GIVEN the namespace this deployment created on an earlier delivery
+    http.add("POST", NS, **_error(409, 6, "Object already exists"))
+    http.add("GET", ONE, **_labelled("dep-1"))
+    # WHEN the create is replayed
+    result = create_namespace(OWNED, xc, deadline=clock() + 50, sleep=clock.sleep, clock=clock)
+    # THEN the label proves it is ours: existed, success
+    assert (result.created, result.state) == (False, "existed")
+
+
+@pytest.mark.parametrize("found", ["dep-2", None], ids=["other-deployment", "unlabelled"])
+def test_create_namespace_owned_by_someone_else_is_refused_untouched(
+    http: Any, xc: XCClient, clock: FakeClock, found: str | None
+) -> None:
+    # GIVEN a namespace of the same name made by another deployment, or by a person (no label)
+    http.add("POST", NS, **_error(409, 6, "Object already exists"))
+    http.add("GET", ONE, **_labelled(found))
+    # WHEN this deployment asks for it
+    with pytest.raises(OwnershipError) as info:
+        create_namespace(OWNED, xc, deadline=clock() + 50, sleep=clock.sleep, clock=clock)
+    # THEN it is refused at once (not retryable), saying whose it is, and nothing else was called
+    assert info.value.retryable is False
+    assert "not created by deployment dep-1" in str(info.value)
+    assert (f"tops-dep-id={found}" if found else "without a tops-dep-id label") in str(info.value)
+    assert _calls(http) == [("POST", NS), ("GET", ONE)]
+    assert clock.slept == []

@@ -28,6 +28,27 @@ def test_parse_event_basic_event_gives_request() -> None:
     assert request == NamespaceRequest(BASE, "ample-gull", "UDF lab namespace")
 
 
+@pytest.mark.parametrize("name", ["system", "shared", "default", "ves-io-shared"])
+def test_parse_event_reserved_namespace_is_refused(name: str) -> None:
+    # GIVEN a request for one of the tenant's own namespaces
+    with pytest.raises(InputError) as info:
+        parse_event(_event(namespace_name=name))
+    # THEN it is refused before any call, naming the field and the value
+    assert info.value.field == "namespace_name"
+    assert "reserved" in str(info.value) and repr(name) in str(info.value)
+
+
+@pytest.mark.parametrize("owner", ["", 7, "a b", "-x", "x" * 64, "a:b"])
+def test_parse_event_bad_owner_names_the_field(owner: Any) -> None:
+    with pytest.raises(InputError) as info:
+        parse_event(_event(owner=owner))
+    assert info.value.field == "owner"
+
+
+def test_parse_event_owner_is_kept() -> None:
+    assert parse_event(_event(owner="3f2a9c1e-7b4d-4e8a")).owner == "3f2a9c1e-7b4d-4e8a"
+
+
 def test_parse_event_without_description_defaults_to_empty() -> None:
     assert parse_event(_event()).description == ""
 
@@ -86,6 +107,7 @@ def test_result_to_body_reports_state_and_rounded_wait() -> None:
     # THEN the state says which, and the wait is rounded
     assert created.to_body() == {
         "namespace": "ns",
+        "owner": None,
         "created": True,
         "state": "created",
         "waited_s": 1.235,

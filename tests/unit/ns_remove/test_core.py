@@ -152,3 +152,46 @@ def test_remove_namespace_auth_error_propagates(http: Any, xc: XCClient, clock: 
     http.add("POST", CASCADE, status=401, json={"code": 16, "message": "invalid API token"})
     with pytest.raises(XCAuthError):
         _run(xc, clock)
+
+
+OWNED = RemovalRequest("/tenantOps-test/sec-lab", "ample-gull", owner="dep-1")
+
+
+def _labelled(owner: str | None) -> dict[str, Any]:
+    labels = {"tops-dep-id": owner} if owner else {}
+    return {"json": {"metadata": {"name": "ample-gull", "labels": labels}, "spec": {}}}
+
+
+def test_remove_namespace_owned_checks_the_label_then_deletes(
+    http: Any, xc: XCClient, clock: FakeClock
+) -> None:
+    # GIVEN the namespace this deployment created
+    http.add("GET", ONE, **_labelled("dep-1"))
+    http.add("POST", CASCADE, json={"items": [_item("ample-gull", "namespace", "u3")]})
+    # WHEN its owner removes it
+    result = remove_namespace(OWNED, xc, deadline=clock() + 50, sleep=clock.sleep, clock=clock)
+    # THEN the label is read first, then the namespace goes
+    assert [c.request.method for c in http.calls] == ["GET", "POST"]
+    assert (result.state, result.to_body()["owner"]) == ("removed", "dep-1")
+
+
+@pytest.mark.parametrize("found", ["dep-2", None], ids=["other-deployment", "unlabelled"])
+def test_remove_namespace_not_owned_is_kept(
+    http: Any, xc: XCClient, clock: FakeClock, found: str | None
+) -> None:
+    # GIVEN a namespace of the same name that another deployment or a person made
+    http.add("GET", ONE, **_labelled(found))
+    # WHEN this deployment's teardown asks to remove it
+    result = remove_namespace(OWNED, xc, deadline=clock() + 50, sleep=clock.sleep, clock=clock)
+    # THEN nothing is deleted, and the body says why
+    assert [c.request.method for c in http.calls] == ["GET"]
+    body = result.to_body()
+    assert (body["state"], body["removed"]) == ("kept", False)
+    assert "not created by this deployment" in body["reason"]
+
+
+def test_remove_namespace_owned_but_already_gone_is_absent(http: Any, xc: XCClient, clock: FakeClock) -> None:
+    http.add("GET", ONE, status=404, json={"code": 5, "message": "not found"})
+    result = remove_namespace(OWNED, xc, deadline=clock() + 50, sleep=clock.sleep, clock=clock)
+    assert result.state == "absent"
+    assert len(http.calls) == 1

@@ -31,15 +31,23 @@ def test_parse_event_bad_namespace_name_names_the_field(name: Any) -> None:
     assert info.value.field == "namespace_name"
 
 
-@pytest.mark.parametrize("name", ["system", "shared", "default"])
-def test_parse_event_builtin_namespace_is_refused(name: str) -> None:
+@pytest.mark.parametrize("name", ["system", "shared", "default", "ves-io-shared", "ves-x"])
+def test_parse_event_reserved_namespace_is_refused(name: str) -> None:
     # GIVEN a request to remove one of the tenant's own namespaces
     # WHEN it is parsed
     with pytest.raises(InputError) as info:
         parse_event(_event(namespace_name=name))
-    # THEN it is refused before any call
+    # THEN it is refused before any call, naming the field and the value
     assert info.value.field == "namespace_name"
-    assert "built-in" in str(info.value)
+    assert "reserved" in str(info.value) and repr(name) in str(info.value)
+
+
+def test_parse_event_owner_is_kept_and_checked() -> None:
+    assert parse_event(_event(owner="3f2a9c1e-7b4d")).owner == "3f2a9c1e-7b4d"
+    assert parse_event(_event()).owner is None
+    with pytest.raises(InputError) as info:
+        parse_event(_event(owner="has space"))
+    assert info.value.field == "owner"
 
 
 def test_parse_event_event_file_with_bad_path_names_the_field() -> None:
@@ -73,8 +81,10 @@ def test_result_to_body_lists_deleted_objects() -> None:
     # THEN the objects are listed with their count
     assert body == {
         "namespace": "ns",
+        "owner": None,
         "removed": True,
         "state": "removed",
+        "reason": "",
         "deleted_count": 2,
         "deleted": [
             {"name": "pool", "type": "origin_pool", "uid": "u1"},
@@ -86,8 +96,10 @@ def test_result_to_body_lists_deleted_objects() -> None:
 def test_result_to_body_absent_namespace() -> None:
     assert RemovalResult("ns", removed=False).to_body() == {
         "namespace": "ns",
+        "owner": None,
         "removed": False,
         "state": "absent",
+        "reason": "",
         "deleted": [],
         "deleted_count": 0,
     }

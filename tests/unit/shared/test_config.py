@@ -64,12 +64,34 @@ def test_load_tenant_missing_names_full_paths(aws_mock):
     assert "tenant-url" not in str(info.value)
 
 
-def test_load_tenant_rejects_bad_url(aws_mock):
+@pytest.mark.parametrize("url", ["ftp://nope", "http://tenant.console.ves.volterra.io", "https://",
+                                 "http://10.0.0.5:8080"])
+def test_load_tenant_rejects_bad_or_clear_text_url(aws_mock, url):
     import boto3
 
-    base = seed_tenant(boto3.client("ssm"), "ftp://nope", "tok-secret-value")
+    base = seed_tenant(boto3.client("ssm"), url, "tok-secret-value")
     with pytest.raises(ConfigError, match="tenant-url must be an https URL"):
         config.load_tenant(base)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:1234", "http://[::1]:80",
+                                 "https://f5-xc-lab-sec.console.ves.volterra.io"])
+def test_load_tenant_accepts_https_and_loopback_http(aws_mock, url):
+    import boto3
+
+    base = seed_tenant(boto3.client("ssm"), url, "tok-secret-value")
+    assert config.load_tenant(base).url == url
+
+
+@pytest.mark.parametrize("token", ["tokpart-one\ntokpart-two", "tok\tsecret-value", "tok\x00secret-value"])
+def test_load_tenant_token_with_whitespace_is_a_config_error_that_does_not_quote_it(aws_mock, token):
+    import boto3
+
+    base = seed_tenant(boto3.client("ssm"), "https://t.test", token)
+    with pytest.raises(ConfigError) as info:
+        config.load_tenant(base)
+    assert "token-value holds whitespace or control characters" in str(info.value)
+    assert "secret-value" not in str(info.value) and "tokpart" not in str(info.value)
 
 
 def test_load_tenant_caches_until_forced(aws_mock):

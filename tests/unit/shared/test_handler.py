@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from shared.errors import ConfigError, InputError, RetryableError
-from shared.handler import run_direct
+from shared.handler import UnexpectedError, run_direct
 from shared.xc.errors import XCAuthError
 
 log = logging.getLogger("test")
@@ -46,9 +46,17 @@ def test_run_direct_retryable_error_is_raised():
         run_direct(log, work)
 
 
-def test_run_direct_unexpected_exception_propagates():
+def test_run_direct_unexpected_exception_is_raised_masked_and_retryable():
+    # GIVEN a library error whose text echoes the auth header (the runtime would hand it to the caller)
     def work() -> None:
-        raise KeyError("bug")
+        raise ValueError("bad header: ('Authorization', 'APIToken sekrit-token-value-123')")
 
-    with pytest.raises(KeyError):
+    # WHEN the worker runs
+    with pytest.raises(UnexpectedError) as caught:
         run_direct(log, work)
+
+    # THEN it is raised (so the caller sees a FunctionError), retryable, without the token or a cause
+    assert caught.value.retryable is True
+    assert "sekrit-token-value-123" not in str(caught.value)
+    assert str(caught.value).startswith("ValueError: bad header")
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__

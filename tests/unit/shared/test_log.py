@@ -84,3 +84,30 @@ def test_get_logger_keeps_sdk_loggers_above_debug(monkeypatch):
     # THEN botocore, which would log decrypted SSM values at DEBUG, stays at INFO
     assert logging.getLogger("botocore").getEffectiveLevel() >= logging.INFO
     assert logging.getLogger("botocore.parsers").getEffectiveLevel() >= logging.INFO
+
+
+def test_secret_with_line_break_is_masked_in_every_escaped_form():
+    # GIVEN a registered secret spanning two lines
+    token = "tokhead-AAAA1111\ntoktail-BBBB2222"
+    Secret(token)
+    # WHEN it shows up raw, as a repr (a library's error message) or JSON-escaped (a stored body)
+    texts = [f"header: {token}", f"bad header {token!r}", json.dumps({"detail": token}),
+             "second line alone: toktail-BBBB2222"]
+    # THEN no part of it survives
+    for text in texts:
+        masked = log.mask_text(text)
+        assert "AAAA1111" not in masked and "BBBB2222" not in masked, masked
+
+
+def test_errors_are_masked_when_built():
+    # GIVEN a message from a library that echoes a header with a registered token
+    from shared.errors import RetryableError
+    from shared.xc.errors import XCTransportError
+
+    Secret(CANARY_TOKEN)
+    transport = XCTransportError(f"InvalidHeader: ('Authorization', 'APIToken {CANARY_TOKEN}\\n')",
+                                 method="GET", url="https://t.test/api", sent=False)
+    plain = RetryableError(f"callee said: token={CANARY_TOKEN}")
+    # THEN the message (and so every log, stored reason or result made from it) is clean
+    for error in (transport, plain):
+        assert CANARY_TOKEN not in str(error) and CANARY_TOKEN not in repr(error)

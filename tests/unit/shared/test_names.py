@@ -127,3 +127,27 @@ def test_hostname_rejects_with_field(value):
     with pytest.raises(InputError) as info:
         names.hostname("LAB_DOMAIN", value)
     assert info.value.field == "LAB_DOMAIN" and "must be a DNS name" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["system", "shared", "default", "ves-io-shared", "ves-anything"])
+def test_lab_namespace_refuses_reserved_names(name):
+    with pytest.raises(InputError) as info:
+        names.lab_namespace("petname", name)
+    assert info.value.field == "petname" and repr(name) in str(info.value) and "reserved" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["ample-gull", "vest", "ves", "systems", "my-shared"])
+def test_lab_namespace_accepts_other_labels(name):
+    assert names.lab_namespace("petname", name) == name
+
+
+@pytest.mark.parametrize("value", ["3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c", "a", "dep_1.x"])
+def test_deployment_id_accepts_label_values(value):
+    assert names.deployment_id("dep_id", value) == value
+
+
+@pytest.mark.parametrize("value", ["", None, 5, "x" * 64, "a:b", "-a", "a-", "a b", "a/b"])
+def test_deployment_id_rejects_what_a_label_value_cannot_hold(value):
+    with pytest.raises(InputError) as info:
+        names.deployment_id("dep_id", value)
+    assert info.value.field == "dep_id"

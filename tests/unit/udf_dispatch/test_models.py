@@ -35,7 +35,7 @@ def test_parse_heartbeat_missing_field_names_it(field: str) -> None:
 
 @pytest.mark.parametrize(("field", "value"), [
     ("dep_id", 12345), ("lab_id", ["d3c24766"]), ("email", {"a": 1}), ("petname", 7), ("dep_id", ""),
-    ("dep_id", "has space"), ("dep_id", "x" * 129), ("lab_id", "a/b"),
+    ("dep_id", "has space"), ("dep_id", "x" * 64), ("dep_id", "a:b"), ("dep_id", "-x"), ("lab_id", "a/b"),
 ])
 def test_parse_heartbeat_bad_identifier_or_type_names_field(field: str, value: object) -> None:
     body = json.dumps({**GOOD, field: value})
@@ -52,6 +52,17 @@ def test_parse_heartbeat_invalid_petname_is_rejected_as_dns1035(petname: str) ->
         parse_heartbeat(json.dumps({**GOOD, "petname": petname}))
 
     assert caught.value.field == "petname"
+
+
+@pytest.mark.parametrize("petname", ["system", "shared", "default", "ves-io-shared", "ves-x"])
+def test_parse_heartbeat_reserved_petname_is_refused(petname: str) -> None:
+    # GIVEN a heartbeat whose petname names one of the tenant's own namespaces
+    with pytest.raises(InputError) as caught:
+        parse_heartbeat(json.dumps({**GOOD, "petname": petname}))
+
+    # THEN it is refused at the door, naming the field and the value
+    assert caught.value.field == "petname"
+    assert "reserved" in str(caught.value) and repr(petname) in str(caught.value)
 
 
 @pytest.mark.parametrize("email", ["jane", "jane@", "@example.com", "jane@example", "ja ne@example.com"])

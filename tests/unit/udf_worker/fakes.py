@@ -56,7 +56,7 @@ class FakeUser:
 
 @dataclass
 class FakeTenant:
-    namespaces: set[str] = field(default_factory=set)
+    namespaces: dict[str, str | None] = field(default_factory=dict)  # name -> owner label
     users: dict[str, FakeUser] = field(default_factory=dict)
     objects: set[str] = field(default_factory=set)  # "<namespace>/<name>" created by the lab helper
 
@@ -92,15 +92,22 @@ class FakeInvoker:
         if pending:
             raise pending.pop(0)
         tenant = self.tenant(payload["ssm_base_path"])
+        name, owner = str(payload.get("namespace_name")), payload.get("owner")
         if function == FUNCTIONS.ns_create:
-            created = payload["namespace_name"] not in tenant.namespaces
-            tenant.namespaces.add(payload["namespace_name"])
-            return {"namespace": payload["namespace_name"], "created": created}
+            created = name not in tenant.namespaces
+            if created:
+                tenant.namespaces[name] = owner
+            elif owner is not None and tenant.namespaces[name] != owner:
+                raise CalleeError(function, f"status 409: namespace {name} already exists, not created by "
+                                            f"deployment {owner}", retryable=False, status=409)
+            return {"namespace": name, "owner": owner, "created": created}
         if function == FUNCTIONS.ns_remove:
-            removed = payload["namespace_name"] in tenant.namespaces
-            tenant.namespaces.discard(payload["namespace_name"])
-            tenant.objects = {o for o in tenant.objects if not o.startswith(payload["namespace_name"] + "/")}
-            return {"namespace": payload["namespace_name"], "removed": removed}
+            if name in tenant.namespaces and owner is not None and tenant.namespaces[name] != owner:
+                return {"namespace": name, "owner": owner, "removed": False, "state": "kept", "reason": "x"}
+            removed = tenant.namespaces.pop(name, "absent") != "absent"
+            tenant.objects = {o for o in tenant.objects if not o.startswith(name + "/")}
+            return {"namespace": name, "owner": owner, "removed": removed,
+                    "state": "removed" if removed else "absent"}
         if function == FUNCTIONS.user_create:
             return self._user_create(tenant, payload)
         if function == FUNCTIONS.user_remove:
@@ -117,6 +124,11 @@ class FakeInvoker:
     @staticmethod
     def _user_create(tenant: FakeTenant, payload: dict[str, Any]) -> dict[str, Any]:
         email = payload["email"]
+        if payload.get("lookup"):
+            found = tenant.users.get(email) or FakeUser()
+            return {"email": email, "exists": email in tenant.users,
+                    "namespace_roles": [{"namespace": n, "role": r} for n, r in sorted(found.roles)],
+                    "group_names": sorted(found.groups)}
         created = email not in tenant.users
         user = tenant.users.setdefault(email, FakeUser())
         roles = {(r["namespace"], r["role"]) for r in payload.get("namespace_roles") or []}

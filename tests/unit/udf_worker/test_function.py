@@ -68,7 +68,8 @@ def test_lambda_handler_insert_provisions(env: Rig, lambda_context: Any) -> None
     item: Any = env.item(DEP)
     assert item["deployment_status"] == "COMPLETED"
     assert item["tenant_url"] == "https://f5-xc-lab-sec.console.ves.volterra.io"
-    assert env.invoker.names() == ["tops-ns-create", "tops-user-create", "tops-udf-helper-example-pre"]
+    assert env.invoker.names() == ["tops-ns-create", "tops-user-create", "tops-user-create",
+                                   "tops-udf-helper-example-pre"]
 
 
 def test_lambda_handler_insert_delivered_twice_ends_in_same_state(env: Rig, lambda_context: Any) -> None:
@@ -97,7 +98,7 @@ def test_lambda_handler_modify_is_ignored(env: Rig, lambda_context: Any) -> None
 @pytest.mark.parametrize("name", ["udf_worker_remove", "udf_worker_remove_ttl"])
 def test_lambda_handler_remove_tears_down_from_old_image(env: Rig, lambda_context: Any, name: str) -> None:
     # GIVEN the learner's account and namespace exist, as the old image says the pipeline made them
-    env.invoker.tenant(BASE).namespaces.add("ample-gull")
+    env.invoker.tenant(BASE).namespaces["ample-gull"] = DEP
     env.invoker._user_create(env.invoker.tenant(BASE), {"email": "jane@example.com",
                                                         "group_names": ["xc-lab-users"]})
 
@@ -108,7 +109,7 @@ def test_lambda_handler_remove_tears_down_from_old_image(env: Rig, lambda_contex
     assert result == {"batchItemFailures": []}
     assert env.invoker.names() == ["tops-user-remove", "tops-ns-remove"]
     assert env.invoker.tenant(BASE).users == {}
-    assert env.invoker.tenant(BASE).namespaces == set()
+    assert env.invoker.tenant(BASE).namespaces == {}
 
 
 def test_lambda_handler_remove_without_old_image_fails(env: Rig, lambda_context: Any) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from shared.errors import InputError
-from udf_worker.models import DeploymentState, Role, UserChange, parse_lab_config
+from udf_worker.models import DeploymentState, Role, UserChange, UserFound, parse_lab_config
 
 ROW: dict[str, Any] = {
     "lab_id": "648ecc3e", "description": "API Lab", "ssm_base_path": "/tenantOps/sec-lab",
@@ -60,15 +60,26 @@ def test_parse_lab_config_required_attribute_missing_is_named(missing: str) -> N
 def test_user_change_from_user_create_body() -> None:
     change = UserChange.from_body({
         "email": "jane@example.com", "created": False, "state": "existed",
-        "added_roles": [{"namespace": "ample-gull", "role": "ves-io-admin-role"}], "added_groups": ["g"],
+        "added_roles": [{"namespace": "ample-gull", "role": "ves-io-admin-role"}, {"namespace": 3}],
+        "added_groups": ["g", ""],
     })
 
-    assert change == UserChange(False, frozenset({Role("ample-gull", "ves-io-admin-role")}), frozenset({"g"}))
+    assert change == UserChange(frozenset({Role("ample-gull", "ves-io-admin-role")}), frozenset({"g"}))
 
 
-@pytest.mark.parametrize("body", [None, {}, {"created": "true"}, []])
-def test_user_change_without_boolean_created_is_taken_as_preexisting(body: Any) -> None:
-    assert UserChange.from_body(body).created is False
+def test_user_found_from_lookup_body() -> None:
+    found = UserFound.from_body({"email": "jane@example.com", "exists": True,
+                                 "namespace_roles": [{"namespace": "prod", "role": "admin"}],
+                                 "group_names": ["own"]})
+
+    assert found == UserFound(True, frozenset({Role("prod", "admin")}), frozenset({"own"}))
+    assert UserFound.from_body({"exists": False}).exists is False
+
+
+@pytest.mark.parametrize("body", [None, {}, {"exists": "no"}, []])
+def test_user_found_without_boolean_false_is_taken_as_existing(body: Any) -> None:
+    # an account that might exist is never recorded as the pipeline's own (it would be deleted)
+    assert UserFound.from_body(body).exists is True
 
 
 def test_deployment_state_from_item_tolerates_odd_attributes() -> None:

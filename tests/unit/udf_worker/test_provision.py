@@ -22,12 +22,15 @@ def test_provision_insert_runs_every_step_in_order(rig: Rig) -> None:
     # WHEN it is provisioned
     outcome = provision(DEP, rig.worker())
 
-    # THEN the callees ran in order with the deployed payloads, and every step is recorded
+    # THEN the callees ran in order with the deployed payloads (plus the owner and the account
+    # lookup), and every step is recorded
     assert outcome is ProvisionOutcome.COMPLETED
-    assert rig.invoker.names() == ["tops-ns-create", "tops-user-create", "tops-udf-helper-example-pre"]
-    ns, user, pre = (payload for _, payload in rig.invoker.calls)
-    assert ns == {"ssm_base_path": SEC, "namespace_name": "ample-gull",
+    assert rig.invoker.names() == ["tops-ns-create", "tops-user-create", "tops-user-create",
+                                   "tops-udf-helper-example-pre"]
+    ns, lookup, user, pre = (payload for _, payload in rig.invoker.calls)
+    assert ns == {"ssm_base_path": SEC, "namespace_name": "ample-gull", "owner": DEP,
                   "description": f"Example lab: UDF lab e37500bc deployment {DEP}"}
+    assert lookup == {"ssm_base_path": SEC, "email": "jane@example.com", "lookup": True}
     assert user == {
         "ssm_base_path": SEC, "first_name": "Lab User", "last_name": "3f2a9c1e", "email": "jane@example.com",
         "group_names": ["xc-lab-users"],
@@ -54,9 +57,9 @@ def test_provision_lab_without_user_ns_skips_namespace(rig: Rig) -> None:
 
     provision(DEP, rig.worker())
 
-    # THEN only the user is created, without an admin role, and the other steps are NA
-    assert rig.invoker.names() == ["tops-user-create"]
-    user = rig.invoker.calls[0][1]
+    # THEN only the user is looked up and created, without an admin role, and the other steps are NA
+    assert rig.invoker.names() == ["tops-user-create", "tops-user-create"]
+    user = rig.invoker.calls[1][1]
     assert user["namespace_roles"] == [{"namespace": "default", "role": "f5xc-nginx-one-user"}]
     assert user["group_names"] == []
     item = rig.item(DEP)
@@ -73,7 +76,7 @@ def test_provision_existing_account_is_recorded_preexisting(rig: Rig) -> None:
 
     provision(DEP, rig.worker())
 
-    # THEN the item says so, and records only what this deployment added
+    # THEN the item says so, and records only what this deployment set out to add
     item = rig.item(DEP)
     assert item is not None
     assert item["user_preexisting"] is True
@@ -158,7 +161,10 @@ def test_provision_permanent_failure_at_step_is_recorded_and_stops(rig: Rig, ste
     assert item["failed_step"] == step
     assert "bad thing" in item["failure_reason"]
     index = ORDER.index(step)
-    assert len(rig.invoker.calls) == index + 1
+    calls = [STEP_FUNCTIONS[s] for s in ORDER[:index + 1]]
+    if index > ORDER.index("create_user"):
+        calls.insert(1, FUNCTIONS.user_create)  # the account lookup
+    assert [f for f, _ in rig.invoker.calls] == calls
     for later in ORDER[index + 1:]:
         assert later not in item
     if step == "create_namespace":
@@ -193,9 +199,13 @@ def test_provision_replay_after_retryable_failure_skips_done_steps(rig: Rig, ste
     # WHEN the stream delivers the INSERT again
     outcome = provision(DEP, rig.worker())
 
-    # THEN the steps already SUCCESS are skipped and the deployment completes
+    # THEN the steps already SUCCESS are skipped and the deployment completes; the account lookup
+    # runs once per deployment (the failed first call was the lookup itself when create_user failed)
     assert outcome is ProvisionOutcome.COMPLETED
-    assert [f for f, _ in rig.invoker.calls] == [STEP_FUNCTIONS[s] for s in ORDER[ORDER.index(step):]]
+    expected = [STEP_FUNCTIONS[s] for s in ORDER[ORDER.index(step):]]
+    if step != "pre_lambda":
+        expected.insert(expected.index(FUNCTIONS.user_create), FUNCTIONS.user_create)
+    assert [f for f, _ in rig.invoker.calls] == expected
     item = rig.item(DEP)
     assert item is not None
     assert item["deployment_status"] == "COMPLETED"
@@ -230,19 +240,81 @@ def test_provision_item_deleted_mid_provision_stops(rig: Rig) -> None:
     assert rig.item(DEP) is None
 
 
-def test_provision_item_deleted_during_user_create_undoes_the_new_user(rig: Rig) -> None:
-    # GIVEN the lab ends while user_create runs (its REMOVE will show create_user IN_PROGRESS)
+def test_provision_item_deleted_during_user_create_stops_with_intent_recorded(rig: Rig) -> None:
+    # GIVEN the lab ends while user_create runs (after the account lookup)
     rig.start(DEP)
-    rig.invoker.before(FUNCTIONS.user_create, lambda payload: rig.delete(DEP))
+    old: dict[str, Any] = {}
+
+    def end_lab(payload: dict[str, Any]) -> None:
+        if not payload.get("lookup"):
+            old.update(rig.delete(DEP))
+
+    rig.invoker.before(FUNCTIONS.user_create, end_lab)
 
     # WHEN provisioning learns the item is gone
     outcome = provision(DEP, rig.worker())
 
-    # THEN the account this call created is deleted at once
+    # THEN it stops; the REMOVE's old image already says the pipeline owns the account it was about
+    # to create and what it set out to add, so teardown can undo the call whatever its answer
     assert outcome is ProvisionOutcome.GONE
-    assert rig.invoker.names() == ["tops-ns-create", "tops-user-create", "tops-user-remove"]
-    assert rig.invoker.calls[-1][1] == {"ssm_base_path": SEC, "email": "jane@example.com"}
+    assert rig.invoker.names() == ["tops-ns-create", "tops-user-create", "tops-user-create"]
+    assert (old["create_user"], old["user_preexisting"]) == ("IN_PROGRESS", False)
+    assert old["user_added_roles"] == {"ample-gull/ves-io-admin-role", "system/f5xc-web-app-scanning-user"}
+
+
+def test_provision_replay_after_lost_create_answer_keeps_the_pipeline_owner(rig: Rig) -> None:
+    # GIVEN a first delivery whose user_create took effect but whose answer was lost
+    rig.start(DEP)
+
+    def create_then_lose_answer(payload: dict[str, Any]) -> None:
+        if not payload.get("lookup"):
+            rig.invoker._user_create(rig.invoker.tenant(SEC), payload)
+            raise CalleeError(FUNCTIONS.user_create, "Unhandled: read timeout", retryable=True)
+
+    rig.invoker.before(FUNCTIONS.user_create, create_then_lose_answer)
+    with pytest.raises(StepError):
+        provision(DEP, rig.worker())
+    rig.invoker.before(FUNCTIONS.user_create, lambda payload: None)
+    rig.invoker.calls.clear()
+
+    # WHEN the INSERT is delivered again (user_create now answers "existed")
+    assert provision(DEP, rig.worker()) is ProvisionOutcome.COMPLETED
+
+    # THEN no second lookup ran, and the account stays recorded as the pipeline's own
+    assert rig.invoker.names() == ["tops-user-create", "tops-udf-helper-example-pre"]
+    item: Any = rig.item(DEP)
+    assert item["user_preexisting"] is False
+    assert item["user_added_groups"] == {"xc-lab-users"}
+
+
+def test_provision_namespace_of_another_deployment_fails_without_any_role(rig: Rig) -> None:
+    # GIVEN the petname's namespace exists, made by another deployment
+    rig.invoker.tenant(SEC).namespaces["ample-gull"] = "other-deployment"
+    rig.start(DEP)
+
+    # WHEN this deployment is provisioned
+    outcome = provision(DEP, rig.worker())
+
+    # THEN it fails permanently at the namespace, saying why; no user step ran, so no role was granted
+    assert outcome is ProvisionOutcome.FAILED
+    item: Any = rig.item(DEP)
+    assert (item["deployment_status"], item["failed_step"], item["create_namespace"]) == (
+        "FAILED", "create_namespace", "FAILED")
+    assert "not created by deployment" in item["failure_reason"]
+    assert rig.invoker.names() == ["tops-ns-create"]
     assert rig.invoker.tenant(SEC).users == {}
+
+
+@pytest.mark.parametrize("petname", ["system", "shared", "default", "ves-io-shared"])
+def test_provision_reserved_petname_fails_validation_without_calls(rig: Rig, petname: str) -> None:
+    rig.start(DEP, petname=petname)
+
+    assert provision(DEP, rig.worker()) is ProvisionOutcome.FAILED
+
+    item: Any = rig.item(DEP)
+    assert (item["failed_step"], item["deployment_status"]) == ("validate", "FAILED")
+    assert "reserved" in item["failure_reason"]
+    assert rig.invoker.calls == []
 
 
 def test_provision_too_little_time_left_defers_step_to_a_retry(rig: Rig) -> None:

@@ -42,9 +42,9 @@ def test_teardown_created_user_without_others_deletes_user_then_namespace(rig: R
     assert result.user is UserOutcome.DELETED
     assert rig.invoker.names() == ["tops-user-remove", "tops-ns-remove"]
     assert rig.invoker.calls[0][1] == {"ssm_base_path": SEC, "email": EMAIL}
-    assert rig.invoker.calls[1][1] == {"ssm_base_path": SEC, "namespace_name": "ample-gull"}
+    assert rig.invoker.calls[1][1] == {"ssm_base_path": SEC, "namespace_name": "ample-gull", "owner": A}
     tenant = rig.invoker.tenant(SEC)
-    assert tenant.users == {} and tenant.namespaces == set() and tenant.objects == set()
+    assert tenant.users == {} and tenant.namespaces == {} and tenant.objects == set()
 
 
 def test_teardown_post_lambda_runs_first_with_remove_action(rig: Rig) -> None:
@@ -86,7 +86,7 @@ def test_teardown_two_labs_same_learner_first_end_keeps_second_working(rig: Rig)
     # THEN the account stays with the second lab's roles; only the first lab's roles go
     assert result.user is UserOutcome.REVOKED
     assert user(rig) == FakeUser(roles={("brave-otter", "ves-io-admin-role")}, groups={"xc-lab-users"})
-    assert rig.invoker.tenant(SEC).namespaces == {"brave-otter"}
+    assert set(rig.invoker.tenant(SEC).namespaces) == {"brave-otter"}
     # AND the second deployment now owns the account
     second: Any = rig.item(B)
     assert second["user_preexisting"] is False
@@ -98,7 +98,7 @@ def test_teardown_two_labs_same_learner_first_end_keeps_second_working(rig: Rig)
     # THEN the account the pipeline created is deleted
     assert result.user is UserOutcome.DELETED
     assert rig.invoker.tenant(SEC).users == {}
-    assert rig.invoker.tenant(SEC).namespaces == set()
+    assert rig.invoker.tenant(SEC).namespaces == {}
 
 
 def test_teardown_two_labs_same_learner_second_ends_first(rig: Rig) -> None:
@@ -218,7 +218,7 @@ def test_teardown_failed_early_item_without_tenant_url_does_nothing(rig: Rig) ->
     assert rig.invoker.calls == []
 
 
-def test_teardown_namespace_failed_removes_namespace_but_no_user(rig: Rig) -> None:
+def test_teardown_namespace_failed_asks_ns_remove_but_leaves_user(rig: Rig) -> None:
     # GIVEN the namespace step failed (no user was created)
     rig.start(A)
     rig.invoker.fail(FUNCTIONS.ns_create,
@@ -228,35 +228,115 @@ def test_teardown_namespace_failed_removes_namespace_but_no_user(rig: Rig) -> No
     # WHEN the lab ends
     end(rig, A)
 
-    # THEN only ns_remove runs (a failed create may have left the namespace; absent counts as removed)
+    # THEN only ns_remove runs (a failed create may have left the namespace; absent counts as removed,
+    # and ns_remove deletes only what carries this deployment's label)
     assert rig.invoker.names() == ["tops-ns-remove"]
+    assert rig.invoker.calls[0][1]["owner"] == A
 
 
-def test_teardown_user_create_in_progress_leaves_user_alone(rig: Rig) -> None:
-    # GIVEN an image where user_create never finished (the worker was cut off)
+def test_teardown_user_create_in_progress_undoes_by_recorded_intent(rig: Rig) -> None:
+    # GIVEN an image where user_create was cut off after its decision was recorded: the account
+    # pre-existed, and the deployment set out to add its lab role and group
     image = {"dep_id": A, "lab_id": "fd6bfa98", "email": EMAIL, "petname": "ample-gull",
              "tenant_url": "https://sec.example.test", "ssm_base_path": SEC, "create_namespace": "SUCCESS",
-             "create_user": "IN_PROGRESS", "deployment_status": "IN_PROGRESS"}
+             "create_user": "IN_PROGRESS", "deployment_status": "IN_PROGRESS", "user_preexisting": True,
+             "user_added_roles": {"system/xc-lab-mcn-ce"}, "user_added_groups": {"xc-lab-users"}}
+    # (the call took effect, but its answer never came back)
+    rig.invoker.tenant(SEC).users[EMAIL] = FakeUser(roles={("prod", "admin"), ("system", "xc-lab-mcn-ce")},
+                                                     groups={"xc-lab-users"})
+
+    result = teardown(DeploymentState.from_item(image), rig.worker())
+
+    # THEN what it set out to add is revoked, and the account keeps its own role
+    assert result.user is UserOutcome.REVOKED
+    assert user(rig) == FakeUser(roles={("prod", "admin")})
+
+
+def test_teardown_user_decision_never_recorded_leaves_user_alone(rig: Rig) -> None:
+    # GIVEN an image of this worker where the account lookup itself failed (nothing was changed)
+    image = {"dep_id": A, "lab_id": "fd6bfa98", "email": EMAIL, "petname": "ample-gull",
+             "tenant_url": "https://sec.example.test", "ssm_base_path": SEC, "create_namespace": "SUCCESS",
+             "create_user": "FAILED", "deployment_status": "FAILED"}
     rig.invoker.tenant(SEC).users[EMAIL] = FakeUser(roles={("prod", "admin")})
 
     result = teardown(DeploymentState.from_item(image), rig.worker())
 
     assert result.user is UserOutcome.UNTOUCHED
     assert rig.invoker.names() == ["tops-ns-remove"]
-    assert user(rig) is not None
+    assert user(rig) == FakeUser(roles={("prod", "admin")})
 
 
-def test_teardown_item_of_original_worker_deletes_user(rig: Rig) -> None:
-    # GIVEN an old image written by the original worker: no ssm_base_path, no user_* attributes
+def test_teardown_pipeline_account_created_before_a_lost_answer_is_deleted(rig: Rig) -> None:
+    # GIVEN user_create created the account but the worker never recorded SUCCESS (it was cut off)
     image = {"dep_id": A, "lab_id": "fd6bfa98", "email": EMAIL, "petname": "ample-gull",
-             "tenant_url": "https://sec.example.test", "create_namespace": "SUCCESS",
-             "create_user": "SUCCESS", "pre_lambda": "NA", "deployment_status": "COMPLETED"}
+             "tenant_url": "https://sec.example.test", "ssm_base_path": SEC, "create_namespace": "SUCCESS",
+             "create_user": "IN_PROGRESS", "user_preexisting": False,
+             "user_added_roles": {"system/xc-lab-mcn-ce"}, "user_added_groups": {"xc-lab-users"}}
+    rig.invoker.tenant(SEC).users[EMAIL] = FakeUser(roles={("system", "xc-lab-mcn-ce")})
 
     result = teardown(DeploymentState.from_item(image), rig.worker())
 
+    # THEN the pipeline's own account is deleted, not leaked
     assert result.user is UserOutcome.DELETED
+    assert user(rig) is None
+
+
+def test_teardown_item_of_previous_worker_never_deletes_the_account(rig: Rig) -> None:
+    # GIVEN an old image written by the previous worker: no ssm_base_path, no user_* attributes
+    image = {"dep_id": A, "lab_id": "fd6bfa98", "email": EMAIL, "petname": "ample-gull",
+             "tenant_url": "https://sec.example.test", "create_namespace": "SUCCESS",
+             "create_user": "SUCCESS", "pre_lambda": "NA", "deployment_status": "COMPLETED"}
+    rig.invoker.tenant(SEC).users[EMAIL] = FakeUser(
+        roles={("prod", "admin"), ("system", "xc-lab-mcn-ce"), ("ample-gull", "ves-io-admin-role")},
+        groups={"xc-lab-users", "own-group"})
+    rig.invoker.tenant(SEC).namespaces["ample-gull"] = None  # made by the previous worker: no label
+
+    result = teardown(DeploymentState.from_item(image), rig.worker())
+
+    # THEN only the lab's roles and groups are revoked (base path from the lab row); the account
+    # and the unlabelled namespace are kept for a person to check
+    assert result.user is UserOutcome.REVOKED
     assert rig.invoker.names() == ["tops-user-remove", "tops-ns-remove"]
-    assert rig.invoker.calls[0][1]["ssm_base_path"] == SEC  # from the lab row
+    assert rig.invoker.calls[0][1]["ssm_base_path"] == SEC
+    assert user(rig) == FakeUser(roles={("prod", "admin")}, groups={"own-group"})
+    assert result.namespace == "kept"
+    assert "ample-gull" in rig.invoker.tenant(SEC).namespaces
+
+
+def test_teardown_namespace_of_another_deployment_is_kept(rig: Rig) -> None:
+    # GIVEN a deployment that failed because its petname's namespace belongs to another deployment
+    rig.invoker.tenant(SEC).namespaces["ample-gull"] = B
+    rig.invoker.tenant(SEC).objects.add("ample-gull/ample-gull-lb")
+    provisioned(rig, A)
+
+    # WHEN it ends
+    result = end(rig, A)
+
+    # THEN the other deployment's namespace and objects are untouched
+    assert result.namespace == "kept"
+    assert rig.invoker.tenant(SEC).namespaces == {"ample-gull": B}
+    assert rig.invoker.tenant(SEC).objects == {"ample-gull/ample-gull-lb"}
+
+
+@pytest.mark.parametrize(("missing", "attempted"),
+                         [("email", "create_user"), ("petname", "create_namespace")])
+def test_teardown_record_missing_a_needed_field_fails_naming_dep_id(
+    rig: Rig, missing: str, attempted: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a REMOVE image whose step was attempted but which lacks the field needed to undo it
+    image = {"dep_id": A, "lab_id": "fd6bfa98", "email": EMAIL, "petname": "ample-gull",
+             "ssm_base_path": SEC, "tenant_url": "https://sec.example.test", "user_preexisting": False,
+             attempted: "SUCCESS"}
+    del image[missing]
+
+    # WHEN it is torn down
+    with pytest.raises(TeardownError) as caught:
+        teardown(DeploymentState.from_item(image), rig.worker())
+
+    # THEN it fails (not retryable) naming the field and the deployment, logged as an error
+    assert caught.value.retryable is False
+    assert missing in str(caught.value) and A in str(caught.value)
+    assert any(r.levelname == "ERROR" and getattr(r, "dep_id", None) == A for r in caplog.records)
 
 
 def test_teardown_failure_runs_later_steps_then_raises(rig: Rig) -> None:
@@ -296,7 +376,7 @@ def test_teardown_replayed_remove_ends_in_same_state(rig: Rig) -> None:
     teardown(image, rig.worker())
 
     tenant = rig.invoker.tenant(SEC)
-    assert tenant.users == {} and tenant.namespaces == set()
+    assert tenant.users == {} and tenant.namespaces == {}
 
 
 def test_teardown_unknown_lab_without_base_path_but_with_steps_raises(rig: Rig) -> None:

@@ -12,8 +12,8 @@ from shared.xc.client import XCClient
 from shared.xc.errors import XCBadRequestError, XCPartialListError, XCServerError
 from tests.fixtures.clock import FakeClock
 from tests.fixtures.tenant import TENANT_URL
-from user_create.core import FIND_GRACE_S, MAX_SERVER_ERRORS, UserNotVisibleError, create_user
-from user_create.models import UserRequest
+from user_create.core import FIND_GRACE_S, MAX_SERVER_ERRORS, UserNotVisibleError, create_user, lookup_user
+from user_create.models import UserLookup, UserRequest
 
 ROLES = f"{TENANT_URL}/api/web/custom/namespaces/system/user_roles"
 ADMIN = NamespaceRole("ample-gull", "ves-io-admin-role")
@@ -281,3 +281,21 @@ def test_create_user_rate_limited_create_is_retried_by_the_client(
     http.add("POST", ROLES, json={})
     assert _run(xc, clock).created is True
     assert clock.slept == [1.0]
+
+
+def test_lookup_user_existing_reports_roles_and_groups_without_changes(http: Any, xc: XCClient) -> None:
+    # GIVEN the learner's own account
+    http.add("GET", ROLES, json={"items": [_user(roles=[("prod", "admin")], groups=["own"])]})
+    # WHEN a caller asks before creating
+    result = lookup_user(UserLookup("/tenantOps-test/sec-lab", "Jane@Example.com"), xc, deadline=1e12)
+    # THEN it exists, with what it holds, and only one GET was made
+    assert result.to_body() == {"email": "Jane@Example.com", "exists": True,
+                                "namespace_roles": [{"namespace": "prod", "role": "admin"}],
+                                "group_names": ["own"]}
+    assert [c.request.method for c in http.calls] == ["GET"]
+
+
+def test_lookup_user_absent(http: Any, xc: XCClient) -> None:
+    http.add("GET", ROLES, json={"items": [_user(email="someone@example.com")]})
+    result = lookup_user(UserLookup("/tenantOps-test/sec-lab", "jane@example.com"), xc, deadline=1e12)
+    assert result.exists is False and result.to_body()["namespace_roles"] == []

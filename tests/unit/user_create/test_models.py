@@ -9,7 +9,7 @@ import pytest
 from shared.errors import ConfigError, InputError
 from shared.names import NamespaceRole
 from tests.conftest import load_event
-from user_create.models import UserResult, parse_event, parse_idm_type
+from user_create.models import UserLookup, UserRequest, UserResult, parse_event, parse_idm_type
 
 BASE = "/tenantOps-test/sec-lab"
 
@@ -25,10 +25,16 @@ def _event(**changes: Any) -> dict[str, Any]:
     return {k: v for k, v in event.items() if v is not ...}
 
 
+def _parse(event: Any) -> UserRequest:
+    request = parse_event(event)
+    assert isinstance(request, UserRequest)
+    return request
+
+
 def test_parse_event_basic_event_gives_sorted_request() -> None:
     # GIVEN the event udf_worker sends
     # WHEN it is parsed
-    request = parse_event(load_event("user_create_basic"))
+    request = _parse(load_event("user_create_basic"))
     # THEN roles and groups are kept, in a deterministic order
     assert request.email == "jane@example.com"
     assert request.first_name == "Lab User"
@@ -40,7 +46,7 @@ def test_parse_event_basic_event_gives_sorted_request() -> None:
 
 
 def test_parse_event_without_optional_lists_gives_empty_tuples() -> None:
-    request = parse_event(_event())
+    request = _parse(_event())
     assert request.group_names == ()
     assert request.namespace_roles == ()
 
@@ -56,7 +62,7 @@ def test_parse_event_duplicates_are_collapsed_and_sorted() -> None:
         ],
     )
     # WHEN parsed
-    request = parse_event(event)
+    request = _parse(event)
     # THEN each appears once, sorted
     assert request.group_names == ("a", "b")
     assert request.namespace_roles == (NamespaceRole("default", "r1"), NamespaceRole("system", "r2"))
@@ -65,7 +71,7 @@ def test_parse_event_duplicates_are_collapsed_and_sorted() -> None:
 @pytest.mark.parametrize("namespace", ["system", "shared", "default", "ample-gull"])
 def test_parse_event_builtin_and_label_namespaces_are_accepted(namespace: str) -> None:
     event = _event(namespace_roles=[{"namespace": namespace, "role": "ves-io-monitor-role"}])
-    assert parse_event(event).namespace_roles[0].namespace == namespace
+    assert _parse(event).namespace_roles[0].namespace == namespace
 
 
 @pytest.mark.parametrize(
@@ -199,3 +205,17 @@ def test_result_to_body_lists_what_was_added() -> None:
         "namespace_roles": [{"namespace": "ns", "role": "ves-io-admin-role"}],
         "group_names": ["g"],
     }
+
+
+def test_parse_event_lookup_needs_only_path_and_email() -> None:
+    request = parse_event({"ssm_base_path": "/tenantOps-test/sec-lab", "email": "jane@example.com",
+                           "lookup": True})
+    assert request == UserLookup("/tenantOps-test/sec-lab", "jane@example.com")
+
+
+@pytest.mark.parametrize("lookup", ["yes", 1, None])
+def test_parse_event_lookup_must_be_a_boolean(lookup: Any) -> None:
+    event = {"ssm_base_path": "/tenantOps-test/sec-lab", "email": "jane@example.com", "lookup": lookup}
+    with pytest.raises(InputError) as info:
+        parse_event(event)
+    assert info.value.field == "lookup"
