@@ -23,6 +23,7 @@ from cert_mgmt.models import (
     PushResult,
 )
 from cert_mgmt.pem import CertificatePair, LeafInfo, validate_pair
+from shared.deadline import Deadline
 from shared.errors import RetryableError
 from shared.secret import Secret
 from shared.xc import objects
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 NAMESPACE: Final = "shared"
 PLURAL: Final = "certificates"
 SECRET_URL_PREFIX: Final = "string:///"
-URL_MAX_BYTES: Final = 131072  # XC's cap on certificate_url and the key's url (xc-api.md §7.4)
+URL_MAX_BYTES: Final = 131072  # XC's cap on certificate_url and the key's url (docs/xc-api.md §7.4)
 OBJECT_MAX_BYTES: Final = 64 * 1024  # far above any real chain or key; keeps a stray upload out of memory
 _MISSING_CODES: Final = frozenset({"NoSuchKey", "404", "NotFound"})
 _PERMANENT_CODES: Final = frozenset({"AccessDenied", "403", "NoSuchBucket", "InvalidBucketName"})
@@ -52,7 +53,7 @@ def utcnow() -> datetime:
 
 
 def push_certificates(
-    request: CertRequest, *, s3: S3Reader, xc: XCRequester, deadline: float | None = None,
+    request: CertRequest, *, s3: S3Reader, xc: XCRequester, deadline: Deadline | None = None,
     now: Callable[[], datetime] = utcnow,
 ) -> EventResult:
     """Publish every certificate the event names, in order; the first failure is raised."""
@@ -62,7 +63,7 @@ def push_certificates(
 
 
 def push_certificate(
-    target: CertTarget, *, s3: S3Reader, xc: XCRequester, deadline: float | None = None,
+    target: CertTarget, *, s3: S3Reader, xc: XCRequester, deadline: Deadline | None = None,
     now: Callable[[], datetime] = utcnow,
 ) -> PushResult:
     """Load and validate the pair, then make XC certificate `shared/<name>` hold it.
@@ -118,7 +119,7 @@ def read_object(s3: S3Reader, bucket: str, key: str) -> bytes:
 
 
 def certificate_body(pair: CertificatePair) -> dict[str, Any]:
-    """The create/replace body of xc-api.md §7.4: PEM bytes as `string:///` + padded standard base64.
+    """The create/replace body of docs/xc-api.md §7.4: PEM bytes as `string:///` + padded standard base64.
 
     The key's URL is registered as a secret, so the log masker removes it wherever it might appear.
     """
@@ -180,7 +181,7 @@ def _algorithm_matches(shown: str, algorithm: str) -> bool:
 
 
 def _publish(xc: XCRequester, pair: CertificatePair, body: dict[str, Any], *,
-             deadline: float | None) -> Action:
+             deadline: Deadline | None) -> Action:
     current = _get(xc, pair.name, deadline=deadline)
     if current is None:
         try:
@@ -204,7 +205,7 @@ def _publish(xc: XCRequester, pair: CertificatePair, body: dict[str, Any], *,
     return "replaced"
 
 
-def _get(xc: XCRequester, name: str, *, deadline: float | None) -> dict[str, Any] | None:
+def _get(xc: XCRequester, name: str, *, deadline: Deadline | None) -> dict[str, Any] | None:
     try:
         found = objects.get(xc, NAMESPACE, PLURAL, name, deadline=deadline)
     except XCNotFoundError:

@@ -11,10 +11,10 @@ from cert_mgmt.config import load_config
 from cert_mgmt.core import push_certificates
 from cert_mgmt.models import EventResult, parse_event
 from shared import aws
+from shared.deadline import Deadline
 from shared.errors import TopsError
 from shared.log import get_logger
 from shared.tenant import call_with_tenant
-from shared.xc.poll import deadline_from_context
 
 logger = get_logger("cert_mgmt")
 
@@ -29,7 +29,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             logger.info("no certificate pair file in the event", extra={"skipped": list(request.skipped)})
             return {"statusCode": 200, "body": EventResult(results=(), skipped=request.skipped).body()}
         logger.append_keys(certificate=",".join(t.name for t in request.targets))
-        deadline = deadline_from_context(context)
+        deadline = Deadline.from_context(context)
         result = call_with_tenant(
             config.ssm_base_path,
             lambda tenant, xc: push_certificates(request, s3=aws.client("s3"), xc=xc, deadline=deadline),

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, Final, Literal
 
 from ns_create.models import NamespaceRequest, NamespaceResult
+from shared.deadline import Deadline
 from shared.errors import OwnershipError
 from shared.xc import namespaces
 from shared.xc.client import XCRequester
@@ -25,7 +26,7 @@ from shared.xc.poll import VISIBILITY_INTERVAL, wait_until
 
 log = logging.getLogger(__name__)
 
-# gRPC ALREADY_EXISTS (xc-api.md §4.2). Any other 409 code (10, ABORTED) is a conflicting operation,
+# gRPC ALREADY_EXISTS (docs/xc-api.md §4.2). Any other 409 code (10, ABORTED) is a conflicting operation,
 # in practice a cascade delete of the same name that has not finished.
 ALREADY_EXISTS_CODE: Final = 6
 # A 5xx on a POST is not retried by the client (its outcome is unknown); this loop retries it because
@@ -36,8 +37,8 @@ Phase = Literal["create", "wait"]
 
 
 def create_namespace(
-    request: NamespaceRequest, xc: XCRequester, *, deadline: float,
-    sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+    request: NamespaceRequest, xc: XCRequester, *, deadline: Deadline,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> NamespaceResult:
     """Create `request.namespace_name` (or find it existing) and wait until GET shows it usable.
 
@@ -46,14 +47,14 @@ def create_namespace(
     any XC error other than the 409s and 404s handled here propagates (e.g. XCAuthError).
     """
     run = _Run(request, xc, deadline)
-    started = clock()
+    started = deadline.clock()
     try:
         wait_until(run.step, deadline=deadline, pending=f"namespace {request.namespace_name}",
-                   interval=VISIBILITY_INTERVAL, sleep=sleep, clock=clock)
+                   interval=VISIBILITY_INTERVAL, sleep=sleep)
     except XCTimeoutError as exc:
         raise XCTimeoutError(f"namespace {request.namespace_name} ({run.pending})", exc.waited) from exc
     result = NamespaceResult(namespace=request.namespace_name, created=run.created,
-                             waited_s=clock() - started, create_attempts=run.attempts,
+                             waited_s=deadline.clock() - started, create_attempts=run.attempts,
                              owner=request.owner)
     log.info("namespace %s", result.state, extra={"namespace": result.namespace,
                                                   "waited_s": round(result.waited_s, 3),
@@ -64,7 +65,7 @@ def create_namespace(
 class _Run:
     """The state of one create-then-wait; `step` is the poll check (True when done, None when not)."""
 
-    def __init__(self, request: NamespaceRequest, xc: XCRequester, deadline: float) -> None:
+    def __init__(self, request: NamespaceRequest, xc: XCRequester, deadline: Deadline) -> None:
         self.request = request
         self.xc = xc
         self.deadline = deadline

@@ -8,10 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ns_create import core
 from ns_create.models import NamespaceBody, parse_event
+from shared.deadline import Deadline
 from shared.handler import run_direct
 from shared.log import get_logger
 from shared.tenant import call_with_tenant
-from shared.xc.poll import deadline_from_context
 
 logger = get_logger("ns_create")
 
@@ -21,7 +21,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     def work() -> NamespaceBody:
         request = parse_event(event)
         logger.append_keys(tenant=request.ssm_base_path, namespace=request.namespace_name)
-        deadline = deadline_from_context(context)
+        deadline = Deadline.for_invocation(event, context)
 
         return call_with_tenant(
             request.ssm_base_path,

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from ns_remove.models import RemovalRequest, RemovalResult
+from shared.deadline import Deadline
 from shared.errors import TopsError
 from shared.xc import namespaces
 from shared.xc.client import XCRequester
@@ -39,8 +40,8 @@ class CascadeDeleteError(TopsError):
 
 
 def remove_namespace(
-    request: RemovalRequest, xc: XCRequester, *, deadline: float,
-    sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+    request: RemovalRequest, xc: XCRequester, *, deadline: Deadline,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> RemovalResult:
     """Delete `request.namespace_name` and every object in it; a missing namespace is done already.
 
@@ -74,7 +75,7 @@ def remove_namespace(
         log.info("namespace is being deleted by another call; waiting for it to go",
                  extra={"namespace": name, "code": exc.code})
         wait_until(lambda: _gone(xc, name, deadline), deadline=deadline,
-                   pending=f"namespace {name} to finish its cascade delete", sleep=sleep, clock=clock)
+                   pending=f"namespace {name} to finish its cascade delete", sleep=sleep)
         log.info("namespace absent", extra={"namespace": name})
         return RemovalResult(namespace=name, removed=False, owner=request.owner)
     deleted, failed = cascade_result(body, f"namespace {name}")
@@ -84,7 +85,7 @@ def remove_namespace(
     return RemovalResult(namespace=name, removed=True, deleted=deleted, owner=request.owner)
 
 
-def _gone(xc: XCRequester, name: str, deadline: float) -> bool:
+def _gone(xc: XCRequester, name: str, deadline: Deadline) -> bool:
     try:
         namespaces.get(xc, name, deadline=deadline)
     except XCNotFoundError:

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
+from shared.deadline import Deadline
 from shared.secret import mask
 from shared.xc import credentials, poll
 from shared.xc.client import XCRequester
@@ -57,9 +58,8 @@ def needs_renewal(days_left: float, policy: RenewalPolicy, *, force: bool) -> bo
 
 def refresh_token(
     request: RefreshRequest, credential: Credential, policy: RenewalPolicy, *, xc: XCRequester,
-    metrics: MetricsSink | None = None, deadline: float | None = None,
+    metrics: MetricsSink | None = None, deadline: Deadline | None = None,
     now: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
 ) -> RefreshResult:
     """Read the credential's expiry and state, renew it when due (or forced), and verify the new expiry.
 
@@ -99,7 +99,7 @@ def refresh_token(
             f"the tenant answered {mask(answer)!r:.200} instead of {{'status': true}}"
         ))
     target = renew_started + timedelta(days=policy.expiration_days)
-    after = _read_back(xc, credential, before, target, deadline=deadline, sleep=sleep, clock=clock)
+    after = _read_back(xc, credential, before, target, deadline=deadline, sleep=sleep)
     days_after = after.days_left(now())
     if metrics is not None:
         metrics.add_metric(METRIC_RENEWED, "Count", 1)
@@ -113,11 +113,13 @@ def refresh_token(
                          expires_at=after.expires_at)
 
 
-def read_state(xc: XCRequester, credential: Credential, *, deadline: float | None = None) -> CredentialState:
+def read_state(
+    xc: XCRequester, credential: Credential, *, deadline: Deadline | None = None
+) -> CredentialState:
     """The credential's expiry and activity: from GET by name, else from the list.
 
     The list is the fallback for a 404 or a GET body without a readable expiry, because the two
-    endpoints differ in shape per kind (xc-api.md §7.3) and the list is what the original client read.
+    endpoints differ in shape per kind (docs/xc-api.md §7.3) and the list is what the original client read.
     """
     body: Any = None
     with _token_guard(credential):
@@ -169,7 +171,7 @@ def ensure_renewable(credential: Credential, state: CredentialState, now: dateti
 
 def _read_back(
     xc: XCRequester, credential: Credential, before: CredentialState, target: datetime, *,
-    deadline: float | None, sleep: Callable[[float], None], clock: Callable[[], float],
+    deadline: Deadline | None, sleep: Callable[[float], None],
 ) -> CredentialState:
     """Read the expiry until it moved forward (or already reached the renewal's target)."""
     last: list[CredentialState] = []
@@ -181,11 +183,10 @@ def _read_back(
             return state
         return None
 
-    limit = clock() + READBACK_SECONDS
+    limit = Deadline.after(READBACK_SECONDS, deadline.clock if deadline else time.monotonic)
     try:
-        return poll.wait_until(moved, deadline=limit if deadline is None else min(limit, deadline),
-                               pending=f"the new expiry of {credential.name}", interval=1.0,
-                               sleep=sleep, clock=clock)
+        return poll.wait_until(moved, deadline=limit.earliest(deadline),
+                               pending=f"the new expiry of {credential.name}", interval=1.0, sleep=sleep)
     except XCTimeoutError as exc:
         seen = last[-1].expires_at.isoformat() if last else "nothing"
         raise ExpiryNotExtendedError(credential.name, (

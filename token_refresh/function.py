@@ -10,11 +10,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.config import PARAM_TOKEN_NAME, PARAM_TOKEN_TYPE, Tenant
+from shared.deadline import Deadline
 from shared.errors import TopsError
 from shared.log import get_logger
 from shared.tenant import call_with_tenant
 from shared.xc.client import XCClient
-from shared.xc.poll import deadline_from_context
 from token_refresh.config import credential_from, load_config, tenant_label
 from token_refresh.core import refresh_token
 from token_refresh.models import RefreshResult, parse_event
@@ -40,7 +40,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             metrics.add_dimension(name="credential", value=credential.name)
             try:
                 return refresh_token(request, credential, config.renewal, xc=xc, metrics=metrics,
-                                     deadline=deadline_from_context(context))
+                                     deadline=Deadline.from_context(context))
             finally:
                 if metrics.metric_set:
                     metrics.flush_metrics()

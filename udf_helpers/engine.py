@@ -30,6 +30,7 @@ from typing import Any, Final
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import names
+from shared.deadline import Deadline
 from shared.errors import InputError
 from shared.handler import run_direct
 from shared.log import get_logger
@@ -37,7 +38,7 @@ from shared.tenant import call_with_tenant
 from shared.xc import objects
 from shared.xc.client import XCRequester
 from shared.xc.errors import XCConflictError, XCNotFoundError
-from shared.xc.poll import VISIBILITY_INTERVAL, deadline_from_context, wait_until
+from shared.xc.poll import VISIBILITY_INTERVAL, wait_until
 from udf_helpers.config import HelperConfig, load_config
 from udf_helpers.models import Action, LabBody, LabRequest, ObjectBody, Outcome, parse_event
 
@@ -275,13 +276,12 @@ class ObjectResult:
 
 @dataclass(frozen=True, slots=True)
 class Engine:
-    """Applies or removes a rendered lab against one tenant. `deadline` is a `clock()` value."""
+    """Applies or removes a rendered lab against one tenant, within `deadline`."""
 
     xc: XCRequester
     namespace: str
-    deadline: float
+    deadline: Deadline
     sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.monotonic
 
     def apply(self, plan: Sequence[PlannedObject]) -> list[ObjectResult]:
         """Create or converge each object in order; retryable errors propagate (XCTimeoutError too)."""
@@ -350,16 +350,15 @@ class Engine:
     def _wait_visible(self, obj: PlannedObject) -> dict[str, Any]:
         pending = f"{obj.label} in namespace {self.namespace} to be visible"
         return wait_until(lambda: self._read(obj), deadline=self.deadline, pending=pending,
-                          interval=VISIBILITY_INTERVAL, sleep=self.sleep, clock=self.clock)
+                          interval=VISIBILITY_INTERVAL, sleep=self.sleep)
 
 
 def run_lab(definition: LabDefinition, request: LabRequest, config: HelperConfig, xc: XCRequester, *,
-            deadline: float, sleep: Callable[[float], None] = time.sleep,
-            clock: Callable[[], float] = time.monotonic) -> LabBody:
+            deadline: Deadline, sleep: Callable[[float], None] = time.sleep) -> LabBody:
     """Create (or remove) the lab's objects in the petname namespace; the body of the 200 result."""
     lab = definition.context(request.petname, config)
     plan = render(definition, lab)
-    engine = Engine(xc, lab.namespace, deadline, sleep=sleep, clock=clock)
+    engine = Engine(xc, lab.namespace, deadline, sleep=sleep)
     action: Action = request.action
     results = engine.remove(plan) if action == "remove" else engine.apply(plan)
     return {"lab": definition.name, "action": action, "objects": [r.to_body() for r in results]}
@@ -382,7 +381,7 @@ def make_handler(definition: LabDefinition) -> Callable[[Any, LambdaContext], di
             logger.append_keys(namespace=request.petname, action=request.action,
                                tenant=request.ssm_base_path)
             config = load_config(os.environ)
-            deadline = deadline_from_context(context)
+            deadline = Deadline.for_invocation(event, context)
 
             return call_with_tenant(
                 request.ssm_base_path,

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
@@ -13,8 +15,10 @@ from typing import Any, Final, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.config import load_tenant_url
-from shared.errors import InputError
-from shared.invoke import CalleeError, LambdaClient, invoke
+from shared.deadline import Deadline
+from shared.errors import InputError, RetryableError, TopsError
+from shared.invoke import CalleeError, LambdaClient, invoke, short_name
+from shared.xc.retry import RetryPolicy, backoff
 from udf_worker.config import Functions
 from udf_worker.models import LabConfig, parse_lab_config
 from udf_worker.state import LabTable, StateTable
@@ -28,9 +32,16 @@ _PERMANENT_INVOKE_ERRORS: Final = frozenset({
 })
 
 
+# Kept back from the invocation's deadline for recording a step's outcome after its callee answered.
+RECORD_RESERVE_S: Final = 2.0
+# Transient callee failures are tried again inside the invocation: a blip need not wait for a marker.
+STEP_RETRIES: Final = RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=4.0)
+
+
 class Invoker(Protocol):
-    def invoke(self, function: str, payload: dict[str, Any]) -> Any:
-        """Invoke synchronously; return the callee's `body`. Raises CalleeError (with `retryable`)."""
+    def invoke(self, function: str, payload: dict[str, Any], *, deadline: Deadline) -> Any:
+        """Invoke synchronously within `deadline`; return the callee's `body`. Raises CalleeError
+        (with `retryable`)."""
         ...
 
 
@@ -52,9 +63,9 @@ class LambdaInvoker:
     def __init__(self, client: LambdaClient) -> None:
         self._client = client
 
-    def invoke(self, function: str, payload: dict[str, Any]) -> Any:
+    def invoke(self, function: str, payload: dict[str, Any], *, deadline: Deadline) -> Any:
         try:
-            return invoke(self._client, function, payload)
+            return invoke(self._client, function, payload, deadline=deadline)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "ClientError")
             retryable = code not in _PERMANENT_INVOKE_ERRORS
@@ -99,12 +110,46 @@ def lenient_lab(labs: LabCatalog, lab_id: str | None) -> LabConfig | None:
 
 @dataclass
 class Worker:
-    """Everything the steps use. `time_left` gives the seconds left in this invocation."""
+    """Everything the steps use, and the invocation's deadline."""
 
     state: StateTable
     labs: LabCatalog
     tenants: TenantDirectory
     invoker: Invoker
     functions: Functions
-    time_left: Callable[[], float] = field(default=lambda: 900.0)
+    deadline: Deadline = field(default_factory=lambda: Deadline.after(900.0))
     min_step_seconds: float = 15.0
+    max_retries: int = 5  # later retries through markers (udf_worker.redrive)
+    sleep: Callable[[float], None] = time.sleep
+    jitter: Callable[[], float] = random.random
+    now: Callable[[], float] = time.time  # wall clock, for a marker's ttl
+
+    def check_time(self, what: str) -> None:
+        """Raise RetryableError when too little time is left to start `what` and record its outcome."""
+        left = self.deadline.earlier(RECORD_RESERVE_S).remaining()
+        if left < self.min_step_seconds:
+            raise RetryableError(f"only {left:.1f}s left in this invocation, {self.min_step_seconds:.0f}s "
+                                 f"needed to start {what}")
+
+    def call(self, function: str, payload: dict[str, Any]) -> Any:
+        """Invoke `function` within this invocation's deadline, less the time kept back to record the
+        outcome; a transient failure is tried again while there is time for a whole step.
+
+        Raises RetryableError when too little time is left to start, CalleeError otherwise.
+        """
+        deadline = self.deadline.earlier(RECORD_RESERVE_S)
+        attempt = 0
+        while True:
+            attempt += 1
+            self.check_time(short_name(function))
+            try:
+                return self.invoker.invoke(function, payload, deadline=deadline)
+            except TopsError as exc:
+                delay = backoff(STEP_RETRIES, attempt, self.jitter())
+                if not exc.retryable or attempt >= STEP_RETRIES.max_attempts \
+                        or deadline.remaining() - delay < self.min_step_seconds:
+                    raise
+                log.warning("callee failed, retrying", extra={"function": short_name(function),
+                                                              "attempt": attempt, "delay_s": round(delay, 2),
+                                                              "reason": str(exc)})
+                self.sleep(delay)

@@ -5,6 +5,7 @@ settings: `REPORT_BATCH_ITEM_FAILURES` says whether the stream mapping reports b
 (the deployed one does not, so a failed record must fail the invocation), and `MIN_STEP_SECONDS`
 is the time that must be left in the invocation to start invoking a step; with less, the step is
 recorded as failed (retryable) rather than being cut off by the Lambda timeout half-way.
+`RETRY_ATTEMPTS` bounds the later retries of a transiently failed deployment (udf_worker.redrive).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from shared.config import (
 REPORT_BATCH_ITEM_FAILURES: Final = "REPORT_BATCH_ITEM_FAILURES"
 MIN_STEP_SECONDS: Final = "MIN_STEP_SECONDS"
 DEFAULT_MIN_STEP_SECONDS: Final = 15.0
+RETRY_ATTEMPTS: Final = "RETRY_ATTEMPTS"
+DEFAULT_RETRY_ATTEMPTS: Final = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,7 @@ class WorkerConfig:
     functions: Functions
     report_batch_item_failures: bool = False
     min_step_seconds: float = DEFAULT_MIN_STEP_SECONDS
+    max_retries: int = DEFAULT_RETRY_ATTEMPTS
 
 
 def load_config(environ: Mapping[str, str]) -> WorkerConfig:
@@ -60,6 +64,7 @@ def load_config(environ: Mapping[str, str]) -> WorkerConfig:
     )
     partial = env.flag(REPORT_BATCH_ITEM_FAILURES, False)
     min_step = env.number(MIN_STEP_SECONDS, DEFAULT_MIN_STEP_SECONDS, minimum=0.0, maximum=900.0)
+    retries = env.integer(RETRY_ATTEMPTS, DEFAULT_RETRY_ATTEMPTS, minimum=0, maximum=20)
     env.done()
     return WorkerConfig(state_table=state_table, lab_table=lab_table, functions=functions,
-                        report_batch_item_failures=partial, min_step_seconds=min_step)
+                        report_batch_item_failures=partial, min_step_seconds=min_step, max_retries=retries)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import aws
 from shared.batch import process_batch
+from shared.deadline import Deadline
 from shared.invoke import lambda_client
 from shared.log import get_logger
 from udf_worker import core
@@ -32,8 +34,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         tenants=SsmTenants(),
         invoker=LambdaInvoker(lambda_client()),
         functions=config.functions,
-        time_left=lambda: context.get_remaining_time_in_millis() / 1000.0,
+        deadline=Deadline.from_context(context, margin=1.0),
         min_step_seconds=config.min_step_seconds,
+        max_retries=config.max_retries,
+        sleep=time.sleep,
     )
 
     def record_handler(record: DynamoDBRecord) -> str:

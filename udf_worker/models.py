@@ -1,14 +1,16 @@
 """The worker's values: state attribute names and statuses, the lab configuration row, the state item
 as the worker reads it, what user_create changed, and one stream change.
 
-State item attributes the worker writes (deployment.md §4.1; + marks the ones it adds):
+State item attributes the worker writes (docs/deployment.md §4.1; + marks the ones it adds):
 
 - `deployment_status` S: STARTING (dispatch) -> IN_PROGRESS -> COMPLETED or FAILED.
 - `tenant_url` S: the tenant's URL from SSM `<ssm_base_path>/tenant-url`.
 - `create_namespace`, `create_user`, `pre_lambda` S: IN_PROGRESS, SUCCESS, FAILED or NA.
 - + `ssm_base_path` S: the lab's base path, so teardown does not depend on the lab row.
 - + `failed_step` S: validate, lab_config, tenant, create_namespace, create_user or pre_lambda.
-- + `failure_reason` S: why that step failed (the callee's message), at most 1000 characters.
+- + `failure_reason` S: why that step failed (the callee's message, masked), at most 1000 characters.
+- + `failure_retryable` BOOL: whether that failure was transient; a retry is then scheduled
+  (udf_worker.redrive), up to `RETRY_ATTEMPTS` times.
 - + `user_preexisting` BOOL: whether the learner's account existed before this deployment's
   user_create. Decided by a lookup and written (never overwritten) before the create call, so a
   replay after a create whose answer was lost still knows the account is the pipeline's. False:
@@ -48,6 +50,7 @@ CREATE_USER: Final = "create_user"
 PRE_LAMBDA: Final = "pre_lambda"
 FAILED_STEP: Final = "failed_step"
 FAILURE_REASON: Final = "failure_reason"
+FAILURE_RETRYABLE: Final = "failure_retryable"
 USER_PREEXISTING: Final = "user_preexisting"
 USER_ADDED_ROLES: Final = "user_added_roles"
 USER_ADDED_GROUPS: Final = "user_added_groups"
@@ -103,7 +106,7 @@ def _roles(tokens: Iterable[str]) -> frozenset[Role]:
 
 @dataclass(frozen=True, slots=True)
 class LabConfig:
-    """A row of the lab configuration table (deployment.md §4.2), validated."""
+    """A row of the lab configuration table (docs/deployment.md §4.2), validated."""
 
     lab_id: str
     ssm_base_path: str
@@ -171,7 +174,7 @@ class Identity:
 
     @property
     def last_name(self) -> str:
-        """The dep_id up to its first '-' (deployment.md §6 step 5)."""
+        """The dep_id up to its first '-' (docs/deployment.md §6 step 5)."""
         return self.dep_id.split("-", 1)[0] or self.dep_id
 
 
@@ -189,6 +192,7 @@ class DeploymentState:
     create_namespace: str | None = None
     create_user: str | None = None
     pre_lambda: str | None = None
+    failure_retryable: bool | None = None
     user_preexisting: bool | None = None
     user_added_roles: frozenset[Role] = field(default_factory=frozenset)
     user_added_groups: frozenset[str] = field(default_factory=frozenset)
@@ -197,6 +201,7 @@ class DeploymentState:
     def from_item(cls, item: Mapping[str, Any]) -> DeploymentState:
         """Read a deserialized item leniently: unknown or mistyped attributes count as absent."""
         preexisting = item.get(USER_PREEXISTING)
+        retryable = item.get(FAILURE_RETRYABLE)
         return cls(
             dep_id=str(item.get(DEP_ID, "")),
             lab_id=_optional_text(item.get(LAB_ID)),
@@ -208,6 +213,7 @@ class DeploymentState:
             create_namespace=_optional_text(item.get(CREATE_NAMESPACE)),
             create_user=_optional_text(item.get(CREATE_USER)),
             pre_lambda=_optional_text(item.get(PRE_LAMBDA)),
+            failure_retryable=retryable if isinstance(retryable, bool) else None,
             user_preexisting=preexisting if isinstance(preexisting, bool) else None,
             user_added_roles=_roles(_string_set(item.get(USER_ADDED_ROLES))),
             user_added_groups=_string_set(item.get(USER_ADDED_GROUPS)),

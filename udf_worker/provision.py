@@ -1,6 +1,6 @@
 """INSERT: provision a deployment, step by step, recording each step on the state item.
 
-Order (deployment.md §6 step 5): deployment IN_PROGRESS; the lab row; the tenant URL; the namespace
+Order (docs/deployment.md §6 step 5): deployment IN_PROGRESS; the lab row; the tenant URL; the namespace
 (when `user_ns`), which adds `ves-io-admin-role` on it to the user's roles; the user; the lab's
 `pre_lambda`; COMPLETED. Unlike the original:
 
@@ -25,6 +25,7 @@ from typing import Any, NoReturn
 
 from shared.errors import InputError, RetryableError, StepError, TopsError
 from shared.secret import mask_text
+from udf_worker import redrive
 from udf_worker.clients import Worker
 from udf_worker.models import (
     ADMIN_ROLE,
@@ -35,6 +36,7 @@ from udf_worker.models import (
     FAILED,
     FAILED_STEP,
     FAILURE_REASON,
+    FAILURE_RETRYABLE,
     FIRST_NAME,
     IN_PROGRESS,
     NA,
@@ -68,10 +70,12 @@ class _Stopped(Exception):
     """A permanent failure has been recorded; provisioning ends here."""
 
 
-def provision(dep_id: str, worker: Worker) -> ProvisionOutcome:
-    """Provision `dep_id` from its current state item.
+def provision(dep_id: str, worker: Worker, *, attempt: int = 0) -> ProvisionOutcome:
+    """Provision `dep_id` from its current state item. `attempt` counts the retries through markers
+    (0 for the INSERT itself); a retry does nothing for a deployment that failed permanently.
 
-    Raises StepError (retryable) after recording a retryable failure; DynamoDB errors propagate.
+    Raises StepError (retryable) after recording a retryable failure and scheduling the next retry;
+    DynamoDB errors propagate.
     """
     item = worker.state.get(dep_id)
     if item is None:
@@ -81,8 +85,12 @@ def provision(dep_id: str, worker: Worker) -> ProvisionOutcome:
     if state.deployment_status == COMPLETED:
         log.info("deployment already provisioned", extra={"dep_id": dep_id})
         return ProvisionOutcome.COMPLETED
+    if attempt and state.deployment_status == FAILED and state.failure_retryable is False:
+        log.info("deployment failed permanently since the retry was scheduled; not retried",
+                 extra={"dep_id": dep_id})
+        return ProvisionOutcome.FAILED
     try:
-        _Provisioning(worker, state).run()
+        _Provisioning(worker, state, attempt).run()
     except DeploymentGone:
         log.info("deployment ended while provisioning; stopped", extra={"dep_id": dep_id})
         return ProvisionOutcome.GONE
@@ -93,13 +101,14 @@ def provision(dep_id: str, worker: Worker) -> ProvisionOutcome:
 
 
 class _Provisioning:
-    def __init__(self, worker: Worker, state: DeploymentState) -> None:
+    def __init__(self, worker: Worker, state: DeploymentState, attempt: int) -> None:
         self.worker = worker
         self.state = state
         self.dep_id = state.dep_id
+        self.attempt = attempt
 
     def run(self) -> None:
-        self._set({DEPLOYMENT_STATUS: IN_PROGRESS}, remove=(FAILED_STEP, FAILURE_REASON))
+        self._set({DEPLOYMENT_STATUS: IN_PROGRESS}, remove=(FAILED_STEP, FAILURE_REASON, FAILURE_RETRYABLE))
         try:
             who = self.state.identity()
         except InputError as exc:
@@ -196,15 +205,15 @@ class _Provisioning:
     # ------------------------------------------------------------------ plumbing
 
     def _invoke(self, step: str, function: str, payload: dict[str, Any]) -> Any:
-        left = self.worker.time_left()
-        if left < self.worker.min_step_seconds:
-            needed = self.worker.min_step_seconds
-            self._fail(step, None, RetryableError(
-                f"only {left:.1f}s left in this invocation, {needed:.0f}s needed to start it"
-            ))
+        """Call the step's callee (Worker.call: within the deadline, transient failures tried again);
+        record IN_PROGRESS before, and FAILED (then stop or raise) when it fails."""
+        try:
+            self.worker.check_time(step)
+        except RetryableError as exc:
+            self._fail(step, None, exc)
         self._set({step: IN_PROGRESS})
         try:
-            return self.worker.invoker.invoke(function, payload)
+            return self.worker.call(function, payload)
         except TopsError as exc:
             self._fail(step, step, exc)
 
@@ -216,12 +225,16 @@ class _Provisioning:
             self.state = replace(self.state, tenant_url=values[TENANT_URL])
 
     def _fail(self, step: str, attribute: str | None, exc: TopsError) -> NoReturn:
-        """Record the failure on the item, then stop (permanent) or raise (retryable)."""
+        """Record the failure on the item, then stop (permanent) or schedule a retry and raise
+        (retryable)."""
         reason = mask_text(str(exc))[:REASON_MAX]
-        values = {DEPLOYMENT_STATUS: FAILED, FAILED_STEP: step, FAILURE_REASON: reason}
+        values: dict[str, Any] = {DEPLOYMENT_STATUS: FAILED, FAILED_STEP: step, FAILURE_REASON: reason,
+                                  FAILURE_RETRYABLE: exc.retryable}
         if attribute is not None:
             values[attribute] = FAILED
         self._set(values)
+        if exc.retryable:
+            redrive.schedule(self.worker, redrive.Retry(self.dep_id, "provision", self.attempt + 1))
         extra = {"dep_id": self.dep_id, "step": step, "error": type(exc).__name__, "reason": reason,
                  "field": getattr(exc, "field", None)}
         if exc.retryable:

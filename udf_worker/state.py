@@ -22,6 +22,8 @@ CONDITION_FAILED: Final = "ConditionalCheckFailedException"
 class DynamoDBClient(Protocol):
     def get_item(self, **kwargs: Any) -> dict[str, Any]: ...
 
+    def put_item(self, **kwargs: Any) -> dict[str, Any]: ...
+
     def update_item(self, **kwargs: Any) -> dict[str, Any]: ...
 
     def scan(self, **kwargs: Any) -> dict[str, Any]: ...
@@ -61,6 +63,11 @@ class StateTable:
         response = self._db.get_item(TableName=self.table, Key={DEP_ID: {"S": dep_id}}, ConsistentRead=True)
         item = response.get("Item")
         return deserialize(item) if item else None
+
+    def put_marker(self, item: Mapping[str, Any]) -> None:
+        """Write a retry marker (udf_worker.redrive), replacing an earlier one of the same deployment.
+        Never used for a deployment item."""
+        self._db.put_item(TableName=self.table, Item={k: serialize(v) for k, v in item.items()})
 
     def update(
         self, dep_id: str, *, set_: Mapping[str, Any] | None = None,

@@ -147,13 +147,13 @@ def _post_lambda(state: DeploymentState, lab: LabConfig | None, base: str, worke
     payload: dict[str, Any] = {"ssm_base_path": base, "petname": state.petname, "action": "remove"}
     if state.email:
         payload["email"] = state.email
-    worker.invoker.invoke(lab.post_lambda, payload)
+    worker.call(lab.post_lambda, payload)
     return True
 
 
 def _namespace(state: DeploymentState, base: str, worker: Worker) -> str:
     payload = {"ssm_base_path": base, "namespace_name": state.petname, "owner": state.dep_id}
-    body = worker.invoker.invoke(worker.functions.ns_remove, payload)
+    body = worker.call(worker.functions.ns_remove, payload)
     outcome = str(body.get("state")) if isinstance(body, dict) else "removed"
     if outcome == "kept":
         log.warning("namespace kept: it does not carry this deployment's owner label; remove it by hand "
@@ -190,7 +190,7 @@ def _undo(state: DeploymentState, base: str, worker: Worker, *, owned: bool, our
     for _ in range(_HANDOVER_ATTEMPTS):
         peers = _peers(state, base, tenant_url, worker)
         if owned and not peers:
-            worker.invoker.invoke(worker.functions.user_remove, {"ssm_base_path": base, "email": state.email})
+            worker.call(worker.functions.user_remove, {"ssm_base_path": base, "email": state.email})
             log.info("user deleted", extra={"dep_id": state.dep_id})
             return UserOutcome.DELETED
         needs = {peer.dep_id: _needs(peer, state, ours, worker) for peer in peers}
@@ -209,7 +209,7 @@ def _undo(state: DeploymentState, base: str, worker: Worker, *, owned: bool, our
             payload["namespace_roles"] = [r.to_payload() for r in revoke_roles]
         if revoke_groups:
             payload["group_names"] = revoke_groups
-        worker.invoker.invoke(worker.functions.user_remove, payload)
+        worker.call(worker.functions.user_remove, payload)
         log.info("user changes revoked", extra={"dep_id": state.dep_id, "peers": sorted(needs),
                                                 "roles": [r.token for r in revoke_roles],
                                                 "groups": revoke_groups})

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
+from shared.deadline import Deadline
 from shared.errors import RetryableError
 from shared.names import sorted_unique
 from shared.xc import users
@@ -17,7 +18,7 @@ from user_create.models import LookupResult, UserLookup, UserRequest, UserResult
 
 log = logging.getLogger(__name__)
 
-# After a duplicate answer the user should be in the list at once (xc-api.md §6); give an eventually
+# After a duplicate answer the user should be in the list at once (docs/xc-api.md §6); give an eventually
 # consistent list this long before calling it a retryable error.
 FIND_GRACE_S: Final = 5.0
 # A 5xx on the create POST leaves its outcome unknown, so the client does not repeat it; this module
@@ -33,7 +34,7 @@ class UserNotVisibleError(RetryableError):
         super().__init__(f"user {email} already exists but is not in the user list yet")
 
 
-def lookup_user(lookup: UserLookup, xc: XCRequester, *, deadline: float) -> LookupResult:
+def lookup_user(lookup: UserLookup, xc: XCRequester, *, deadline: Deadline) -> LookupResult:
     """Whether the account exists, and its roles and groups; changes nothing."""
     user = users.find(xc, lookup.email, deadline=deadline)
     if user is None:
@@ -45,8 +46,8 @@ def lookup_user(lookup: UserLookup, xc: XCRequester, *, deadline: float) -> Look
 
 
 def create_user(
-    request: UserRequest, xc: XCRequester, *, idm_type: str, deadline: float,
-    sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+    request: UserRequest, xc: XCRequester, *, idm_type: str, deadline: Deadline,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> UserResult:
     """Create the user with the requested roles and groups; on "already exists", add what is missing.
 
@@ -62,7 +63,7 @@ def create_user(
             users.create(xc, _create_body(request, idm_type), deadline=deadline)
         except XCHTTPError as exc:
             if users.is_duplicate(exc):
-                user = _find_after_duplicate(xc, request.email, deadline, sleep=sleep, clock=clock)
+                user = _find_after_duplicate(xc, request.email, deadline, sleep=sleep)
                 return _merge(request, user, xc, idm_type=idm_type, deadline=deadline)
             if not isinstance(exc, XCServerError):
                 raise
@@ -73,7 +74,7 @@ def create_user(
             if found is not None:
                 return _merge(request, found, xc, idm_type=idm_type, deadline=deadline)
             delay = min(0.5 * 2 ** (server_errors - 1), 2.0)
-            if server_errors >= MAX_SERVER_ERRORS or clock() + delay >= deadline:
+            if server_errors >= MAX_SERVER_ERRORS or delay >= deadline.remaining():
                 raise
             sleep(delay)
             continue
@@ -101,19 +102,18 @@ def _create_body(request: UserRequest, idm_type: str) -> dict[str, Any]:
 
 
 def _find_after_duplicate(
-    xc: XCRequester, email: str, deadline: float, *, sleep: Callable[[float], None],
-    clock: Callable[[], float],
+    xc: XCRequester, email: str, deadline: Deadline, *, sleep: Callable[[float], None],
 ) -> dict[str, Any]:
     try:
         return wait_until(lambda: users.find(xc, email, deadline=deadline),
-                          deadline=min(deadline, clock() + FIND_GRACE_S),
-                          pending=f"user {email} in the list", sleep=sleep, clock=clock)
+                          deadline=deadline.earliest(Deadline.after(FIND_GRACE_S, deadline.clock)),
+                          pending=f"user {email} in the list", sleep=sleep)
     except XCTimeoutError as exc:
         raise UserNotVisibleError(email) from exc
 
 
 def _merge(request: UserRequest, user: dict[str, Any], xc: XCRequester, *, idm_type: str,
-           deadline: float) -> UserResult:
+           deadline: Deadline) -> UserResult:
     """Add the requested roles and groups the user lacks; PUT only when there are some.
 
     PUT replaces the whole sets, so it carries the union. It sends the requested first and last name

@@ -13,11 +13,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.config import PARAM_IDM_TYPE, Tenant
+from shared.deadline import Deadline
 from shared.handler import run_direct
 from shared.log import get_logger
 from shared.tenant import call_with_tenant
 from shared.xc.client import XCClient
-from shared.xc.poll import deadline_from_context
 from user_create import core
 from user_create.models import LookupBody, UserBody, UserLookup, parse_event, parse_idm_type
 
@@ -29,7 +29,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     def work() -> UserBody | LookupBody:
         request = parse_event(event)
         logger.append_keys(tenant=request.ssm_base_path, email=request.email)
-        deadline = deadline_from_context(context)
+        deadline = Deadline.for_invocation(event, context)
 
         def call(tenant: Tenant, xc: XCClient) -> UserBody | LookupBody:
             if isinstance(request, UserLookup):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from shared.deadline import Deadline
 from shared.errors import TopsError
 from shared.names import sorted_unique
 from shared.xc import users
@@ -33,7 +34,7 @@ class UserDeleteError(TopsError):
         )
 
 
-def remove_user(request: UserRemovalRequest, xc: XCRequester, *, deadline: float) -> UserRemovalResult:
+def remove_user(request: UserRemovalRequest, xc: XCRequester, *, deadline: Deadline) -> UserRemovalResult:
     """Delete the account, or (when `request.revoke` is set) only take away those roles and groups.
 
     A user that does not exist counts as done in both modes. Raises UserDeleteError (retryable) when
@@ -44,7 +45,7 @@ def remove_user(request: UserRemovalRequest, xc: XCRequester, *, deadline: float
     return _revoke(request.email, request.revoke, xc, deadline)
 
 
-def _delete(email: str, xc: XCRequester, deadline: float) -> UserRemovalResult:
+def _delete(email: str, xc: XCRequester, deadline: Deadline) -> UserRemovalResult:
     try:
         body = users.cascade_delete(xc, email, deadline=deadline)
     except XCNotFoundError:
@@ -63,7 +64,7 @@ def _delete(email: str, xc: XCRequester, deadline: float) -> UserRemovalResult:
     return UserRemovalResult(email=email, mode="delete", removed=True, deleted=deleted)
 
 
-def _revoke(email: str, revoke: Revocation, xc: XCRequester, deadline: float) -> UserRemovalResult:
+def _revoke(email: str, revoke: Revocation, xc: XCRequester, deadline: Deadline) -> UserRemovalResult:
     """Subtract the roles and groups; PUT the rest (it replaces the sets) only when something goes.
 
     The PUT keeps the user's own names, `idm_type` and `type`.

@@ -10,10 +10,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.deadline import Deadline
 from shared.handler import run_direct
 from shared.log import get_logger
 from shared.tenant import call_with_tenant
-from shared.xc.poll import deadline_from_context
 from user_remove import core
 from user_remove.models import UserRemovalBody, parse_event
 
@@ -25,7 +25,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     def work() -> UserRemovalBody:
         request = parse_event(event)
         logger.append_keys(tenant=request.ssm_base_path, email=request.email, mode=request.mode)
-        deadline = deadline_from_context(context)
+        deadline = Deadline.for_invocation(event, context)
 
         return call_with_tenant(
             request.ssm_base_path,

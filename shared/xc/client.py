@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import quote
 
+from shared.deadline import Deadline
 from shared.secret import Secret
 from shared.xc import retry
 from shared.xc.errors import XCError, XCHTTPError, XCTransportError, from_status
@@ -34,14 +35,14 @@ class XCRequester(Protocol):
 
     def request(
         self, method: str, path: str, *, params: Mapping[str, str] | None = None, json: Any = None,
-        idempotent: bool | None = None, timeout: Timeout | None = None, deadline: float | None = None,
+        idempotent: bool | None = None, timeout: Timeout | None = None, deadline: Deadline | None = None,
     ) -> Any: ...
 
 
 class XCClient:
     """HTTP client for one tenant: base URL, `APIToken` auth, timeouts, retries and typed errors.
 
-    `deadline` (a `clock()` value) bounds retries and read timeouts of one call.
+    `deadline` bounds the retries and read timeouts of one call.
     """
 
     def __init__(
@@ -79,7 +80,7 @@ class XCClient:
 
     def request(
         self, method: str, path: str, *, params: Mapping[str, str] | None = None, json: Any = None,
-        idempotent: bool | None = None, timeout: Timeout | None = None, deadline: float | None = None,
+        idempotent: bool | None = None, timeout: Timeout | None = None, deadline: Deadline | None = None,
     ) -> Any:
         """Send one API call with retries; return the parsed JSON body (`{}` for an empty one).
 
@@ -96,7 +97,7 @@ class XCClient:
         attempt = 0
         while True:
             attempt += 1
-            remaining = None if deadline is None else deadline - self._clock()
+            remaining = None if deadline is None else deadline.remaining()
             if remaining is not None and remaining <= 0:
                 raise XCTransportError("deadline passed before the call", method=method, url=url, sent=False)
             call_read = read if remaining is None else max(1.0, min(read, remaining))
@@ -130,10 +131,10 @@ class XCClient:
                 retriable = retry.should_retry(status=status, idempotent=safe)
             if not retriable:
                 raise error
-            now = self._clock()
             delay = retry.next_delay(
-                self.policy, attempt=attempt, retry_after=retry_after, jitter=self._jitter(),
-                elapsed=now - started, remaining=None if deadline is None else deadline - now,
+                self.policy, attempt=attempt, throttled=status == 429, retry_after=retry_after,
+                jitter=self._jitter(), elapsed=self._clock() - started,
+                remaining=None if deadline is None else deadline.remaining(),
             )
             if delay is None:
                 raise error

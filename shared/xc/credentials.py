@@ -5,24 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from shared.deadline import Deadline
 from shared.xc import lists
 from shared.xc.client import XCRequester, build_path
 
 Kind = Literal["api_credentials", "service_credentials"]
 PREFIX: Final = "/api/web/namespaces/system"
-# SSM `token-type` values (deployment.md §3) to the API family.
+# SSM `token-type` values (docs/deployment.md §3) to the API family.
 KIND_BY_TOKEN_TYPE: Final[dict[str, Kind]] = {"apicred": "api_credentials", "svccred": "service_credentials"}
 
 
-def list_(xc: XCRequester, kind: Kind, *, deadline: float | None = None) -> list[dict[str, Any]]:
+def list_(xc: XCRequester, kind: Kind, *, deadline: Deadline | None = None) -> list[dict[str, Any]]:
     return lists.items(xc.request("GET", build_path(PREFIX, kind), deadline=deadline), kind)
 
 
-def get(xc: XCRequester, kind: Kind, name: str, *, deadline: float | None = None) -> Any:
+def get(xc: XCRequester, kind: Kind, name: str, *, deadline: Deadline | None = None) -> Any:
     return xc.request("GET", build_path(PREFIX, kind, name), deadline=deadline)
 
 
-def renew(xc: XCRequester, kind: Kind, name: str, days: int, *, deadline: float | None = None) -> Any:
+def renew(xc: XCRequester, kind: Kind, name: str, days: int, *, deadline: Deadline | None = None) -> Any:
     """Set the expiry to now + `days`. Repeating it is harmless, so it is retried like a PUT."""
     return xc.request(
         "POST", build_path(PREFIX, "renew", kind),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from shared.deadline import Deadline
 from shared.xc import lists
 from shared.xc.client import Timeout, XCRequester, build_path
 
@@ -19,7 +20,7 @@ CASCADE_TIMEOUT: Final[Timeout] = (5.0, 90.0)
 
 
 def create(xc: XCRequester, name: str, description: str = "", *, owner: str | None = None,
-           deadline: float | None = None) -> Any:
+           deadline: Deadline | None = None) -> Any:
     """POST the namespace, labelled with `owner` (a deployment id) when given."""
     labels = {OWNER_LABEL: owner} if owner else {}
     body = {
@@ -30,7 +31,7 @@ def create(xc: XCRequester, name: str, description: str = "", *, owner: str | No
     return xc.request("POST", PREFIX, json=body, deadline=deadline)
 
 
-def get(xc: XCRequester, name: str, *, deadline: float | None = None) -> Any:
+def get(xc: XCRequester, name: str, *, deadline: Deadline | None = None) -> Any:
     return xc.request("GET", build_path(PREFIX, name), deadline=deadline)
 
 
@@ -42,11 +43,11 @@ def owner_of(body: Any) -> str | None:
     return owner if isinstance(owner, str) and owner else None
 
 
-def list_(xc: XCRequester, *, deadline: float | None = None) -> list[dict[str, Any]]:
+def list_(xc: XCRequester, *, deadline: Deadline | None = None) -> list[dict[str, Any]]:
     return lists.items(xc.request("GET", PREFIX, deadline=deadline), "namespaces")
 
 
-def cascade_delete(xc: XCRequester, name: str, *, deadline: float | None = None) -> Any:
+def cascade_delete(xc: XCRequester, name: str, *, deadline: Deadline | None = None) -> Any:
     """Delete the namespace and every object in it. Safe to repeat: a second call answers 404."""
     return xc.request(
         "POST", build_path(PREFIX, name, "cascade_delete"), json={"name": name},

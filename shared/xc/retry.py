@@ -1,11 +1,13 @@
 """The retry policy, as pure functions so that it is tested directly.
 
-- 429: always retried, waiting `Retry-After` when given.
+- 429: always retried, waiting `Retry-After` when given plus a random share of it, so that callers
+  throttled together do not come back together; bounded by the caller's deadline, not by a count.
 - 502, 503, 504, a read timeout or a dropped connection: retried only for operations that are
   safe to repeat (GET, PUT, DELETE, and the POSTs a resource module marks idempotent).
 - A connection that failed before the request was sent: always retried.
 - Anything else (400s, 500 on a create, ...) is not retried here.
-Backoff: 0.5 s x 2^n, capped at 5 s, with jitter; a bounded number of attempts and of total time.
+Backoff: 0.5 s x 2^n, capped at 5 s, with jitter; a bounded number of attempts for transient
+errors; never past the deadline (without one, a bounded total time).
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ TRANSIENT_STATUSES: Final = frozenset({502, 503, 504})
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    max_attempts: int = 5
+    max_attempts: int = 5  # for transient errors; throttling is bounded by time only
     base_delay: float = 0.5
     max_delay: float = 5.0
     max_retry_after: float = 20.0  # a longer server hint is not waited for: the error is raised
-    max_elapsed: float = 40.0
+    retry_after_spread: float = 0.5  # jitter on top of Retry-After: up to this share of it ...
+    min_spread: float = 1.0  # ... and at least this many seconds
+    max_elapsed: float = 40.0  # the most time spent retrying one call that has no deadline
 
 
 def should_retry(*, status: int | None, idempotent: bool, connect_failed: bool = False) -> bool:
@@ -61,20 +65,23 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def next_delay(
-    policy: RetryPolicy, *, attempt: int, retry_after: float | None, jitter: float,
+    policy: RetryPolicy, *, attempt: int, throttled: bool, retry_after: float | None, jitter: float,
     elapsed: float, remaining: float | None,
 ) -> float | None:
-    """How long to wait before the next attempt, or None when the policy says stop."""
-    if attempt >= policy.max_attempts:
+    """How long to wait before the next attempt, or None when the policy says stop.
+
+    `throttled` (a 429) lifts the attempt count: only the deadline (`remaining`, or `max_elapsed`
+    without one) ends the wait. `jitter` in [0, 1) spreads the backoff, and adds up to
+    `retry_after_spread` of a `Retry-After` hint (at least `min_spread` seconds) on top of it.
+    """
+    if attempt >= policy.max_attempts and not throttled:
         return None
     if retry_after is not None:
         if retry_after > policy.max_retry_after:
             return None
-        delay = retry_after
+        delay = retry_after + jitter * max(policy.min_spread, retry_after * policy.retry_after_spread)
     else:
         delay = backoff(policy, attempt, jitter)
-    if elapsed + delay > policy.max_elapsed:
-        return None
-    if remaining is not None and delay >= remaining:
-        return None
-    return delay
+    if remaining is None:
+        return None if elapsed + delay > policy.max_elapsed else delay
+    return None if delay >= remaining else delay

@@ -1,7 +1,7 @@
 """One module per lab, each holding one `DEFINITION` and the `lambda_handler` built from it.
 
 The spec fragments below are shared by several labs; they reproduce what the original helpers sent
-(reference/xc-api.md §7.5-7.7), minus the hard-coded tenant ids.
+(docs/xc-api.md §7.5-7.7), minus the hard-coded tenant ids.
 """
 
 from __future__ import annotations

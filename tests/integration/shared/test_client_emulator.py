@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from shared.deadline import Deadline
 from shared.xc import credentials, namespaces, objects, users
 from shared.xc.client import XCClient
 from shared.xc.errors import (
@@ -191,14 +192,14 @@ def test_poll_waits_for_visibility_within_deadline(xc, xc_server):
         return True
 
     start = time.monotonic()
-    assert wait_until(visible, deadline=start + 5, pending="namespace ns-late visible")
-    assert 0.3 < time.monotonic() - start < 3
+    assert wait_until(visible, deadline=Deadline.after(30), pending="namespace ns-late visible")
+    assert time.monotonic() - start >= 0.4  # it did wait for the namespace to show
     xc_server.state.configure(namespace_visibility_delay_ms=60_000)
     namespaces.create(xc, "ns-never")
     with pytest.raises(XCTimeoutError, match="ns-never"):
         wait_until(
             lambda: visible_named(xc, "ns-never"),
-            deadline=time.monotonic() + 0.5,
+            deadline=Deadline.after(0.5),
             pending="namespace ns-never visible",
         )
 
@@ -214,9 +215,10 @@ def visible_named(xc: XCClient, name: str) -> bool:
 def test_rate_limited_post_is_retried_and_exhaustion_is_typed(xc, xc_server, sleeps):
     xc_server.faults.add("POST", r"^/api/web/namespaces$", 429, retry_after=2)
     namespaces.create(xc, "ns-rl")
-    assert sleeps == [2.0]
-    once = XCClient(xc_server.url, XC_TOKEN, sleep=sleeps, policy=RetryPolicy(max_attempts=1))
+    assert len(sleeps) == 1 and 2.0 <= sleeps[0] < 3.0  # the hint, plus a spread of up to 1 s
+    # throttling is bounded by the deadline: a hint that does not fit ends the call at once
     xc_server.faults.add("GET", r"^/api/web/namespaces$", 429, retry_after=3)
     with pytest.raises(XCRateLimitError) as info:
-        namespaces.list_(once)
+        namespaces.list_(xc, deadline=Deadline.after(2.5))
     assert info.value.retry_after == 3.0 and info.value.retryable
+    assert len(sleeps) == 1

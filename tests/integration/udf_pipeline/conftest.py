@@ -27,7 +27,7 @@ QUEUE = "tops-udf-queue-test"
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
 EXAMPLE_PRE = ARN + "tops-udf-helper-example-pre-test"
 
-# Lab rows as Terraform writes them (deployment.md §4.2), all in the emulator's one tenant.
+# Lab rows as Terraform writes them (docs/deployment.md §4.2), all in the emulator's one tenant.
 LABS: dict[str, dict[str, Any]] = {
     "e37500bc": {"description": "Example lab", "group_names": ["xc-lab-users"],
                  "namespace_roles": [{"namespace": "system", "role": "f5xc-web-app-scanning-user"}],

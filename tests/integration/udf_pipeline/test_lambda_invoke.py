@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from devstack.lambda_invoke import LambdaInvokeServer, default_routes, split_function
 from shared import invoke as shared_invoke
+from shared.deadline import Deadline
 from shared.invoke import CalleeError
 
 pytestmark = pytest.mark.integration
@@ -87,9 +88,10 @@ def test_invoke_handler_error_is_unhandled_function_error(client: Any) -> None:
 def test_invoke_through_shared_invoke_maps_errors(server: LambdaInvokeServer) -> None:
     client = boto3.client("lambda", region_name="us-east-1", endpoint_url=server.url)
 
-    assert shared_invoke.invoke(client, ARN + "tops-echo", {"x": 2})["echo"] == {"x": 2}
+    echoed = shared_invoke.invoke(client, ARN + "tops-echo", {"x": 2}, deadline=Deadline.after(30))["echo"]
+    assert echoed["x"] == 2 and 0 < echoed["budget_ms"] <= 30_000
     with pytest.raises(CalleeError) as caught:
-        shared_invoke.invoke(client, ARN + "tops-boom", {})
+        shared_invoke.invoke(client, ARN + "tops-boom", {}, deadline=Deadline.after(30))
     assert caught.value.retryable
     assert "the handler failed" in str(caught.value)
 

@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from cryptography import x509
 
+from shared.deadline import Deadline
 from shared.xc.errors import from_status
 from tests.fixtures.pki import xc_info
 
@@ -51,7 +52,7 @@ class FakeCertXC:
     fail_status: int | None = None
 
     def request(self, method: str, path: str, *, params: Any = None, json: Any = None,
-                idempotent: bool | None = None, timeout: Any = None, deadline: float | None = None) -> Any:
+                idempotent: bool | None = None, timeout: Any = None, deadline: Deadline | None = None) -> Any:
         self.calls.append((method, path))
         if self.fail_status:
             raise self._error(self.fail_status, method, path)

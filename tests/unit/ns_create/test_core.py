@@ -9,6 +9,7 @@ import pytest
 
 from ns_create.core import MAX_SERVER_ERRORS, create_namespace
 from ns_create.models import NamespaceRequest
+from shared.deadline import Deadline
 from shared.errors import OwnershipError
 from shared.xc.client import XCClient
 from shared.xc.errors import XCAuthError, XCBadRequestError, XCServerError, XCTimeoutError
@@ -36,7 +37,7 @@ def _calls(http: Any) -> list[tuple[str, str]]:
 
 
 def _run(xc: XCClient, clock: FakeClock, budget: float = 50.0) -> Any:
-    return create_namespace(REQUEST, xc, deadline=clock() + budget, sleep=clock.sleep, clock=clock)
+    return create_namespace(REQUEST, xc, deadline=Deadline.after(budget, clock), sleep=clock.sleep)
 
 
 def test_create_namespace_new_and_visible_reports_created(http: Any, xc: XCClient, clock: FakeClock) -> None:
@@ -230,7 +231,7 @@ def test_create_namespace_with_owner_labels_the_namespace(http: Any, xc: XCClien
     http.add("POST", NS, json={})
     http.add("GET", ONE, **_labelled("dep-1"))
     # WHEN a deployment creates it
-    result = create_namespace(OWNED, xc, deadline=clock() + 50, sleep=clock.sleep, clock=clock)
+    result = create_namespace(OWNED, xc, deadline=Deadline.after(50, clock), sleep=clock.sleep)
     # THEN the create carries the deployment's owner label, and the body says who owns it
     assert json.loads(http.calls[0].request.body)["metadata"]["labels"] == {"tops-dep-id": "dep-1"}
     assert (result.created, result.to_body()["owner"]) == (True, "dep-1")
@@ -243,7 +244,7 @@ def test_create_namespace_replay_of_own_create_reports_existed(
     http.add("POST", NS, **_error(409, 6, "Object already exists"))
     http.add("GET", ONE, **_labelled("dep-1"))
     # WHEN the create is replayed
-    result = create_namespace(OWNED, xc, deadline=clock() + 50, sleep=clock.sleep, clock=clock)
+    result = create_namespace(OWNED, xc, deadline=Deadline.after(50, clock), sleep=clock.sleep)
     # THEN the label proves it is ours: existed, success
     assert (result.created, result.state) == (False, "existed")
 
@@ -257,7 +258,7 @@ def test_create_namespace_owned_by_someone_else_is_refused_untouched(
     http.add("GET", ONE, **_labelled(found))
     # WHEN this deployment asks for it
     with pytest.raises(OwnershipError) as info:
-        create_namespace(OWNED, xc, deadline=clock() + 50, sleep=clock.sleep, clock=clock)
+        create_namespace(OWNED, xc, deadline=Deadline.after(50, clock), sleep=clock.sleep)
     # THEN it is refused at once (not retryable), saying whose it is, and nothing else was called
     assert info.value.retryable is False
     assert "not created by deployment dep-1" in str(info.value)

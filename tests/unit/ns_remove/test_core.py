@@ -8,6 +8,7 @@ import pytest
 
 from ns_remove.core import CascadeDeleteError, remove_namespace
 from ns_remove.models import RemovalRequest
+from shared.deadline import Deadline
 from shared.xc.client import XCClient
 from shared.xc.errors import XCAuthError, XCError, XCServerError, XCTimeoutError
 from tests.fixtures.clock import FakeClock
@@ -23,7 +24,7 @@ def _item(name: str, kind: str, uid: str, error: str = "") -> dict[str, str]:
 
 
 def _run(xc: XCClient, clock: FakeClock, budget: float = 50.0) -> Any:
-    return remove_namespace(REQUEST, xc, deadline=clock() + budget, sleep=clock.sleep, clock=clock)
+    return remove_namespace(REQUEST, xc, deadline=Deadline.after(budget, clock), sleep=clock.sleep)
 
 
 def test_remove_namespace_existing_reports_deleted_objects(http: Any, xc: XCClient, clock: FakeClock) -> None:
@@ -169,7 +170,7 @@ def test_remove_namespace_owned_checks_the_label_then_deletes(
     http.add("GET", ONE, **_labelled("dep-1"))
     http.add("POST", CASCADE, json={"items": [_item("ample-gull", "namespace", "u3")]})
     # WHEN its owner removes it
-    result = remove_namespace(OWNED, xc, deadline=clock() + 50, sleep=clock.sleep, clock=clock)
+    result = remove_namespace(OWNED, xc, deadline=Deadline.after(50, clock), sleep=clock.sleep)
     # THEN the label is read first, then the namespace goes
     assert [c.request.method for c in http.calls] == ["GET", "POST"]
     assert (result.state, result.to_body()["owner"]) == ("removed", "dep-1")
@@ -182,7 +183,7 @@ def test_remove_namespace_not_owned_is_kept(
     # GIVEN a namespace of the same name that another deployment or a person made
     http.add("GET", ONE, **_labelled(found))
     # WHEN this deployment's teardown asks to remove it
-    result = remove_namespace(OWNED, xc, deadline=clock() + 50, sleep=clock.sleep, clock=clock)
+    result = remove_namespace(OWNED, xc, deadline=Deadline.after(50, clock), sleep=clock.sleep)
     # THEN nothing is deleted, and the body says why
     assert [c.request.method for c in http.calls] == ["GET"]
     body = result.to_body()
@@ -192,6 +193,6 @@ def test_remove_namespace_not_owned_is_kept(
 
 def test_remove_namespace_owned_but_already_gone_is_absent(http: Any, xc: XCClient, clock: FakeClock) -> None:
     http.add("GET", ONE, status=404, json={"code": 5, "message": "not found"})
-    result = remove_namespace(OWNED, xc, deadline=clock() + 50, sleep=clock.sleep, clock=clock)
+    result = remove_namespace(OWNED, xc, deadline=Deadline.after(50, clock), sleep=clock.sleep)
     assert result.state == "absent"
     assert len(http.calls) == 1

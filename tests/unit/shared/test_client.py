@@ -6,6 +6,7 @@ import pytest
 import requests
 import responses
 
+from shared.deadline import Deadline
 from shared.xc import namespaces, objects, users
 from shared.xc.client import XCClient, build_path
 from shared.xc.errors import (
@@ -19,6 +20,7 @@ from shared.xc.errors import (
     XCTransportError,
 )
 from shared.xc.retry import RetryPolicy
+from tests.fixtures.clock import FakeClock
 
 URL = "https://tenant.example.test"
 TOKEN = "canary-token-0123456789"
@@ -140,14 +142,32 @@ def test_request_cascade_delete_post_is_retried_as_idempotent(xc: XCClient):
 
 
 @responses.activate
-def test_request_gives_up_after_max_attempts(sleeps: Sleeps):
+def test_request_transient_errors_give_up_after_max_attempts(sleeps: Sleeps):
     xc = XCClient(URL, TOKEN, sleep=sleeps, jitter=lambda: 0.0, policy=RetryPolicy(max_attempts=3))
     url = f"{URL}/api/web/namespaces/ns1"
     for _ in range(5):
-        responses.get(url, status=429, json={"code": 8, "message": "slow"})
-    with pytest.raises(XCRateLimitError):
+        responses.get(url, status=503, json={"code": 14, "message": "unavailable"})
+    with pytest.raises(XCServerError):
         namespaces.get(xc, "ns1")
     assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_request_throttling_outlasts_the_attempt_count_within_the_deadline():
+    # GIVEN a burst: eight 429s in a row, then an answer, and 60 s of budget on a fake clock
+    clock = FakeClock(start=0.0)
+    xc = XCClient(URL, TOKEN, sleep=clock.sleep, jitter=lambda: 0.5, clock=clock,
+                  policy=RetryPolicy(max_attempts=3))
+    url = f"{URL}/api/web/namespaces/ns1"
+    for _ in range(8):
+        responses.get(url, status=429, headers={"Retry-After": "2"}, json={"code": 8, "message": "slow"})
+    responses.get(url, json={"metadata": {"name": "ns1"}})
+    # WHEN the call is made
+    body = namespaces.get(xc, "ns1", deadline=Deadline(60.0, clock))
+    # THEN it waited out the burst instead of failing after three answers, each wait spread past the hint
+    assert body["metadata"]["name"] == "ns1"
+    assert len(responses.calls) == 9
+    assert clock.slept == [2.5] * 8
 
 
 @responses.activate
@@ -157,7 +177,7 @@ def test_request_does_not_sleep_past_deadline(sleeps: Sleeps):
     responses.get(f"{URL}/api/web/namespaces/ns1", status=429, headers={"Retry-After": "10"},
                   json={"code": 8, "message": "slow"})
     with pytest.raises(XCRateLimitError) as info:
-        namespaces.get(xc, "ns1", deadline=105.0)
+        namespaces.get(xc, "ns1", deadline=Deadline(105.0, lambda: now[0]))
     assert info.value.retry_after == 10.0
     assert sleeps == []
 

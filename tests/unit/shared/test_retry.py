@@ -49,25 +49,46 @@ def test_parse_retry_after_seconds_and_http_date():
     assert retry.parse_retry_after(past, now=1_000_000) == 0.0
 
 
-def test_next_delay_stops_at_attempt_limit():
+def _delay(policy: RetryPolicy, **kwargs: object) -> float | None:
+    args: dict = {"attempt": 1, "throttled": False, "retry_after": None, "jitter": 0.0, "elapsed": 0.0,
+                  "remaining": None}
+    args.update(kwargs)
+    return retry.next_delay(policy, **args)
+
+
+def test_next_delay_stops_transient_errors_at_attempt_limit():
     policy = RetryPolicy(max_attempts=3)
-    assert retry.next_delay(policy, attempt=2, retry_after=None, jitter=0.5, elapsed=0, remaining=None)
-    assert (
-        retry.next_delay(policy, attempt=3, retry_after=None, jitter=0.5, elapsed=0, remaining=None) is None
-    )
+    assert _delay(policy, attempt=2, jitter=0.5)
+    assert _delay(policy, attempt=3, jitter=0.5) is None
+
+
+def test_next_delay_throttling_is_bounded_by_the_deadline_not_a_count():
+    # GIVEN a call throttled many times over, with plenty of time left
+    policy = RetryPolicy(max_attempts=3)
+    # THEN it keeps waiting (capped backoff) while the deadline allows it
+    assert _delay(policy, attempt=50, throttled=True, remaining=30.0) == policy.max_delay / 2
+    assert _delay(policy, attempt=50, throttled=True, remaining=2.0) is None
+    # AND without a deadline, the total-time cap ends it
+    assert _delay(policy, attempt=50, throttled=True, elapsed=policy.max_elapsed) is None
+
+
+def test_next_delay_spreads_retry_after_so_throttled_callers_do_not_retry_in_step():
+    policy = RetryPolicy(max_retry_after=10)
+    # GIVEN the same Retry-After hint to callers holding different jitter
+    delays = [_delay(policy, throttled=True, retry_after=4, jitter=j) for j in (0.0, 0.5, 0.99)]
+    # THEN none waits less than the hint, and they come back spread over half of it again
+    assert delays[0] == 4
+    assert delays[1] == pytest.approx(5.0) and delays[2] == pytest.approx(5.98)
+    # AND a short hint is still spread over at least min_spread seconds
+    assert _delay(policy, throttled=True, retry_after=0, jitter=0.5) == pytest.approx(policy.min_spread / 2)
 
 
 def test_next_delay_honours_retry_after_but_not_past_cap_or_deadline():
     policy = RetryPolicy(max_retry_after=10)
-    assert retry.next_delay(policy, attempt=1, retry_after=3, jitter=0, elapsed=0, remaining=None) == 3
+    assert _delay(policy, retry_after=3) == 3
     # a hint longer than the cap is not waited for
-    assert retry.next_delay(policy, attempt=1, retry_after=11, jitter=0, elapsed=0, remaining=None) is None
+    assert _delay(policy, retry_after=11) is None
     # never sleep past the deadline
-    assert retry.next_delay(policy, attempt=1, retry_after=3, jitter=0, elapsed=0, remaining=2.5) is None
-    # nor past the total time budget
-    assert (
-        retry.next_delay(
-            policy, attempt=1, retry_after=3, jitter=0, elapsed=policy.max_elapsed - 1, remaining=None
-        )
-        is None
-    )
+    assert _delay(policy, retry_after=3, remaining=2.5) is None
+    # nor, without a deadline, past the total time budget
+    assert _delay(policy, retry_after=3, elapsed=policy.max_elapsed - 1) is None

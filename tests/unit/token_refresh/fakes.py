@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared.deadline import Deadline
 from shared.xc.errors import from_status
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -31,7 +32,7 @@ class FakeCredentialXC:
     now: datetime = NOW
 
     def request(self, method: str, path: str, *, params: Any = None, json: Any = None,
-                idempotent: bool | None = None, timeout: Any = None, deadline: float | None = None) -> Any:
+                idempotent: bool | None = None, timeout: Any = None, deadline: Deadline | None = None) -> Any:
         self.calls.append((method, path, json))
         if self.fail_status:
             raise self._error(self.fail_status, method, path)

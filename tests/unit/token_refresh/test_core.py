@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from shared.deadline import Deadline
 from shared.xc.errors import XCServerError
 from tests.fixtures.clock import FakeClock
 from tests.unit.token_refresh.fakes import NOW, FakeCredentialXC, RecordingMetrics
@@ -42,7 +43,7 @@ def _refresh(xc: FakeCredentialXC, *, force: bool = False, kind: str = "service_
              metrics: RecordingMetrics | None = None, clock: FakeClock | None = None):
     clock = clock or FakeClock()
     return refresh_token(RefreshRequest(force=force), _credential(kind), POLICY, xc=xc, metrics=metrics,
-                         now=lambda: NOW, sleep=clock.sleep, clock=clock.monotonic)
+                         now=lambda: NOW, sleep=clock.sleep, deadline=Deadline.after(50, clock))
 
 
 @pytest.mark.parametrize(("days_left", "force", "expected"), [

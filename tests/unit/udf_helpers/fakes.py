@@ -8,6 +8,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.deadline import Deadline
 from shared.xc.errors import XCHTTPError, from_status
 
 PREFIX = "/api/config/namespaces/"
@@ -19,7 +20,7 @@ class Call:
     path: str
     json: Any
     idempotent: bool | None
-    deadline: float | None
+    deadline: Deadline | None
 
 
 @dataclass
@@ -44,7 +45,7 @@ class FakeXC:
         return [(c.method, c.path.rsplit("/", 1)[-1]) for c in self.calls]
 
     def request(self, method: str, path: str, *, params: Any = None, json: Any = None,
-                idempotent: bool | None = None, timeout: Any = None, deadline: float | None = None) -> Any:
+                idempotent: bool | None = None, timeout: Any = None, deadline: Deadline | None = None) -> Any:
         self.calls.append(Call(method, path, copy.deepcopy(json), idempotent, deadline))
         assert path.startswith(PREFIX), path
         parts = path[len(PREFIX):].split("/")

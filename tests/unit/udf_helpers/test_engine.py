@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shared.deadline import Deadline
 from shared.errors import InputError
 from shared.xc.errors import XCConflictError, XCServerError, XCTimeoutError
 from tests.fixtures.clock import FakeClock
@@ -49,7 +50,7 @@ def _plan(definition: LabDefinition = TWO, petname: str = NS, config: HelperConf
 
 
 def _engine(xc: FakeXC, clock: FakeClock, budget: float = 30.0) -> Engine:
-    return Engine(xc, NS, clock() + budget, sleep=clock.sleep, clock=clock)
+    return Engine(xc, NS, Deadline.after(budget, clock), sleep=clock.sleep)
 
 
 # --------------------------------------------------------------------------- render
@@ -162,7 +163,7 @@ def test_apply_creates_in_order_and_waits_for_the_pool_before_the_lb():
     assert len(clock.slept) == 3
     # AND creates may be retried by the client (a duplicate is recognised), with the deadline passed
     posts = [c for c in xc.calls if c.method == "POST"]
-    assert all(c.idempotent is True and c.deadline == start + 30.0 for c in posts)
+    assert all(c.idempotent is True and c.deadline and c.deadline.at == start + 30.0 for c in posts)
 
 
 def test_apply_twice_reports_unchanged_without_writes():
@@ -260,14 +261,14 @@ def test_remove_retryable_error_propagates():
 def test_run_lab_body_shape_and_remove_action():
     xc, clock = FakeXC(), FakeClock()
     request = LabRequest(ssm_base_path="/tenantOps/sec-lab", petname=NS)
-    body = run_lab(apilab.DEFINITION, request, PROD, xc, deadline=clock() + 30, sleep=clock.sleep,
-                   clock=clock)
+    body = run_lab(apilab.DEFINITION, request, PROD, xc, deadline=Deadline.after(30, clock),
+                   sleep=clock.sleep)
     assert body == {"lab": "apilab", "action": "create", "objects": [
         {"type": "origin_pools", "name": f"{NS}-origin", "result": "created"},
         {"type": "http_loadbalancers", "name": f"{NS}-lb", "result": "created"},
     ]}
     removal = LabRequest(ssm_base_path="/tenantOps/sec-lab", petname=NS, action="remove")
-    body = run_lab(apilab.DEFINITION, removal, PROD, xc, deadline=clock() + 30, sleep=clock.sleep,
-                   clock=clock)
+    body = run_lab(apilab.DEFINITION, removal, PROD, xc, deadline=Deadline.after(30, clock),
+                   sleep=clock.sleep)
     assert body["action"] == "remove"
     assert [o["result"] for o in body["objects"]] == ["removed", "removed"]

@@ -1,4 +1,4 @@
-"""Each lab definition renders exactly the objects of xc-api.md §7.5-7.7, without a tenant id."""
+"""Each lab definition renders exactly the objects of docs/xc-api.md §7.5-7.7, without a tenant id."""
 
 from __future__ import annotations
 

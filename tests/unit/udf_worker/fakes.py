@@ -8,8 +8,10 @@ from typing import Any
 
 import boto3
 
+from shared.deadline import Deadline
 from shared.errors import ConfigError
 from shared.invoke import CalleeError
+from tests.fixtures.clock import FakeClock
 from udf_worker.clients import TableLabCatalog, Worker
 from udf_worker.config import Functions
 from udf_worker.state import LabTable, StateTable
@@ -27,7 +29,7 @@ SEC = "/tenantOps-test/sec-lab"
 APP = "/tenantOps-test/app-lab"
 URLS = {SEC: "https://sec.example.test", APP: "https://app.example.test"}
 
-# Lab rows (deployment.md §4.2 shapes), as Python values.
+# Lab rows (docs/deployment.md §4.2 shapes), as Python values.
 LABS: dict[str, dict[str, Any]] = {
     "e37500bc": {"description": "Example lab", "ssm_base_path": SEC, "group_names": ["xc-lab-users"],
                  "namespace_roles": [{"namespace": "system", "role": "f5xc-web-app-scanning-user"}],
@@ -84,7 +86,8 @@ class FakeInvoker:
         """The short names of the functions called, in order."""
         return [function.rsplit(":", 1)[-1].removesuffix("-test") for function, _ in self.calls]
 
-    def invoke(self, function: str, payload: dict[str, Any]) -> Any:
+    def invoke(self, function: str, payload: dict[str, Any], *, deadline: Deadline) -> Any:
+        assert deadline.remaining() > 0
         self.calls.append((function, payload))
         if function in self._hooks:
             self._hooks[function](payload)
@@ -191,13 +194,15 @@ class Rig:
     invoker: FakeInvoker
     tenants: FakeTenants
     time_left: float = 60.0
+    clock: FakeClock = field(default_factory=FakeClock)
 
     def worker(self, db: Any = None) -> Worker:
         client = db or self.db
         return Worker(
             state=StateTable(client, STATE_TABLE), labs=TableLabCatalog(LabTable(client, LAB_TABLE)),
-            tenants=self.tenants, invoker=self.invoker, functions=FUNCTIONS, time_left=lambda: self.time_left,
-            min_step_seconds=15.0,
+            tenants=self.tenants, invoker=self.invoker, functions=FUNCTIONS,
+            deadline=Deadline.after(self.time_left, self.clock), min_step_seconds=15.0,
+            sleep=self.clock.sleep, jitter=lambda: 0.0, now=self.clock.time,
         )
 
     def start(self, dep_id: str, lab_id: str = "e37500bc", email: str = "jane@example.com",

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
+from shared.deadline import Deadline
 from shared.errors import ConfigError
 from shared.invoke import CalleeError
 from udf_worker.clients import LambdaInvoker, SsmTenants
@@ -30,7 +31,8 @@ def client_error(code: str) -> ClientError:
 
 
 def test_lambda_invoker_success_returns_body() -> None:
-    assert LambdaInvoker(FakeLambda({"statusCode": 200, "body": {"ok": 1}})).invoke(FN, {}) == {"ok": 1}
+    invoker = LambdaInvoker(FakeLambda({"statusCode": 200, "body": {"ok": 1}}))
+    assert invoker.invoke(FN, {}, deadline=Deadline.after(30)) == {"ok": 1}
 
 
 @pytest.mark.parametrize(("error", "retryable"), [
@@ -42,7 +44,7 @@ def test_lambda_invoker_success_returns_body() -> None:
 ])
 def test_lambda_invoker_sdk_errors_become_callee_errors(error: Exception, retryable: bool) -> None:
     with pytest.raises(CalleeError) as caught:
-        LambdaInvoker(FakeLambda(error)).invoke(FN, {})
+        LambdaInvoker(FakeLambda(error)).invoke(FN, {}, deadline=Deadline.after(30))
 
     assert caught.value.retryable is retryable
     assert "tops-ns-create-test" in str(caught.value)

@@ -38,6 +38,7 @@ def env(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> Rig:
     boto3.client("ssm", region_name="us-east-1").put_parameter(
         Name=f"{BASE}/tenant-url", Value="https://f5-xc-lab-sec.console.ves.volterra.io", Type="String")
     monkeypatch.setattr(function, "LambdaInvoker", lambda client: rig.invoker)
+    monkeypatch.setattr(function.time, "sleep", rig.clock.sleep)  # retries inside the invocation
     return rig
 
 
@@ -132,15 +133,38 @@ def test_lambda_handler_permanent_failure_is_recorded_not_raised(env: Rig, lambd
     assert (item["deployment_status"], item["create_user"]) == ("FAILED", "FAILED")
 
 
-def test_lambda_handler_retryable_failure_fails_the_invocation(env: Rig, lambda_context: Any) -> None:
+def test_lambda_handler_transient_failure_is_retried_inside_the_invocation(
+    env: Rig, lambda_context: Any,
+) -> None:
+    # GIVEN ns_create failing once, transiently
     started(env)
     env.invoker.fail(FUNCTIONS.ns_create, CalleeError(FUNCTIONS.ns_create, "Unhandled", retryable=True))
+
+    # WHEN the INSERT is handled
+    result = function.lambda_handler(load_event("udf_worker_insert"), lambda_context)
+
+    # THEN the step was tried again after a short wait, and the deployment completed
+    assert result == {"batchItemFailures": []}
+    assert env.invoker.names()[:2] == ["tops-ns-create", "tops-ns-create"]
+    assert len(env.clock.slept) == 1
+    item: Any = env.item(DEP)
+    assert item["deployment_status"] == "COMPLETED"
+
+
+def test_lambda_handler_persistent_transient_failure_fails_the_invocation_and_schedules_a_retry(
+    env: Rig, lambda_context: Any,
+) -> None:
+    started(env)
+    outage = CalleeError(FUNCTIONS.ns_create, "Unhandled", retryable=True)
+    env.invoker.fail(FUNCTIONS.ns_create, outage, times=3)
 
     with pytest.raises(BatchProcessingError):
         function.lambda_handler(load_event("udf_worker_insert"), lambda_context)
 
     item: Any = env.item(DEP)
-    assert item["create_namespace"] == "FAILED"
+    assert (item["create_namespace"], item["failure_retryable"]) == ("FAILED", True)
+    marker: Any = env.item(DEP + "#retry")
+    assert (marker["retry_of"], marker["retry_action"], marker["retry_attempt"]) == (DEP, "provision", 1)
 
 
 def two_inserts() -> Any:
@@ -158,10 +182,10 @@ def test_lambda_handler_batch_with_partial_responses_reports_failed_sequence(
     started(env, "dep-b", "pet-b")
     real = env.invoker.invoke
 
-    def flaky(function_name: str, payload: dict[str, Any]) -> Any:
+    def flaky(function_name: str, payload: dict[str, Any], *, deadline: Any) -> Any:
         if payload.get("namespace_name") == "pet-a":
             raise CalleeError(function_name, "Unhandled", retryable=True)
-        return real(function_name, payload)
+        return real(function_name, payload, deadline=deadline)
 
     monkeypatch.setattr(env.invoker, "invoke", flaky)
 
@@ -179,7 +203,8 @@ def test_lambda_handler_batch_without_partial_responses_raises_on_any_failure(
 ) -> None:
     started(env, "dep-a", "pet-a")
     started(env, "dep-b", "pet-b")
-    env.invoker.fail(FUNCTIONS.ns_create, CalleeError(FUNCTIONS.ns_create, "Unhandled", retryable=True))
+    outage = CalleeError(FUNCTIONS.ns_create, "Unhandled", retryable=True)
+    env.invoker.fail(FUNCTIONS.ns_create, outage, times=3)
 
     with pytest.raises(BatchFailedError) as caught:
         function.lambda_handler(two_inserts(), lambda_context)

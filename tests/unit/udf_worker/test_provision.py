@@ -7,6 +7,7 @@ import pytest
 from shared.errors import StepError
 from shared.invoke import CalleeError
 from tests.unit.udf_worker.fakes import FUNCTIONS, PRE, SEC, URLS, FakeTenants, FakeUser, Rig
+from udf_worker.clients import STEP_RETRIES
 from udf_worker.provision import ProvisionOutcome, provision
 
 DEP = "3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c"
@@ -172,26 +173,73 @@ def test_provision_permanent_failure_at_step_is_recorded_and_stops(rig: Rig, ste
 
 
 @pytest.mark.parametrize("step", ORDER)
-def test_provision_retryable_failure_is_recorded_then_raised(rig: Rig, step: str) -> None:
+def test_provision_persistent_retryable_failure_is_recorded_retry_scheduled_then_raised(
+    rig: Rig, step: str,
+) -> None:
+    # GIVEN the step's callee failing transiently on every attempt of this invocation
     rig.start(DEP)
     error = CalleeError(STEP_FUNCTIONS[step], "Unhandled: timeout", retryable=True)
-    rig.invoker.fail(STEP_FUNCTIONS[step], error)
+    rig.invoker.fail(STEP_FUNCTIONS[step], error, times=STEP_RETRIES.max_attempts)
 
+    # WHEN it is provisioned
     with pytest.raises(StepError) as caught:
         provision(DEP, rig.worker())
 
+    # THEN it was tried as often as the policy allows, with waits in between
     assert caught.value.retryable
     assert caught.value.step == step
+    assert [f for f, _ in rig.invoker.calls].count(STEP_FUNCTIONS[step]) == STEP_RETRIES.max_attempts
+    assert rig.clock.slept == [0.5, 1.0]
+    # AND the failure is recorded as transient, with a retry marker due in a minute
     item = rig.item(DEP)
     assert item is not None
-    assert (item[step], item["deployment_status"], item["failed_step"]) == ("FAILED", "FAILED", step)
+    assert (item[step], item["deployment_status"], item["failed_step"], item["failure_retryable"]) == (
+        "FAILED", "FAILED", step, True)
+    marker: Any = rig.item(DEP + "#retry")
+    assert (marker["retry_action"], marker["retry_attempt"]) == ("provision", 1)
+    assert marker["ttl"] == int(rig.clock.time()) + 60
+
+
+def test_provision_transient_failure_is_retried_within_the_invocation(rig: Rig) -> None:
+    rig.start(DEP)
+    rig.invoker.fail(PRE, CalleeError(PRE, "Unhandled: timeout", retryable=True))
+
+    assert provision(DEP, rig.worker()) is ProvisionOutcome.COMPLETED
+
+    assert rig.invoker.names()[-2:] == ["tops-udf-helper-example-pre"] * 2
+    assert rig.item(DEP + "#retry") is None
+
+
+def test_provision_no_retry_when_the_next_attempt_would_not_fit_in_the_budget(rig: Rig) -> None:
+    # GIVEN 17.2 s left: one step fits (15 s, plus 2 s to record it), a wait and a second one do not
+    rig.start(DEP, lab_id="8b3bfc3a")
+    rig.time_left = 17.2
+    rig.invoker.fail(FUNCTIONS.user_create, CalleeError(FUNCTIONS.user_create, "Unhandled", retryable=True))
+
+    with pytest.raises(StepError):
+        provision(DEP, rig.worker())
+
+    assert len(rig.invoker.calls) == 1 and rig.clock.slept == []
+
+
+def test_provision_permanent_failure_schedules_no_retry(rig: Rig) -> None:
+    rig.start(DEP)
+    rig.invoker.fail(PRE, CalleeError(PRE, "status 400: bad", retryable=False, status=400))
+
+    assert provision(DEP, rig.worker()) is ProvisionOutcome.FAILED
+
+    item: Any = rig.item(DEP)
+    assert item["failure_retryable"] is False
+    assert rig.item(DEP + "#retry") is None
+    assert len(rig.invoker.calls) == 4  # the failed call was not repeated
 
 
 @pytest.mark.parametrize("step", ORDER)
 def test_provision_replay_after_retryable_failure_skips_done_steps(rig: Rig, step: str) -> None:
     # GIVEN a first delivery that failed retryably at `step`
     rig.start(DEP)
-    rig.invoker.fail(STEP_FUNCTIONS[step], CalleeError(STEP_FUNCTIONS[step], "Unhandled", retryable=True))
+    rig.invoker.fail(STEP_FUNCTIONS[step], CalleeError(STEP_FUNCTIONS[step], "Unhandled", retryable=True),
+                     times=STEP_RETRIES.max_attempts)
     with pytest.raises(StepError):
         provision(DEP, rig.worker())
     rig.invoker.calls.clear()

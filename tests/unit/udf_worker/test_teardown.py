@@ -340,17 +340,17 @@ def test_teardown_record_missing_a_needed_field_fails_naming_dep_id(
 
 
 def test_teardown_failure_runs_later_steps_then_raises(rig: Rig) -> None:
-    # GIVEN user_remove failing transiently
+    # GIVEN user_remove failing transiently on every attempt
     provisioned(rig, A)
     rig.invoker.fail(FUNCTIONS.user_remove,
-                     CalleeError(FUNCTIONS.user_remove, "Unhandled: boom", retryable=True))
+                     CalleeError(FUNCTIONS.user_remove, "Unhandled: boom", retryable=True), times=3)
 
     # WHEN the lab ends
     with pytest.raises(TeardownError) as caught:
         end(rig, A)
 
     # THEN the namespace was still removed, and the failure is raised (retryable), naming the step
-    assert rig.invoker.names() == ["tops-user-remove", "tops-ns-remove"]
+    assert rig.invoker.names() == ["tops-user-remove"] * 3 + ["tops-ns-remove"]
     assert caught.value.retryable
     assert caught.value.failures[0][0] == "user"
     assert "boom" in str(caught.value)

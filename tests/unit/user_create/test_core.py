@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from shared.deadline import Deadline
 from shared.names import NamespaceRole
 from shared.xc.client import XCClient
 from shared.xc.errors import XCBadRequestError, XCPartialListError, XCServerError
@@ -66,7 +67,7 @@ def _methods(http: Any) -> list[str]:
 
 
 def _run(xc: XCClient, clock: FakeClock, request: UserRequest = REQUEST, budget: float = 50.0) -> Any:
-    return create_user(request, xc, idm_type="SSO", deadline=clock() + budget, sleep=clock.sleep, clock=clock)
+    return create_user(request, xc, idm_type="SSO", deadline=Deadline.after(budget, clock), sleep=clock.sleep)
 
 
 def test_create_user_new_user_is_created_with_everything_added(
@@ -287,7 +288,8 @@ def test_lookup_user_existing_reports_roles_and_groups_without_changes(http: Any
     # GIVEN the learner's own account
     http.add("GET", ROLES, json={"items": [_user(roles=[("prod", "admin")], groups=["own"])]})
     # WHEN a caller asks before creating
-    result = lookup_user(UserLookup("/tenantOps-test/sec-lab", "Jane@Example.com"), xc, deadline=1e12)
+    lookup = UserLookup("/tenantOps-test/sec-lab", "Jane@Example.com")
+    result = lookup_user(lookup, xc, deadline=Deadline.after(60))
     # THEN it exists, with what it holds, and only one GET was made
     assert result.to_body() == {"email": "Jane@Example.com", "exists": True,
                                 "namespace_roles": [{"namespace": "prod", "role": "admin"}],
@@ -297,5 +299,6 @@ def test_lookup_user_existing_reports_roles_and_groups_without_changes(http: Any
 
 def test_lookup_user_absent(http: Any, xc: XCClient) -> None:
     http.add("GET", ROLES, json={"items": [_user(email="someone@example.com")]})
-    result = lookup_user(UserLookup("/tenantOps-test/sec-lab", "jane@example.com"), xc, deadline=1e12)
+    lookup = UserLookup("/tenantOps-test/sec-lab", "jane@example.com")
+    result = lookup_user(lookup, xc, deadline=Deadline.after(60))
     assert result.exists is False and result.to_body()["namespace_roles"] == []

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from shared.deadline import Deadline
 from shared.names import NamespaceRole
 from shared.xc.client import XCClient
 from shared.xc.errors import XCAuthError, XCServerError
@@ -48,7 +49,7 @@ def test_remove_user_existing_is_deleted(http: Any, xc: XCClient) -> None:
     # GIVEN an existing user
     http.add("POST", CASCADE, json={"delete_ok": True, "items": [_item(EMAIL, "user")]})
     # WHEN it is removed
-    result = remove_user(DELETE, xc, deadline=1e12)
+    result = remove_user(DELETE, xc, deadline=Deadline.after(60))
     # THEN one cascade delete by email removes it, and the result lists what went
     assert json.loads(http.calls[0].request.body) == {"email": EMAIL, "namespace": "system"}
     assert result.removed is True
@@ -58,7 +59,7 @@ def test_remove_user_existing_is_deleted(http: Any, xc: XCClient) -> None:
 
 def test_remove_user_missing_is_success(http: Any, xc: XCClient) -> None:
     http.add("POST", CASCADE, status=404, json={"code": 5, "message": "user not found"})
-    result = remove_user(DELETE, xc, deadline=1e12)
+    result = remove_user(DELETE, xc, deadline=Deadline.after(60))
     assert result.removed is False
     assert result.to_body()["state"] == "absent"
 
@@ -75,7 +76,7 @@ def test_remove_user_item_error_is_a_failure(http: Any, xc: XCClient) -> None:
     )
     # WHEN the user is removed
     with pytest.raises(UserDeleteError) as info:
-        remove_user(DELETE, xc, deadline=1e12)
+        remove_user(DELETE, xc, deadline=Deadline.after(60))
     # THEN it is a (retryable) failure naming the object
     assert info.value.retryable is True
     assert "binding" in str(info.value)
@@ -86,7 +87,7 @@ def test_remove_user_delete_not_ok_for_unknown_email_is_absent(http: Any, xc: XC
     http.add("POST", CASCADE, json={"delete_ok": False, "items": []})
     http.add("GET", ROLES, json={"items": []})
     # WHEN the user is removed
-    result = remove_user(DELETE, xc, deadline=1e12)
+    result = remove_user(DELETE, xc, deadline=Deadline.after(60))
     # THEN the list confirms it is gone, which is success
     assert result.to_body()["state"] == "absent"
 
@@ -95,13 +96,13 @@ def test_remove_user_delete_not_ok_while_user_exists_is_a_failure(http: Any, xc:
     http.add("POST", CASCADE, json={"delete_ok": False, "items": []})
     http.add("GET", ROLES, json={"items": [_user([], [])]})
     with pytest.raises(UserDeleteError):
-        remove_user(DELETE, xc, deadline=1e12)
+        remove_user(DELETE, xc, deadline=Deadline.after(60))
 
 
 def test_remove_user_cascade_503_burst_is_absorbed(http: Any, xc: XCClient) -> None:
     http.add("POST", CASCADE, status=503, json={"code": 14, "message": "unavailable"})
     http.add("POST", CASCADE, json={"delete_ok": True, "items": [_item(EMAIL, "user")]})
-    assert remove_user(DELETE, xc, deadline=1e12).removed is True
+    assert remove_user(DELETE, xc, deadline=Deadline.after(60)).removed is True
     assert len(http.calls) == 2
 
 
@@ -120,7 +121,7 @@ def test_remove_user_revoke_subtracts_only_what_the_user_has(http: Any, xc: XCCl
     )
     http.add("PUT", ROLES, json={})
     # WHEN the lab's role and group are revoked
-    result = remove_user(REVOKE, xc, deadline=1e12)
+    result = remove_user(REVOKE, xc, deadline=Deadline.after(60))
     # THEN the PUT keeps everything else, and the user's own names and idm_type; nothing is deleted
     assert _methods(http) == ["GET", "PUT"]
     sent = json.loads(http.calls[1].request.body)
@@ -138,7 +139,7 @@ def test_remove_user_revoke_nothing_held_sends_no_update(http: Any, xc: XCClient
     # GIVEN a user without the roles and groups to revoke
     http.add("GET", ROLES, json={"items": [_user([("system", "own-role")], ["staff"])]})
     # WHEN they are revoked
-    result = remove_user(REVOKE, xc, deadline=1e12)
+    result = remove_user(REVOKE, xc, deadline=Deadline.after(60))
     # THEN nothing is written
     assert _methods(http) == ["GET"]
     assert result.to_body()["state"] == "unchanged"
@@ -146,7 +147,7 @@ def test_remove_user_revoke_nothing_held_sends_no_update(http: Any, xc: XCClient
 
 def test_remove_user_revoke_missing_user_is_done(http: Any, xc: XCClient) -> None:
     http.add("GET", ROLES, json={"items": []})
-    result = remove_user(REVOKE, xc, deadline=1e12)
+    result = remove_user(REVOKE, xc, deadline=Deadline.after(60))
     assert result.to_body()["state"] == "absent"
     assert _methods(http) == ["GET"]
 
@@ -155,7 +156,7 @@ def test_remove_user_revoke_only_groups_keeps_roles(http: Any, xc: XCClient) -> 
     request = UserRemovalRequest(BASE, EMAIL, Revocation(group_names=("xc-lab-users",)))
     http.add("GET", ROLES, json={"items": [_user([("ample-gull", "ves-io-admin-role")], ["xc-lab-users"])]})
     http.add("PUT", ROLES, json={})
-    result = remove_user(request, xc, deadline=1e12)
+    result = remove_user(request, xc, deadline=Deadline.after(60))
     sent = json.loads(http.calls[1].request.body)
     assert sent["namespace_roles"] == [{"namespace": "ample-gull", "role": "ves-io-admin-role"}]
     assert sent["group_names"] == []
@@ -165,10 +166,10 @@ def test_remove_user_revoke_only_groups_keeps_roles(http: Any, xc: XCClient) -> 
 def test_remove_user_auth_error_propagates(http: Any, xc: XCClient) -> None:
     http.add("POST", CASCADE, status=403, json={"code": 7, "message": "Forbidden"})
     with pytest.raises(XCAuthError):
-        remove_user(DELETE, xc, deadline=1e12)
+        remove_user(DELETE, xc, deadline=Deadline.after(60))
 
 
 def test_remove_user_persistent_server_error_raises(http: Any, xc: XCClient) -> None:
     http.add("POST", CASCADE, status=500, json={"code": 13, "message": "internal"})
     with pytest.raises(XCServerError):
-        remove_user(DELETE, xc, deadline=1e12)
+        remove_user(DELETE, xc, deadline=Deadline.after(60))
