@@ -78,7 +78,7 @@ def same_public_key(key: PrivateKey, cert: x509.Certificate) -> bool:
 def chain_problem(chain: Sequence[x509.Certificate]) -> str | None:
     """None when each certificate is signed by the next (leaf first); otherwise what is wrong.
 
-    Validated by signatures only: intermediates are neither pinned nor counted (acme.md §11).
+    Validated by signatures only: intermediates are neither pinned nor counted (docs/acme.md §11).
     """
     if len(chain) < 2:
         return "chain has no issuer certificate after the leaf"

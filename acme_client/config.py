@@ -1,7 +1,12 @@
 """acme_client settings: the deployed variables (names from shared.config) plus new optional ones.
 
 Every new setting has a default that keeps the deployed behaviour: Let's Encrypt production, the
-wildcard `*.<DOMAIN>` only, the TXT at CHALLENGE_RECORD. `load_config` reports every problem at once.
+wildcard `*.<DOMAIN>` only, the TXT at CHALLENGE_RECORD, no fallback CA. `load_config` reports every
+problem at once.
+
+The CA list is ACME_DIRECTORY_URL followed by ACME_FALLBACK_DIRECTORY_URLS, in order of preference,
+each CA with its own account and, where the CA wants one, its own External Account Binding. The list
+never mixes staging and production directories, so a production CA can never fall back to staging.
 """
 
 from __future__ import annotations
@@ -35,11 +40,22 @@ ACME_PROFILE: Final = "ACME_PROFILE"
 ACME_START_JITTER: Final = "ACME_START_JITTER"
 ACME_SCHEDULE_HOURS: Final = "ACME_SCHEDULE_HOURS"
 ACME_HTTP_TIMEOUT: Final = "ACME_HTTP_TIMEOUT"
+ACME_FALLBACK_DIRECTORY_URLS: Final = "ACME_FALLBACK_DIRECTORY_URLS"
+ACME_FALLBACK_EAB_KID_PREFIX: Final = "ACME_FALLBACK_EAB_KID_"  # + the fallback's position, from 1
+ACME_FALLBACK_EAB_HMAC_KEY_PREFIX: Final = "ACME_FALLBACK_EAB_HMAC_KEY_"
 POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
 
 LE_PRODUCTION: Final = "https://acme-v02.api.letsencrypt.org/directory"
 LE_STAGING: Final = "https://acme-staging-v02.api.letsencrypt.org/directory"
-DIRECTORY_NAMES: Final = {"production": LE_PRODUCTION, "staging": LE_STAGING}
+ZEROSSL: Final = "https://acme.zerossl.com/v2/DV90"
+GOOGLE: Final = "https://dv.acme-v02.api.pki.goog/directory"
+GOOGLE_STAGING: Final = "https://dv.acme-v02.test-api.pki.goog/directory"
+DIRECTORY_NAMES: Final = {
+    "production": LE_PRODUCTION, "staging": LE_STAGING,
+    "letsencrypt": LE_PRODUCTION, "letsencrypt-staging": LE_STAGING,
+    "zerossl": ZEROSSL, "google": GOOGLE, "google-staging": GOOGLE_STAGING,
+}
+_STAGING_DIRECTORIES: Final = frozenset({LE_STAGING, GOOGLE_STAGING})
 KEY_TYPES: Final = ("ec256", "ec384", "rsa2048", "rsa3072", "rsa4096")
 DNS_CHECKS: Final = ("auto", "authoritative", "insync")
 DEFAULT_METRICS_NAMESPACE: Final = "TenantOps"
@@ -51,12 +67,30 @@ _BASE64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 
 
 def directory_kind(url: str) -> DirectoryKind:
-    """LE production, a staging CA (LE staging or any URL naming 'staging'), or another CA."""
+    """LE production, a staging CA (LE's or Google's test directory, or any URL naming 'staging'), or
+    another CA. "custom" CAs (ZeroSSL, Google Trust Services, Pebble) count as production CAs."""
     if url == LE_PRODUCTION:
         return "production"
-    if url == LE_STAGING or "staging" in url.lower():
+    if url in _STAGING_DIRECTORIES or "staging" in url.lower():
         return "staging"
     return "custom"
+
+
+def is_staging(kind: DirectoryKind | None) -> bool:
+    return kind == "staging"
+
+
+@dataclass(frozen=True, slots=True)
+class CaConfig:
+    """One CA of the ordered list: its directory and, when it needs one, its EAB (key id + HMAC key)."""
+
+    directory_url: str
+    eab_kid: str | None = None
+    eab_hmac_key: Secret | None = None
+
+    @property
+    def kind(self) -> DirectoryKind:
+        return directory_kind(self.directory_url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +130,12 @@ class AcmeConfig:
     schedule_hours: float
     http_timeout: float
     metrics_namespace: str
+    fallbacks: tuple[CaConfig, ...] = ()
+
+    @property
+    def cas(self) -> tuple[CaConfig, ...]:
+        """Every CA, in order of preference: ACME_DIRECTORY_URL first, then the fallbacks."""
+        return (CaConfig(self.directory_url, self.eab_kid, self.eab_hmac_key), *self.fallbacks)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -135,6 +175,50 @@ def parse_dns_servers(raw: str) -> tuple[DnsServer, ...]:
     return tuple(servers)
 
 
+def _directory(name: str, raw: str, problems: list[str]) -> str:
+    url = DIRECTORY_NAMES.get(raw.lower(), raw)
+    if not url.startswith("https://"):
+        problems.append(f"{name} must be an https URL or one of {', '.join(DIRECTORY_NAMES)}, got {raw!r}")
+    return url
+
+
+def _eab(environ: Mapping[str, str], kid_name: str, key_name: str, problems: list[str]
+         ) -> tuple[str | None, Secret | None]:
+    kid = environ.get(kid_name, "").strip() or None
+    raw = environ.get(key_name, "").strip()
+    key = Secret(raw) if raw else None
+    if (kid is None) != (key is None):
+        problems.append(f"{kid_name} and {key_name} must be set together")
+    if raw and not _BASE64URL.match(raw):
+        problems.append(f"{key_name} must be base64url")  # never echo the value
+    return kid, key
+
+
+def _fallbacks(environ: Mapping[str, str], first: str, problems: list[str]) -> tuple[CaConfig, ...]:
+    """ACME_FALLBACK_DIRECTORY_URLS with ACME_FALLBACK_EAB_*_<n>; the whole list is one class."""
+    raw = environ.get(ACME_FALLBACK_DIRECTORY_URLS, "")
+    urls = [_directory(ACME_FALLBACK_DIRECTORY_URLS, item, problems)
+            for item in re.split(r"[,\s]+", raw.strip()) if item]
+    fallbacks = []
+    for position, url in enumerate(urls, start=1):
+        kid, key = _eab(environ, f"{ACME_FALLBACK_EAB_KID_PREFIX}{position}",
+                        f"{ACME_FALLBACK_EAB_HMAC_KEY_PREFIX}{position}", problems)
+        fallbacks.append(CaConfig(url, kid, key))
+    for name in environ:
+        for prefix in (ACME_FALLBACK_EAB_KID_PREFIX, ACME_FALLBACK_EAB_HMAC_KEY_PREFIX):
+            suffix = name[len(prefix):] if name.startswith(prefix) else None
+            if suffix is not None and not (suffix.isdigit() and 1 <= int(suffix) <= len(urls)):
+                problems.append(f"{name} is set but {ACME_FALLBACK_DIRECTORY_URLS} has no CA at position "
+                                f"{suffix!r}")
+    every = [first, *urls]
+    if len(set(every)) != len(every):
+        problems.append(f"{ACME_FALLBACK_DIRECTORY_URLS} repeats a directory (ACME_DIRECTORY_URL included)")
+    if urls and len({is_staging(directory_kind(url)) for url in every}) > 1:
+        problems.append(f"{ACME_FALLBACK_DIRECTORY_URLS} mixes staging and production directories: a "
+                        "production CA never falls back to a staging one (nor staging to production)")
+    return tuple(fallbacks)
+
+
 def _hostname(env: EnvReader, name: str, value: str) -> str:
     value = value.strip().rstrip(".").lower()
     env.check(name, value, names.hostname)
@@ -160,23 +244,14 @@ def load_config(environ: Mapping[str, str] | None = None) -> AcmeConfig:
         challenge_record = f"_acme-challenge.{domain}"
     zone_id = env.text(CHALLENGE_ZONE_ID, "").split("/")[-1] or None
 
-    directory = env.text(ACME_DIRECTORY_URL, "production")
-    directory = DIRECTORY_NAMES.get(directory.lower(), directory)
-    if not directory.startswith("https://"):
-        env.problems.append(f"{ACME_DIRECTORY_URL} must be an https URL or one of production, staging, "
-                            f"got {directory!r}")
+    directory = _directory(ACME_DIRECTORY_URL, env.text(ACME_DIRECTORY_URL, "production"), env.problems)
+    fallbacks = _fallbacks(environ, directory, env.problems)
     key_type = env.choice(ACME_KEY_TYPE, "ec256", KEY_TYPES)
     account_key_type = env.choice(ACME_ACCOUNT_KEY_TYPE, "ec256", KEY_TYPES)
     include_apex = env.flag(ACME_INCLUDE_APEX, False)
     fraction = env.number(ACME_RENEW_FRACTION, 1 / 3, minimum=0.01, maximum=0.9)
 
-    eab_kid = env.text(ACME_EAB_KID, "") or None
-    eab_raw = environ.get(ACME_EAB_HMAC_KEY, "").strip()
-    eab_key = Secret(eab_raw) if eab_raw else None
-    if (eab_kid is None) != (eab_key is None):
-        env.problems.append(f"{ACME_EAB_KID} and {ACME_EAB_HMAC_KEY} must be set together")
-    if eab_raw and not _BASE64URL.match(eab_raw):
-        env.problems.append(f"{ACME_EAB_HMAC_KEY} must be base64url")  # never echo the value
+    eab_kid, eab_key = _eab(environ, ACME_EAB_KID, ACME_EAB_HMAC_KEY, env.problems)
 
     try:
         dns_servers = parse_dns_servers(environ.get(ACME_DNS_SERVERS, ""))
@@ -208,4 +283,5 @@ def load_config(environ: Mapping[str, str] | None = None) -> AcmeConfig:
         dns_servers=dns_servers, dns_check=dns_check, dns_timeout=dns_timeout, ca_bundle=ca_bundle,
         state_prefix=prefix, txt_ttl=txt_ttl, profile=profile, start_jitter=jitter,
         schedule_hours=schedule_hours, http_timeout=http_timeout, metrics_namespace=namespace,
+        fallbacks=fallbacks,
     )

@@ -1,4 +1,4 @@
-"""Whether to issue, renew or leave the stored certificate alone (acme.md §1).
+"""Whether to issue, renew or leave the stored certificate alone (docs/acme.md §1).
 
 Order of the rules:
 1. re-issue regardless of date: forced; no certificate or key, or unreadable; key does not match;
@@ -16,14 +16,14 @@ import datetime as dt
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from typing import Any, Final, Literal
 
 from cryptography import x509
 
 from acme_client import certs
-from acme_client.config import DirectoryKind
+from acme_client.config import DirectoryKind, is_staging
 from acme_client.models import AriState, RunState
 
 log = logging.getLogger(__name__)
@@ -140,8 +140,8 @@ def hard_reason(inspection: Inspection, wanted: Wanted, now: dt.datetime, *, for
         return f"names changed: stored {sorted(cert.names)}, configured {sorted(wanted.names)}"
     if cert.key_type != wanted.key_type:
         return f"key type changed: stored {cert.key_type or 'unsupported'}, configured {wanted.key_type}"
-    if wanted.directory_kind == "production" and (
-        certs.is_staging_issuer(cert.leaf) or stored_directory_kind == "staging"
+    if not is_staging(wanted.directory_kind) and (
+        certs.is_staging_issuer(cert.leaf) or is_staging(stored_directory_kind)
     ):
         return "stored certificate is from a staging CA while production is configured"
     if cert.not_after <= now:
@@ -300,12 +300,22 @@ def record_failure(state: RunState, now: dt.datetime, error: str,
     until = now + backoff_delay(failures)
     if retry_after is not None and retry_after > until:
         until = retry_after
-    return RunState(names=state.names, failures=failures, last_failure=now, last_error=error[:500],
-                    retry_not_before=until, last_success=state.last_success, ari=state.ari)
+    return replace(state, failures=failures, last_failure=now, last_error=error[:500],
+                   retry_not_before=until)
+
+
+def record_costless_failure(state: RunState, now: dt.datetime, error: str,
+                            retry_after: dt.datetime | None = None) -> RunState:
+    """A failure that spent nothing at any CA (a configuration error, every CA unreachable or still
+    rate-limited): remembered, but it neither counts nor starts the backoff. `retry_after` is set only
+    when every CA asked to wait."""
+    return replace(state, last_failure=now, last_error=error[:500], retry_not_before=retry_after)
 
 
 def record_success(state: RunState, now: dt.datetime) -> RunState:
-    return RunState(names=state.names, last_success=now)
+    """A clean slate for the name set; CA limits still in force and pending TXT values are kept."""
+    limits = {url: when for url, when in state.ca_not_before.items() if when > now}
+    return RunState(names=state.names, last_success=now, ca_not_before=limits, dns_pending=state.dns_pending)
 
 
 def backing_off(state: RunState, now: dt.datetime) -> bool:

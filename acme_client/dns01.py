@@ -1,7 +1,9 @@
 """DNS-01 on Route53: the TXT value set at the challenge record, INSYNC, and proof of visibility.
 
-- Values are managed as a set (acme.md §6-7): read the record, add ours, UPSERT them all; on cleanup
-  UPSERT what is left, or DELETE the exact set when only ours were there. Foreign values are kept.
+- Values are managed as a set (docs/acme.md §6-7) by compare and swap: read the record, then one change batch
+  that DELETEs exactly the set that was read and CREATEs the new one; Route53 refuses the batch when the
+  set changed in between, and the step is read and tried again. Foreign values are kept, with the TTL
+  the set already has; our TTL applies only to a set we create.
 - After INSYNC, every authoritative server of the zone (its apex NS set, read with
   ListResourceRecordSets, or ACME_DNS_SERVERS) is asked directly, recursion off, UDP then TCP, until
   each serves all our values. `auto` falls back to INSYNC only when no server can be reached.
@@ -33,17 +35,18 @@ import dns.resolver
 from botocore.exceptions import ClientError
 
 from acme_client.config import DnsServer
-from acme_client.errors import DelegationError, DnsUpdateError, PropagationError
-from acme_client.models import Deadline
+from acme_client.errors import DelegationError, DnsUpdateError, PropagationError, ZoneNotFoundError
+from shared.deadline import Deadline
 
 log = logging.getLogger(__name__)
 
 _THROTTLED: Final = frozenset({"Throttling", "ThrottlingException", "PriorRequestNotComplete",
                                "RequestLimitExceeded", "TooManyRequestsException"})
-# AWS says InvalidChangeBatch when a DELETE does not match; moto says InvalidInput.
+# AWS says InvalidChangeBatch when a DELETE does not match the current set exactly or a CREATE meets an
+# existing set; moto says InvalidInput (and accepts some batches AWS refuses: see docs/acme.md §7).
 _STALE_CHANGE: Final = frozenset({"InvalidChangeBatch", "InvalidInput"})
 _MAX_THROTTLE_RETRIES: Final = 6
-_MAX_STALE_RETRIES: Final = 3
+_MAX_SWAP_ATTEMPTS: Final = 5
 
 
 class Route53Client(Protocol):
@@ -121,42 +124,68 @@ class TxtRecords:
         return None
 
     def add(self, values: Iterable[str], deadline: Deadline) -> str | None:
-        """Add our values, keeping every other value. Returns the change id (None if nothing changed)."""
+        """Add our values, keeping every other value and the set's TTL. Returns the change id (None if
+        nothing changed)."""
         ours = list(dict.fromkeys(values))
-        current = self.read(deadline)
-        present = current.texts if current else frozenset()
-        if current is not None and all(v in present for v in ours) and current.ttl == self.ttl:
-            return None
-        merged = list(current.values if current else ()) + [quote_txt(v) for v in ours if v not in present]
-        change = self._change("UPSERT", TxtSet(self.ttl, tuple(merged)), deadline)
-        log.info("challenge TXT values added",
-                 extra={"record": self.name, "added": len(ours), "total": len(merged)})
+
+        def plan(current: TxtSet | None) -> list[tuple[str, TxtSet]]:
+            present = current.texts if current else frozenset()
+            missing = [quote_txt(v) for v in ours if v not in present]
+            if not missing:
+                return []
+            if current is None:
+                return [("CREATE", TxtSet(self.ttl, tuple(missing)))]
+            # the set keeps its TTL: values of others are served as they were
+            return [("DELETE", current), ("CREATE", TxtSet(current.ttl, current.values + tuple(missing)))]
+
+        change = self._swap(plan, deadline, "add")
+        if change is not None:
+            log.info("challenge TXT values added", extra={"record": self.name, "added": len(ours)})
         return change
 
     def remove(self, values: Iterable[str], deadline: Deadline) -> str | None:
         """Remove only our values. Already gone is success. Returns the change id, if any."""
         ours = set(values)
-        for _ in range(_MAX_STALE_RETRIES):
-            current = self.read(deadline)
+
+        def plan(current: TxtSet | None) -> list[tuple[str, TxtSet]]:
             if current is None:
-                return None
+                return []
             remaining = tuple(v for v in current.values if unquote_txt(v) not in ours)
             if len(remaining) == len(current.values):
+                return []
+            if not remaining:
+                return [("DELETE", current)]
+            return [("DELETE", current), ("CREATE", TxtSet(current.ttl, remaining))]
+
+        change = self._swap(plan, deadline, "remove")
+        if change is not None:
+            log.info("challenge TXT values removed", extra={"record": self.name})
+        return change
+
+    def _swap(self, plan: Callable[[TxtSet | None], list[tuple[str, TxtSet]]], deadline: Deadline,
+              what: str) -> str | None:
+        """Compare and swap: read the set, then DELETE exactly what was read and CREATE the new set in one
+        change batch. Route53 refuses the batch (InvalidChangeBatch) when the set changed in between, or
+        when a CREATE meets a set created in between; then read again and retry, a bounded number of
+        times with a short jittered pause so that two writers do not collide again in step."""
+        for attempt in range(1, _MAX_SWAP_ATTEMPTS + 1):
+            current = self.read(deadline)
+            changes = plan(current)
+            if not changes:
                 return None
             try:
-                if remaining:
-                    change = self._change("UPSERT", TxtSet(current.ttl, remaining), deadline)
-                else:
-                    change = self._change("DELETE", current, deadline)
+                return self._change(changes, deadline)
             except ClientError as exc:
-                if _code(exc) in _STALE_CHANGE:  # the set changed under us: read it again
-                    log.info("challenge record changed during cleanup; reading it again",
-                             extra={"record": self.name, "code": _code(exc)})
-                    continue
-                raise
-            log.info("challenge TXT values removed", extra={"record": self.name, "left": len(remaining)})
-            return change
-        raise DnsUpdateError(f"could not remove our values from {self.name}: the record kept changing")
+                if _code(exc) not in _STALE_CHANGE:
+                    raise
+                pause = 0.05 * attempt * self._rng.uniform(1.0, 2.0)
+                log.info("challenge record changed under us; reading it again",
+                         extra={"record": self.name, "code": _code(exc), "attempt": attempt, "step": what})
+                if attempt == _MAX_SWAP_ATTEMPTS or deadline.remaining() <= pause:
+                    raise DnsUpdateError(f"could not {what} our values at {self.name}: the record kept "
+                                         f"changing ({_code(exc)})") from exc
+                self._sleep(pause)
+        raise AssertionError("unreachable")
 
     def wait_insync(self, change_id: str, deadline: Deadline) -> None:
         """Poll GetChange until INSYNC; raises PropagationError if the deadline comes first."""
@@ -170,10 +199,12 @@ class TxtRecords:
             self._sleep(interval)
             interval = min(interval * 2, self._poll_interval)
 
-    def _change(self, action: str, txt: TxtSet, deadline: Deadline) -> str:
-        batch = {"Comment": "acme_client DNS-01", "Changes": [{"Action": action, "ResourceRecordSet": {
-            "Name": self.name, "Type": "TXT", "TTL": txt.ttl,
-            "ResourceRecords": [{"Value": v} for v in txt.values]}}]}
+    def _change(self, changes: Sequence[tuple[str, TxtSet]], deadline: Deadline) -> str:
+        batch = {"Comment": "acme_client DNS-01", "Changes": [
+            {"Action": action, "ResourceRecordSet": {
+                "Name": self.name, "Type": "TXT", "TTL": txt.ttl,
+                "ResourceRecords": [{"Value": v} for v in txt.values]}}
+            for action, txt in changes]}
         response = self._call(self._route53.change_resource_record_sets, deadline, HostedZoneId=self.zone_id,
                               ChangeBatch=batch)
         return str(response["ChangeInfo"]["Id"])
@@ -227,7 +258,7 @@ def find_zone(route53: Route53Client, name: str) -> tuple[str, str]:
         if inside and (best is None or len(zone_name) > len(best[1])):
             best = (zone["Id"].split("/")[-1], zone_name)
     if best is None:
-        raise DnsUpdateError(f"no hosted zone holds {name}; set CHALLENGE_ZONE_ID")
+        raise ZoneNotFoundError(f"no hosted zone holds {name}; set CHALLENGE_ZONE_ID")
     return best
 
 
@@ -235,7 +266,7 @@ def zone_name(route53: Route53Client, zone_id: str) -> str:
     for zone in _hosted_zones(route53):
         if zone["Id"].split("/")[-1] == zone_id:
             return normalize(zone["Name"])
-    raise DnsUpdateError(f"hosted zone {zone_id} (CHALLENGE_ZONE_ID) is not listed by ListHostedZones")
+    raise ZoneNotFoundError(f"hosted zone {zone_id} (CHALLENGE_ZONE_ID) is not listed by ListHostedZones")
 
 
 def resolve_host(host: str) -> list[str]:
@@ -367,6 +398,15 @@ def wait_until_visible(servers: Sequence[DnsServer], name: str, expected: Iterab
 # --- the whole DNS-01 step ---
 
 
+class TxtJournal(Protocol):
+    """Told which values are about to be written (before Route53 sees them) and which were removed, so
+    that values left by a killed run are recognisably ours and can be purged by the next run."""
+
+    def adding(self, record: str, zone_id: str, values: Sequence[str]) -> None: ...
+
+    def removed(self, record: str, zone_id: str, values: Sequence[str]) -> None: ...
+
+
 class Dns01:
     """Publishes DNS-01 values at the challenge record of one certificate and proves they are visible."""
 
@@ -374,8 +414,9 @@ class Dns01:
                  servers: Sequence[DnsServer], mode: str, timeout: float,
                  sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
                  query: QueryTxt = query_txt, resolve: Callable[[str], list[str]] = resolve_host,
-                 lookup_cname: LookupCname | None = None) -> None:
+                 lookup_cname: LookupCname | None = None, journal: TxtJournal | None = None) -> None:
         self._route53 = route53
+        self.journal = journal
         self.record = normalize(record)
         self._zone_id = zone_id
         self._ttl = ttl
@@ -409,6 +450,12 @@ class Dns01:
                 zone_id, apex = self.zone()
                 self._servers = zone_nameservers(self._route53, zone_id, apex, self._resolve)
         return self._servers
+
+    def preflight(self, source: str) -> None:
+        """What can be checked before anything is spent at a CA: the delegation and the hosted zone.
+        Raises DelegationError or ZoneNotFoundError (configuration errors)."""
+        self.check_delegation(source)
+        self.zone()
 
     def check_delegation(self, source: str) -> None:
         """Raise DelegationError unless `source` is a CNAME to the challenge record (when they differ)."""
@@ -452,6 +499,8 @@ class Dns01:
         They are removed on the way out, whatever happened (a cleanup failure is logged, not raised over
         the original error)."""
         records = self.records()
+        if self.journal is not None:
+            self.journal.adding(records.name, records.zone_id, values)
         try:
             change = records.add(values, deadline)
             if change is not None:
@@ -463,5 +512,8 @@ class Dns01:
             try:
                 records.remove(values, cleanup_deadline)
             except Exception:
-                log.exception("challenge TXT cleanup failed; values may be left behind",
+                log.exception("challenge TXT cleanup failed; the next run removes the values",
                               extra={"record": self.record})
+            else:
+                if self.journal is not None:
+                    self.journal.removed(records.name, records.zone_id, values)

@@ -39,11 +39,17 @@ class RateLimitedError(AcmeError):
         super().__init__(f"ACME rate limited until {when}: {detail}")
 
 
-class ValidationFailedError(AcmeError):
-    """One or more authorizations became invalid; `problems` maps each identifier to the CA's reason."""
+class CaUnavailableError(RetryableError, AcmeError):
+    """The CA could not be reached (refused, reset, timed out, TLS failure): another CA may be tried."""
 
-    def __init__(self, problems: dict[str, str]) -> None:
+
+class ValidationFailedError(AcmeError):
+    """One or more authorizations became invalid; `problems` maps each identifier to the CA's reason and
+    `codes` holds the ACME error names seen (`unauthorized`, `dns`, `caa`, ...)."""
+
+    def __init__(self, problems: dict[str, str], codes: frozenset[str] = frozenset()) -> None:
         self.problems = dict(problems)
+        self.codes = codes
         super().__init__("DNS-01 validation failed: " + "; ".join(f"{k}: {v}" for k, v in problems.items()))
 
 
@@ -79,6 +85,10 @@ class PropagationError(RetryableError):
 
 class DnsUpdateError(TopsError):
     """Route53 refused or never applied a change to the challenge record."""
+
+
+class ZoneNotFoundError(DnsUpdateError):
+    """No hosted zone holds CHALLENGE_RECORD, or CHALLENGE_ZONE_ID is not listed: a configuration error."""
 
 
 class StoreError(TopsError):

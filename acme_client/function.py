@@ -10,8 +10,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from acme_client.config import load_config
 from acme_client.core import renew_certificate
-from acme_client.models import Deadline, Response, parse_event
+from acme_client.models import Response, parse_event
 from shared import aws
+from shared.deadline import Deadline
 from shared.log import get_logger
 
 SERVICE: Final = "acme_client"
@@ -25,7 +26,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> Response:
     request = parse_event(event)
     config = load_config(os.environ)
     logger.append_keys(cert_name=config.cert_name, domain=config.domain)
-    deadline = Deadline.after(context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_S)
+    deadline = Deadline.from_context(context, margin=SAFETY_MARGIN_S)
     metrics = Metrics(namespace=config.metrics_namespace, service=SERVICE)
     try:
         result = renew_certificate(request, config, s3=aws.client("s3"), route53=aws.client("route53"),

@@ -2,7 +2,8 @@
 
 - `AcmeNetwork` retries `badNonce` a bounded number of times, reusing the fresh nonce that the error
   response carries, and remembers the status and Retry-After of the last failed response, so a 429
-  becomes a `RateLimitedError` with a time instead of a loop (acme.md §9).
+  becomes a `RateLimitedError` with a time instead of a loop (docs/acme.md §9). Every use of the library's
+  private API goes through `acme_client.acme_private`.
 - `NewOrderWithReplaces` adds RFC 9773's `replaces` to newOrder; it is sent only when the directory
   has `renewalInfo`, and an order the CA refuses because of it is retried once without it.
 - Authorizations and finalization are polled here with short intervals bounded by the run's deadline
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -26,18 +26,19 @@ import requests
 from acme import challenges, crypto_util, errors, messages
 from acme.client import ClientNetwork, ClientV2
 
-from acme_client import certs
+from acme_client import acme_private, certs
 from acme_client.account import Account
 from acme_client.decide import parse_retry_after
 from acme_client.errors import (
     AcmeError,
     AcmeProblemError,
+    CaUnavailableError,
     DeadlineError,
     RateLimitedError,
     ValidationFailedError,
 )
-from acme_client.models import Deadline
-from shared.errors import ConfigError, RetryableError, TopsError
+from shared.deadline import Deadline
+from shared.errors import ConfigError, TopsError
 from shared.secret import Secret
 
 log = logging.getLogger(__name__)
@@ -77,25 +78,27 @@ class AcmeNetwork(ClientNetwork):
         self.last_failure: FailedResponse | None = None
         self._sleep = sleep
         self.deadline = deadline
+        self.session.hooks["response"].append(self._seen)
 
-    def _send_request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+    def _seen(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """Every answer passes here (a requests hook): remember a failure, keep an error's fresh nonce."""
         self.last_failure = None
-        response = super()._send_request(method, url, *args, **kwargs)
-        if not response.ok:
-            self.last_failure = FailedResponse(response.status_code, response.headers.get("Retry-After"), url)
-            if self.REPLAY_NONCE_HEADER in response.headers:
-                try:  # a badNonce answer carries a fresh nonce: keep it for the retry
-                    self._add_nonce(response)
-                except errors.NonceError:
-                    pass
-        return response
+        if response.ok:
+            return
+        self.last_failure = FailedResponse(response.status_code, response.headers.get("Retry-After"),
+                                           str(response.url))
+        if self.REPLAY_NONCE_HEADER in response.headers:
+            try:  # a badNonce answer carries a fresh nonce: keep it for the retry
+                acme_private.add_nonce(self, response)
+            except errors.NonceError:
+                pass
 
     def post(self, *args: Any, **kwargs: Any) -> requests.Response:
         busy_retried = False
         attempt = 0
         while True:
             try:
-                return self._post_once(*args, **kwargs)
+                return acme_private.post_once(self, *args, **kwargs)
             except messages.Error as error:
                 if problem_code(error) == "badNonce" and attempt < self.bad_nonce_retries:
                     attempt += 1
@@ -139,6 +142,7 @@ class AcmeSession:
         self.net = net
         self.directory_url = directory_url
         self._account_key: jose.JWK | None = None
+        self.spent = False  # an order was created: the CA counted it (an account is created once, ever)
 
     @property
     def account_key(self) -> jose.JWK:
@@ -158,11 +162,6 @@ class AcmeSession:
     def profiles(self) -> Mapping[str, str]:
         meta = getattr(self.client.directory, "meta", None)
         return getattr(meta, "profiles", None) or {}
-
-    def fetch_renewal_info(self, url: str) -> tuple[Any, str | None]:
-        """Unauthenticated GET of a renewalInfo resource: (JSON, Retry-After)."""
-        response = self.net.get(url, content_type=ClientNetwork.JSON_CONTENT_TYPE)
-        return response.json(), response.headers.get("Retry-After")
 
     def register(self, jwk: jose.JWK, alg: jose.JWASignature, *, email: str | None,
                  eab_kid: str | None = None, eab_hmac_key: Secret | None = None) -> str:
@@ -208,10 +207,14 @@ class AcmeSession:
         if replaces and self.renewal_info_url:
             fields["replaces"] = replaces
         # ClientV2.new_order cannot carry `replaces`; the rest mirrors it.
-        response = self.client._post(self.client.directory["newOrder"], NewOrderWithReplaces(**fields))
+        response = acme_private.post(self.client, self.client.directory["newOrder"],
+                                     NewOrderWithReplaces(**fields))
+        self.spent = True
         body = messages.Order.from_json(response.json())
-        authorizations = [self.client._authzr_from_response(self.client._post_as_get(url), uri=url)
-                          for url in body.authorizations]
+        authorizations = [
+            acme_private.authorization_from_response(self.client, acme_private.post_as_get(self.client, url),
+                                                     url)
+            for url in body.authorizations]
         return messages.OrderResource(body=body, uri=response.headers.get("Location"),
                                       authorizations=authorizations, csr_pem=csr_pem)
 
@@ -234,7 +237,7 @@ class AcmeSession:
         while True:
             body = orderr.body
             if body.status == messages.STATUS_VALID and body.certificate:
-                return str(self.client._post_as_get(body.certificate).text)
+                return str(acme_private.post_as_get(self.client, body.certificate).text)
             if body.status == messages.STATUS_INVALID:
                 raise errors.IssuanceError(body.error) if body.error else AcmeProblemError(
                     None, "order became invalid at finalization")
@@ -246,7 +249,7 @@ class AcmeSession:
                 raise DeadlineError("order finalization")
             sleep(interval)
             interval = min(interval * 2, 2.0)
-            response = self.client._post_as_get(orderr.uri)
+            response = acme_private.post_as_get(self.client, orderr.uri)
             orderr = orderr.update(body=messages.Order.from_json(response.json()))
             hint = parse_retry_after(response.headers.get("Retry-After"), dt.datetime.now(dt.UTC))
             if hint is not None:
@@ -254,11 +257,14 @@ class AcmeSession:
 
 
 def connect(directory_url: str, *, verify: bool | str, timeout: float, deadline: Deadline | None = None,
-            sleep: Callable[[float], None] = time.sleep) -> AcmeSession:
-    """GET the directory: the only call made before the account is known."""
+            sleep: Callable[[float], None] = time.sleep,
+            directory: Mapping[str, Any] | None = None) -> AcmeSession:
+    """GET the directory (unless this run already read it: `directory`), the only call made before the
+    account is known."""
     net = AcmeNetwork(verify=verify, timeout=max(1, int(timeout)), deadline=deadline, sleep=sleep)
-    directory = ClientV2.get_directory(directory_url, net)
-    return AcmeSession(ClientV2(directory, net), net, directory_url)
+    parsed = (messages.Directory.from_json(dict(directory)) if directory is not None
+              else ClientV2.get_directory(directory_url, net))
+    return AcmeSession(ClientV2(parsed, net), net, directory_url)
 
 
 # --- the order flow ---
@@ -312,7 +318,7 @@ def _order(session: CaSession, names: Sequence[str], csr_pem: bytes, replaces: s
         code = problem_code(exc) if isinstance(exc, messages.Error) else "conflict"
         if replaces is None or code not in _REPLACES_REFUSED:
             raise
-        # e.g. the predecessor came from a lost account, or was already replaced (acme.md §3).
+        # e.g. the predecessor came from a lost account, or was already replaced (docs/acme.md §3).
         log.warning("CA refused the order with replaces; ordering once without it",
                     extra={"code": code, "detail": getattr(exc, "detail", None)})
         return session.new_order(names, csr_pem, replaces=None, profile=profile), None
@@ -325,6 +331,7 @@ def _wait_for_authorizations(session: CaSession, pending: Sequence[messages.Auth
     while waiting:
         still: list[messages.AuthorizationResource] = []
         failed: dict[str, str] = {}
+        codes: set[str] = set()
         for authzr in waiting:
             updated = session.authorization(authzr)
             status = updated.body.status
@@ -334,16 +341,31 @@ def _wait_for_authorizations(session: CaSession, pending: Sequence[messages.Auth
                 still.append(updated)
             else:
                 failed[_identifier(updated)] = _authz_problem(updated)
+                codes |= _authz_codes(updated)
         if failed:
             for name, problem in failed.items():
                 log.error("authorization failed", extra={"identifier": name, "problem": problem})
-            raise ValidationFailedError(failed)
+            raise ValidationFailedError(failed, frozenset(codes))
         waiting = still
         if waiting:
             if deadline.remaining() <= interval:
                 raise DeadlineError("authorization polling")
             sleep(interval)
             interval = min(interval * 2, 2.0)
+
+
+def _authz_codes(authzr: messages.AuthorizationResource) -> set[str]:
+    """The ACME error names in an invalid authorization (its challenges' errors and their subproblems)."""
+    codes: set[str] = set()
+    for challb in authzr.body.challenges:
+        error = challb.error
+        if error is None:
+            continue
+        for problem in (error, *(error.subproblems or ())):
+            code = problem_code(problem)
+            if code:
+                codes.add(code)
+    return codes
 
 
 def _authz_problem(authzr: messages.AuthorizationResource) -> str:
@@ -359,8 +381,7 @@ def _authz_problem(authzr: messages.AuthorizationResource) -> str:
 
 def obtain_certificate(session: CaSession, dns: ChallengeDns, *, names: Sequence[str], key_type: str,
                        deadline: Deadline, cleanup_deadline: Deadline, replaces: str | None = None,
-                       profile: str | None = None, jitter: float = 0.0, rng: random.Random | None = None,
-                       sleep: Callable[[float], None] = time.sleep) -> Issued:
+                       profile: str | None = None, sleep: Callable[[float], None] = time.sleep) -> Issued:
     """Order a certificate for `names` with a fresh key and prove control through DNS-01.
 
     The TXT values exist only around the answers (removed in every case); a challenge is answered only
@@ -388,8 +409,6 @@ def obtain_certificate(session: CaSession, dns: ChallengeDns, *, names: Sequence
         pending.append((authzr, challb))
     if pending:
         values = [challb.chall.validation(session.account_key) for _, challb in pending]
-        if jitter > 0:  # the three tenant functions start together and share Route53's limits
-            sleep(min((rng or random.Random()).uniform(0, jitter), max(0.0, deadline.remaining() / 10)))
         with dns.published(values, deadline.earlier(ANSWER_RESERVE_S), cleanup_deadline):
             for _, challb in pending:
                 session.answer(challb)
@@ -429,7 +448,11 @@ def translate(exc: BaseException, net: AcmeNetwork | None, now: dt.datetime) -> 
     if isinstance(exc, errors.IssuanceError):
         return translate(exc.error, net, now)
     if isinstance(exc, errors.ValidationError):
-        return ValidationFailedError({_identifier(a): _authz_problem(a) for a in exc.failed_authzrs})
+        codes: set[str] = set()
+        for authzr in exc.failed_authzrs:
+            codes |= _authz_codes(authzr)
+        return ValidationFailedError({_identifier(a): _authz_problem(a) for a in exc.failed_authzrs},
+                                     frozenset(codes))
     if isinstance(exc, errors.ConflictError):
         return AcmeProblemError("conflict", f"HTTP 409 for {exc.location}", status=409)
     if isinstance(exc, errors.TimeoutError):
@@ -439,5 +462,5 @@ def translate(exc: BaseException, net: AcmeNetwork | None, now: dt.datetime) -> 
     if isinstance(exc, errors.ClientError) and status is not None:
         return AcmeProblemError(None, f"HTTP {status} from the CA", status=status)
     if isinstance(exc, requests.RequestException):
-        return RetryableError(f"cannot reach the CA: {type(exc).__name__}")
+        return CaUnavailableError(f"cannot reach the CA: {type(exc).__name__}")
     return AcmeError(f"{type(exc).__name__}: {exc}")

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 from shared.errors import InputError
@@ -41,28 +40,6 @@ def parse_event(event: Any) -> RenewRequest:
     return RenewRequest(force=raw, source="event")
 
 
-@dataclass(frozen=True, slots=True)
-class Deadline:
-    """A point on the monotonic clock; polling loops check it and never sleep past it."""
-
-    at: float
-    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
-
-    @classmethod
-    def after(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
-        return cls(clock() + seconds, clock)
-
-    def remaining(self) -> float:
-        return max(0.0, self.at - self.clock())
-
-    def expired(self) -> bool:
-        return self.clock() >= self.at
-
-    def earlier(self, seconds: float) -> Deadline:
-        """The same deadline moved `seconds` earlier: time kept back for later steps."""
-        return replace(self, at=self.at - seconds)
-
-
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -70,7 +47,10 @@ def _iso(value: dt.datetime | None) -> str | None:
 def _from_iso(value: Any) -> dt.datetime | None:
     if not isinstance(value, str) or not value:
         return None
-    parsed = dt.datetime.fromisoformat(value)
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:  # a hand-edited or damaged state object must not stop the run
+        return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
@@ -106,9 +86,36 @@ class AriState:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingTxt:
+    """TXT values a run is about to write, journaled first: if that run is killed before its cleanup, the
+    next run after `expires` (when the writer's Lambda deadline has surely passed) removes them."""
+
+    record: str
+    zone_id: str
+    values: tuple[str, ...]
+    expires: dt.datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {"record": self.record, "zone_id": self.zone_id, "values": list(self.values),
+                "expires": _iso(self.expires)}
+
+    @classmethod
+    def from_json(cls, doc: Any) -> PendingTxt | None:
+        if not isinstance(doc, Mapping):
+            return None
+        expires = _from_iso(doc.get("expires"))
+        values = doc.get("values")
+        record, zone_id = doc.get("record"), doc.get("zone_id")
+        if expires is None or not isinstance(values, list) or not isinstance(record, str) \
+                or not isinstance(zone_id, str):
+            return None
+        return cls(record, zone_id, tuple(str(v) for v in values), expires)
+
+
+@dataclass(frozen=True, slots=True)
 class RunState:
     """What one run leaves for the next (S3, outside the cert prefix): failures for the configured name
-    set, the CA's Retry-After, and the ARI answer."""
+    set, the backoff, each CA's own Retry-After, the ARI answer, and TXT values not yet cleaned up."""
 
     names: tuple[str, ...] = ()
     failures: int = 0
@@ -117,12 +124,16 @@ class RunState:
     retry_not_before: dt.datetime | None = None
     last_success: dt.datetime | None = None
     ari: AriState | None = None
+    ca_not_before: Mapping[str, dt.datetime] = field(default_factory=dict)  # directory URL -> time
+    dns_pending: tuple[PendingTxt, ...] = ()
 
     def for_names(self, names: tuple[str, ...]) -> RunState:
-        """Failures count per name set: a changed set starts clean (the ARI answer is per certificate)."""
+        """Failures count per name set: a changed set starts clean (the ARI answer is per certificate,
+        CA limits and leftover TXT values are not per name set)."""
         if sorted(self.names) == sorted(names):
             return self
-        return RunState(names=names, last_success=self.last_success, ari=self.ari)
+        return RunState(names=names, last_success=self.last_success, ari=self.ari,
+                        ca_not_before=self.ca_not_before, dns_pending=self.dns_pending)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -130,12 +141,23 @@ class RunState:
             "last_failure": _iso(self.last_failure), "last_error": self.last_error,
             "retry_not_before": _iso(self.retry_not_before), "last_success": _iso(self.last_success),
             "ari": self.ari.to_json() if self.ari else None,
+            "ca_not_before": {url: when.isoformat() for url, when in sorted(self.ca_not_before.items())},
+            "dns_pending": [entry.to_json() for entry in self.dns_pending],
         }
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> RunState:
         ari = doc.get("ari")
         failures = doc.get("failures")
+        limits = doc.get("ca_not_before")
+        ca_not_before = {}
+        if isinstance(limits, Mapping):
+            for url, raw in limits.items():
+                when = _from_iso(raw) if isinstance(url, str) else None
+                if when is not None:
+                    ca_not_before[url] = when
+        pending = doc.get("dns_pending")
+        entries = [PendingTxt.from_json(item) for item in pending] if isinstance(pending, list) else []
         return cls(
             names=tuple(str(n) for n in doc.get("names") or ()),
             failures=failures if isinstance(failures, int) and failures >= 0 else 0,
@@ -144,6 +166,8 @@ class RunState:
             retry_not_before=_from_iso(doc.get("retry_not_before")),
             last_success=_from_iso(doc.get("last_success")),
             ari=AriState.from_json(ari) if isinstance(ari, Mapping) else None,
+            ca_not_before=ca_not_before,
+            dns_pending=tuple(entry for entry in entries if entry is not None),
         )
 
 
@@ -154,6 +178,7 @@ class ResultBody(TypedDict):
     not_after: str | None
     names: list[str]
     serial: str | None
+    ca: str | None
 
 
 class Response(TypedDict):
@@ -172,6 +197,7 @@ class RunResult:
     not_after: dt.datetime | None = None
     serial: str | None = None
     days_left: float | None = None
+    ca: str | None = None  # directory URL of the CA that issued the published certificate, when known
 
     def to_response(self) -> Response:
         body: ResultBody = {
@@ -181,5 +207,6 @@ class RunResult:
             "not_after": _iso(self.not_after),
             "names": list(self.names),
             "serial": self.serial,
+            "ca": self.ca,
         }
         return {"statusCode": 500 if self.action == "failed" else 200, "body": body}

@@ -1,6 +1,6 @@
 """Validate an issued certificate, then publish it so cert_mgmt never pairs mismatched objects.
 
-Order of writes (acme.md §12): `privkey.pem` first, `fullchain.pem` last (each write fires cert_mgmt;
+Order of writes (docs/acme.md §12): `privkey.pem` first, `fullchain.pem` last (each write fires cert_mgmt;
 the last one always finds a matching pair), then the metadata object outside `<CERT_NAME>/`. Nothing
 is written unless every check passes; if the chain write fails, the previous key is put back.
 """
@@ -16,7 +16,7 @@ from typing import Any, Final
 from cryptography import x509
 
 from acme_client import certs
-from acme_client.config import DirectoryKind, directory_kind
+from acme_client.config import DirectoryKind, directory_kind, is_staging
 from acme_client.decide import StoredCert
 from acme_client.errors import PublishError, StagingRefusedError, StoreError
 from acme_client.store import CertStore
@@ -77,7 +77,7 @@ def validate(fullchain_pem: bytes, key_pem: Secret, *, names: Sequence[str], now
         problems.append(f"leaf already expired at {leaf.not_valid_after_utc.isoformat()}")
     if leaf.not_valid_before_utc > now + CLOCK_SKEW:
         problems.append(f"leaf not valid before {leaf.not_valid_before_utc.isoformat()}")
-    if kind == "production" and certs.is_staging_issuer(leaf):
+    if not is_staging(kind) and certs.is_staging_issuer(leaf):
         problems.append(f"staging issuer {certs.issuer_text(leaf)} from a production directory")
     if problems:
         raise PublishError("issued certificate rejected: " + "; ".join(problems))
@@ -87,9 +87,9 @@ def validate(fullchain_pem: bytes, key_pem: Secret, *, names: Sequence[str], now
 def refuse_staging_over_production(stored: StoredCert | None, stored_kind: DirectoryKind | None,
                                    kind: DirectoryKind, now: dt.datetime) -> None:
     """Raise StagingRefusedError when a staging directory would replace a valid production certificate."""
-    if kind != "staging" or stored is None or not stored.usable(now):
+    if not is_staging(kind) or stored is None or not stored.usable(now):
         return
-    if stored_kind == "staging" or (stored_kind is None and certs.is_staging_issuer(stored.leaf)):
+    if is_staging(stored_kind) or (stored_kind is None and certs.is_staging_issuer(stored.leaf)):
         return
     raise StagingRefusedError(
         f"refusing to replace a valid production certificate (serial {stored.serial}, expires "
@@ -98,7 +98,9 @@ def refuse_staging_over_production(stored: StoredCert | None, stored_kind: Direc
 
 
 def metadata_for(cert: ValidatedCert, *, cert_name: str, directory_url: str, now: dt.datetime,
-                 replaced: str | None, order_url: str | None) -> dict[str, Any]:
+                 replaced: str | None, order_url: str | None, ca_position: int = 0) -> dict[str, Any]:
+    """What is known about the published certificate; `directory` says which CA issued it and
+    `ca_position` where that CA stands in the configured list (0 = ACME_DIRECTORY_URL)."""
     leaf = cert.leaf
     return {
         "version": 1,
@@ -114,6 +116,7 @@ def metadata_for(cert: ValidatedCert, *, cert_name: str, directory_url: str, now
         "ari_cert_id": certs.ari_cert_id(leaf),
         "directory": directory_url,
         "directory_kind": directory_kind(directory_url),
+        "ca_position": ca_position,
         "issued_at": now.isoformat(),
         "replaces": replaced,
         "order": order_url,

@@ -8,10 +8,16 @@ Keys:
   <prefix>certs/<CERT_NAME>.json        metadata of the published certificate
   <prefix>state/<CERT_NAME>.json        failures, backoff and the last ARI answer
 Every write asks for SSE-S3 (AES256).
+
+The conditional create needs `IfNoneMatch` in put_object, which botocore has from 1.35; the Lambda
+runtimes ship 1.34 and later. On an SDK whose S3 model lacks the parameter, the same `If-None-Match: *`
+header is added to that one request by a `before-sign` hook on the client, so S3 still refuses to
+overwrite an existing object.
 """
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import logging
@@ -28,6 +34,8 @@ log = logging.getLogger(__name__)
 SSE: Final = "AES256"
 _MISSING: Final = frozenset({"NoSuchKey", "404", "NotFound"})
 _CONDITION_FAILED: Final = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
+_HOOK_ID: Final = "acme_client.store.if-none-match"
+_create_only = contextvars.ContextVar("acme_client_create_only", default=False)
 
 
 class S3Client(Protocol):
@@ -42,6 +50,35 @@ class S3Client(Protocol):
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def has_if_none_match(s3: Any) -> bool:
+    """Whether this client's S3 model knows put_object's IfNoneMatch (botocore >= 1.35). A client without
+    a botocore model (a test double) is taken at its word."""
+    try:
+        members = s3.meta.service_model.operation_model("PutObject").input_shape.members
+    except AttributeError:
+        return True
+    return "IfNoneMatch" in members
+
+
+def _add_if_none_match(request: Any, **_: Any) -> None:
+    if _create_only.get():
+        request.headers["If-None-Match"] = "*"
+
+
+def _put_if_absent(s3: Any, **params: Any) -> None:
+    """put_object that S3 refuses (412) when the key exists, on any botocore version."""
+    if has_if_none_match(s3):
+        s3.put_object(IfNoneMatch="*", **params)
+        return
+    # registered once per client (same unique_id); the context variable limits it to this call
+    s3.meta.events.register("before-sign.s3.PutObject", _add_if_none_match, unique_id=_HOOK_ID)
+    token = _create_only.set(True)
+    try:
+        s3.put_object(**params)
+    finally:
+        _create_only.reset(token)
 
 
 class CertStore:
@@ -108,8 +145,8 @@ class CertStore:
     def create(self, key: str, body: bytes, content_type: str) -> bool:
         """Write only if absent (If-None-Match: *). False when another writer got there first."""
         try:
-            self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
-                                ServerSideEncryption=SSE, IfNoneMatch="*")
+            _put_if_absent(self._s3, Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
+                           ServerSideEncryption=SSE)
         except ClientError as exc:
             if _code(exc) in _CONDITION_FAILED:
                 return False

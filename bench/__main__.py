@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-from bench.report import Figure, median, print_figures, write_results
+from bench.report import Figure, print_figures, write_results
 from bench.zips import Zips
 
 ORDER: Final = ("cold_start", "size", "issuance", "provisioning", "burst")
@@ -29,12 +29,7 @@ ORDER: Final = ("cold_start", "size", "issuance", "provisioning", "burst")
 def _issuance(runs: int) -> list[Figure]:
     from bench import acme_issuance
 
-    print(f"issuance: acme_client through lambda_handler against Pebble (VA no-sleep), {runs} runs",
-          flush=True)
-    times = acme_issuance.bench_issuance(max(1, runs))
-    return [Figure("issuance", "acme_client", "median s per issuance", median(times), acme_issuance.TARGET_S,
-                   "s", f"{len(times)} runs (first registers the account); min {min(times):.3f} s, "
-                   f"max {max(times):.3f} s")]
+    return acme_issuance.figures(max(1, runs))
 
 
 def _runners(args: argparse.Namespace, zips: Zips) -> dict[str, Callable[[], list[Figure]]]:

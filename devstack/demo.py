@@ -264,7 +264,7 @@ class Demo:
     def run(self) -> int:
         self.say(
             f"local stack up: moto {self.stack.moto_url}, XC {self.stack.xc.url}, "
-            f"Pebble {self.stack.pebble.directory_url if self.stack.pebble else '-'}"
+            f"Pebble (with ARI) {self.stack.ari.directory_url if self.stack.ari else '-'}"
         )
         self.stage(f"certificate *.{DOMAIN} -> {CERT_NAME}", self.certificate)
         self.stage("token_refresh", self.token)

@@ -16,7 +16,7 @@ Routes map a function name to a handler module path (`"ns_create.function"`) or 
 `handler(event, context)`. A name is resolved exactly, then with trailing `-<word>` parts removed one
 at a time, so `tops-ns-create-dev` and `tops-acme-client-mcn` find `tops-ns-create` and
 `tops-acme-client`. `default_routes()` builds them from deployables.toml and the deployed names
-(deployment.md §2). Handlers share this process's environment variables.
+(docs/deployment.md §2). Handlers share this process's environment variables.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@
 `/usr/bin/pebble -config ... -dnsserver <dns>`, waits for the directory and exposes what a client
 needs: `directory_url`, `ca_bundle_path` (the CA that signed the TLS certificate Pebble serves, for
 `verify=`), `management_url` and `roots()` (Pebble's issuing roots, new at every start).
+`tls_cert_path`/`tls_key_path` let a proxy in front of Pebble (devstack/ari.py) serve the same TLS
+identity, so clients trust both with one bundle.
 """
 
 from __future__ import annotations
@@ -106,6 +108,8 @@ class Pebble:
     authz_reuse: PEBBLE_AUTHZREUSE, percent of valid authorizations reused (Pebble's default 50).
     validity_seconds: certificateValidityPeriod (Pebble's default is 5 years).
     eab_keys: {kid: base64url HMAC key}; when given, external account binding is required.
+    domain_blocklist: names Pebble refuses in newOrder with `rejectedIdentifier` (config `domainBlocklist`;
+        a blocked domain also blocks its subdomains).
     """
 
     def __init__(
@@ -116,6 +120,7 @@ class Pebble:
         authz_reuse: int = 0,
         validity_seconds: int | None = None,
         eab_keys: Mapping[str, str] | None = None,
+        domain_blocklist: tuple[str, ...] = (),
         host: str = "127.0.0.1",
         binary: str = PEBBLE_BINARY,
         extra_env: Mapping[str, str] | None = None,
@@ -125,6 +130,7 @@ class Pebble:
         self.authz_reuse = authz_reuse
         self.validity_seconds = validity_seconds
         self.eab_keys = dict(eab_keys or {})
+        self.domain_blocklist = tuple(domain_blocklist)
         self.host = host
         self.binary = binary
         self.extra_env = dict(extra_env or {})
@@ -134,6 +140,8 @@ class Pebble:
         self.port = 0
         self.management_port = 0
         self.ca_bundle_path = ""
+        self.tls_cert_path = ""
+        self.tls_key_path = ""
 
     @property
     def directory_url(self) -> str:
@@ -149,6 +157,7 @@ class Pebble:
         self._workdir = Path(tempfile.mkdtemp(prefix="pebble-"))
         ca_path, cert_path, key_path = write_tls_material(self._workdir, self.host)
         self.ca_bundle_path = str(ca_path)
+        self.tls_cert_path, self.tls_key_path = str(cert_path), str(key_path)
         self.port, self.management_port = free_port(self.host), free_port(self.host)
         settings: dict[str, object] = {
             "listenAddress": f"{self.host}:{self.port}",
@@ -164,6 +173,8 @@ class Pebble:
             settings["externalAccountMACKeys"] = self.eab_keys
         if self.validity_seconds is not None:
             settings["certificateValidityPeriod"] = int(self.validity_seconds)
+        if self.domain_blocklist:
+            settings["domainBlocklist"] = list(self.domain_blocklist)
         config_path = self._workdir / "pebble-config.json"
         config_path.write_text(json.dumps({"pebble": settings}, indent=2))
         env = {

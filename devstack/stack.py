@@ -1,6 +1,6 @@
 """The whole local stack in one object: moto (server mode), the XC emulator, the DNS server over
 moto's Route 53, Pebble, the Lambda invoke endpoint and the event router, seeded like one
-environment of the deployed system (deployment.md) with one tenant.
+environment of the deployed system (docs/deployment.md) with one tenant.
 
 Workers run in this process and reach everything through the standard `AWS_ENDPOINT_URL*`
 variables and their deployed environment variables, which `start()` sets in `os.environ`.
@@ -38,7 +38,7 @@ def helper_arn(lab: str) -> str:
     return f"{ARN}tops-udf-helper-{lab}-pre-{ENV_NAME}"
 
 
-# The lab configuration rows (deployment.md §4.2), all pointing at the stack's one tenant.
+# The lab configuration rows (docs/deployment.md §4.2), all pointing at the stack's one tenant.
 LAB_ROWS: Final[dict[str, dict[str, Any]]] = {
     "e37500bc": {
         "description": "Example lab",
@@ -132,6 +132,7 @@ class LocalStack:
         self.xc: Any = None
         self.dns: Any = None
         self.pebble: Any = None
+        self.ari: Any = None  # the renewalInfo proxy in front of Pebble: the CA the workers see
         self.invoke: LambdaInvokeServer | None = None
         self.router: EventRouter | None = None
         self.queue_url = ""
@@ -202,6 +203,7 @@ class LocalStack:
         )
 
     def _start_acme(self) -> None:
+        from devstack.ari import AriProxy
         from devstack.dns import DNSServer
         from devstack.pebble import PEBBLE_BINARY, Pebble
 
@@ -216,6 +218,8 @@ class LocalStack:
             validity_seconds=90 * 86400,
         ).start()
         self._stops.append(self.pebble.stop)
+        self.ari = AriProxy(self.pebble).start()
+        self._stops.append(self.ari.stop)
 
     def stop(self) -> None:
         while self._stops:
@@ -288,8 +292,8 @@ class LocalStack:
         if self.pebble is not None:
             env.update(
                 {
-                    "ACME_DIRECTORY_URL": self.pebble.directory_url,
-                    "ACME_CA_BUNDLE": self.pebble.ca_bundle_path,
+                    "ACME_DIRECTORY_URL": self.ari.directory_url,
+                    "ACME_CA_BUNDLE": self.ari.ca_bundle_path,
                     "ACME_DNS_SERVERS": self.dns.address,
                     "ACME_DNS_CHECK": "authoritative",
                 }
@@ -359,7 +363,7 @@ class LocalStack:
             item = {"lab_id": lab_id, "ssm_base_path": BASE_PATH, "post_lambda": None, **row}
             db.put_item(TableName=LAB_TABLE, Item={k: serializer.serialize(v) for k, v in item.items()})
 
-        # What the tenants hold before any worker runs (deployment.md §9).
+        # What the tenants hold before any worker runs (docs/deployment.md §9).
         self.xc.state.create_object(
             "shared", "virtual_sites", {"metadata": {"name": "appworld2025-k8s-vsite"}, "spec": {}}
         )

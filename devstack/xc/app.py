@@ -142,7 +142,7 @@ def _token(request: Request) -> str | None:
 
 
 def _custom_namespace(ns: str) -> None:
-    # Namespace-slug enforcement on custom endpoints (xc-api.md §1.2).
+    # Namespace-slug enforcement on custom endpoints (docs/xc-api.md §1.2).
     if ns not in CUSTOM_NAMESPACES:
         raise InvalidArgumentError("namespace", f"custom APIs accept only 'system' or 'shared', not {ns!r}")
 

@@ -1,7 +1,7 @@
 """XC-shaped errors: the gRPC-gateway status body ``{"code", "details", "message"}``.
 
 One table (``GRPC_CODES``) fixes the gRPC code for each HTTP status, following
-``reference/xc-api.md`` §4.2. Model code raises the typed errors below; the HTTP
+``docs/xc-api.md`` §4.2. Model code raises the typed errors below; the HTTP
 layer turns any of them into a response with ``error.status`` and ``error.body()``.
 """
 

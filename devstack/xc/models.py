@@ -3,8 +3,8 @@
 ``XCState`` holds namespaces, config objects, users, credentials and tokens behind one
 lock (the server is threaded). Its public methods are named after the XC API
 operations, take parsed JSON bodies and return JSON-ready dicts; they raise the typed
-errors of ``devstack.xc.errors``. Facts come from ``reference/xc-api.md``; behaviour
-marked [I] there is a switch or a value in ``XCConfig``.
+errors of ``devstack.xc.errors``. Facts come from ``docs/xc-api.md``; behaviour
+tagged [inferred] there is a switch or a value in ``XCConfig``.
 
 Time comes from an injectable ``Clock``: ``time()`` for wall-clock timestamps,
 ``monotonic()`` for delays and ``sleep()`` for blocking calls, so unit tests can
@@ -129,7 +129,7 @@ def rfc3339(epoch: float) -> str:
 
 @dataclass
 class XCConfig:
-    """Tunable behaviour. Everything marked [I] in xc-api.md lives here, with the default
+    """Tunable behaviour. Everything tagged [inferred] in docs/xc-api.md (§11) lives here, with the default
     that matches what the workers expect. Change it with ``XCState.configure``."""
 
     # §6 timing, all in milliseconds, all 0 by default.

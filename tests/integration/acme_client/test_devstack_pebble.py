@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 def test_pebble_serves_a_directory_verifiable_with_the_generated_ca(pebble: Pebble):
     directory = requests.get(pebble.directory_url, verify=pebble.ca_bundle_path, timeout=5).json()
     assert {"newAccount", "newNonce", "newOrder"} <= set(directory)
-    assert "renewalInfo" not in directory  # Pebble 2.4 has no ARI: that logic is unit-tested
+    assert "renewalInfo" not in directory  # Pebble 2.4 has no ARI: devstack/ari.py adds it
 
 
 def test_pebble_roots_are_self_signed_ca_certificates(pebble: Pebble):

@@ -6,13 +6,14 @@ follows the CNAME to CHALLENGE_RECORD and serves the TXT values the worker wrote
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import time
 from typing import Any, cast
 
 import pytest
 from cryptography import x509
 
+import acme_client.core
 import acme_client.dns01
 import acme_client.issue
 from acme_client import certs
@@ -114,7 +115,7 @@ def test_lambda_handler_reuses_the_stored_account(acme_env, monkeypatch):
     assert json.loads(stored)["uri"].startswith(acme_env.pebble.directory_url.rsplit("/", 1)[0])
 
 
-def test_lambda_handler_wrong_cname_target_stops_before_ordering_and_leaves_s3_untouched(
+def test_lambda_handler_wrong_cname_target_stops_before_any_ca_call_and_starts_no_backoff(
     acme_env, monkeypatch
 ):
     # GIVEN the delegation pointing somewhere else
@@ -132,7 +133,13 @@ def test_lambda_handler_wrong_cname_target_stops_before_ordering_and_leaves_s3_u
         _invoke()
     assert orders == []
     assert not any(k.startswith(f"{CERT_NAME}/") for k in acme_env.objects())
+    assert not any(k.startswith("_acme/accounts/") for k in acme_env.objects())  # no newAccount either
     assert acme_env.txt_values() == []
+    # AND the error cost nothing at the CA, so it starts no backoff: once fixed, the next run issues
+    state = json.loads(acme_env.get(f"_acme/state/{CERT_NAME}.json"))
+    assert state["failures"] == 0 and state["retry_not_before"] is None
+    acme_env.set_cname(CHALLENGE_RECORD)
+    assert _invoke()["body"]["action"] == "issued"
 
 
 def _tamper_before_answering(acme_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -200,20 +207,17 @@ def test_lambda_handler_survives_pebble_nonce_rejection(acme_env_factory, pebble
 
 
 def test_lambda_handler_short_lived_certificate_is_renewed_at_half_its_life(
-    acme_env_factory, pebble_short_lived
+    acme_env_factory, pebble_short_lived, monkeypatch
 ):
     # GIVEN a 10-second certificate (under 10 days: renew with half of the lifetime left)
     acme_env = acme_env_factory(pebble_short_lived)
     first = _invoke()
     assert first["body"]["action"] == "issued"
     assert _invoke()["body"]["action"] == "valid"
-    # WHEN half of its life has passed
+    # WHEN the run's clock is just past half of its life (the injected clock: no real sleep)
     leaf = x509.load_pem_x509_certificates(acme_env.get(PAIR[1]))[0]
-    half = (
-        leaf.not_valid_before_utc.timestamp()
-        + (leaf.not_valid_after_utc - leaf.not_valid_before_utc).total_seconds() / 2
-    )
-    time.sleep(max(0.0, half - time.time() + 0.2))
+    half = leaf.not_valid_before_utc + (leaf.not_valid_after_utc - leaf.not_valid_before_utc) / 2
+    monkeypatch.setattr(acme_client.core, "_utcnow", lambda: half + dt.timedelta(seconds=0.5))
     # THEN the scheduled run renews it by the lifetime rule
     response = _invoke()
     assert response["body"]["action"] == "renewed"

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from acme_client.config import LE_PRODUCTION, LE_STAGING, DnsServer, load_config, parse_dns_servers
+from acme_client.config import (
+    GOOGLE,
+    GOOGLE_STAGING,
+    LE_PRODUCTION,
+    LE_STAGING,
+    ZEROSSL,
+    DnsServer,
+    directory_kind,
+    load_config,
+    parse_dns_servers,
+)
 from shared.errors import ConfigError
 
 DEPLOYED = {
@@ -114,3 +124,89 @@ def test_parse_dns_servers_ip_port_forms():
     )
     assert str(DnsServer("::1", 53)) == "[::1]:53"
     assert parse_dns_servers("") == ()
+
+
+# --- the CA list ---
+
+
+def test_load_config_ca_list_is_the_directory_then_the_fallbacks_in_order():
+    # GIVEN production first and two fallbacks, by name and by URL, the second with its own EAB
+    secret = "c2Vjb25kLWNhLWhtYWMta2V5LTEyMzQ1"
+    config = load_config({
+        **DEPLOYED,
+        "ACME_FALLBACK_DIRECTORY_URLS": "google, https://acme.example.net/directory",
+        "ACME_FALLBACK_EAB_KID_2": "kid-example",
+        "ACME_FALLBACK_EAB_HMAC_KEY_2": secret,
+    })
+    # THEN the CAs are in that order, each with its own binding, and the secret is not in any repr
+    assert [ca.directory_url for ca in config.cas] == [
+        LE_PRODUCTION, GOOGLE, "https://acme.example.net/directory"]
+    assert [ca.eab_kid for ca in config.cas] == [None, None, "kid-example"]
+    assert config.cas[2].eab_hmac_key is not None and config.cas[2].eab_hmac_key.reveal() == secret
+    assert secret not in repr(config) and secret not in repr(config.cas)
+
+
+def test_load_config_without_fallbacks_has_one_ca():
+    config = load_config(DEPLOYED)
+    assert [ca.directory_url for ca in config.cas] == [LE_PRODUCTION]
+
+
+@pytest.mark.parametrize(
+    ("first", "fallbacks"),
+    [
+        ("production", "staging"),
+        ("production", "google-staging"),
+        ("zerossl", "https://ca.example.net/staging/directory"),
+        ("staging", "production"),
+    ],
+)
+def test_load_config_never_mixes_staging_and_production_cas(first, fallbacks):
+    with pytest.raises(ConfigError) as caught:
+        load_config({**DEPLOYED, "ACME_DIRECTORY_URL": first, "ACME_FALLBACK_DIRECTORY_URLS": fallbacks})
+    assert any(p.startswith("ACME_FALLBACK_DIRECTORY_URLS") and "staging" in p for p in caught.value.problems)
+
+
+def test_load_config_staging_may_fall_back_to_staging():
+    config = load_config({**DEPLOYED, "ACME_DIRECTORY_URL": "staging",
+                          "ACME_FALLBACK_DIRECTORY_URLS": "google-staging"})
+    assert [ca.kind for ca in config.cas] == ["staging", "staging"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"ACME_FALLBACK_DIRECTORY_URLS": "production"}, "ACME_FALLBACK_DIRECTORY_URLS"),  # repeats the first
+        ({"ACME_FALLBACK_DIRECTORY_URLS": "http://plain.example/dir"}, "ACME_FALLBACK_DIRECTORY_URLS"),
+        ({"ACME_FALLBACK_DIRECTORY_URLS": "zerossl", "ACME_FALLBACK_EAB_KID_1": "kid"},
+         "ACME_FALLBACK_EAB_KID_1"),
+        ({"ACME_FALLBACK_DIRECTORY_URLS": "zerossl", "ACME_FALLBACK_EAB_KID_2": "kid",
+          "ACME_FALLBACK_EAB_HMAC_KEY_2": "a2V5"}, "ACME_FALLBACK_EAB_KID_2"),  # no second fallback
+    ],
+)
+def test_load_config_bad_fallback_settings_name_the_variable(extra, named):
+    with pytest.raises(ConfigError) as caught:
+        load_config({**DEPLOYED, **extra})
+    assert any(problem.startswith(named) for problem in caught.value.problems)
+
+
+def test_load_config_bad_fallback_hmac_key_is_never_echoed():
+    secret = "not base64url: s3cr3t!"
+    with pytest.raises(ConfigError) as caught:
+        load_config({**DEPLOYED, "ACME_FALLBACK_DIRECTORY_URLS": "zerossl",
+                     "ACME_FALLBACK_EAB_KID_1": "kid", "ACME_FALLBACK_EAB_HMAC_KEY_1": secret})
+    assert "ACME_FALLBACK_EAB_HMAC_KEY_1" in str(caught.value)
+    assert secret not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        (LE_PRODUCTION, "production"),
+        (LE_STAGING, "staging"),
+        (GOOGLE_STAGING, "staging"),
+        (ZEROSSL, "custom"),
+        ("https://127.0.0.1:14000/dir", "custom"),
+    ],
+)
+def test_directory_kind_recognises_staging_cas(url, kind):
+    assert directory_kind(url) == kind

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 import boto3
 import pytest
@@ -17,9 +17,17 @@ from acme_client.config import load_config
 from acme_client.core import renew_certificate
 from acme_client.decide import inspect_pair
 from acme_client.dns01 import Dns01, unquote_txt
-from acme_client.errors import BackoffError, StagingRefusedError, ValidationFailedError
+from acme_client.errors import (
+    BackoffError,
+    DelegationError,
+    RateLimitedError,
+    StagingRefusedError,
+    ValidationFailedError,
+)
 from acme_client.issue import FailedResponse
-from acme_client.models import Deadline, RenewRequest, RunState
+from acme_client.models import PendingTxt, RenewRequest, RunState
+from shared.deadline import Deadline
+from tests.fixtures.acme import strict_route53
 from tests.unit.acme_client.pki import NOW, Pki, pem_cert, pem_key
 
 BUCKET = "tops-cert-bucket"
@@ -42,7 +50,9 @@ class Metrics:
 
 
 class FakeCa:
-    """Issues from a local PKI; an authorization is valid only if Route53 holds the right TXT value."""
+    """Issues from a local PKI; an authorization is valid only if Route53 holds the right TXT value.
+
+    It is also the run's CA reader (directory and renewalInfo GETs), which it counts in `reads`."""
 
     def __init__(
         self,
@@ -54,32 +64,59 @@ class FakeCa:
         tamper: bool = False,
         order_errors: list[Exception] | None = None,
         issued_at: dt.datetime = NOW,
+        base: str = CA,
+        validation_error: dict[str, str] | None = None,
     ) -> None:
         self.pki, self.route53, self.zone_id = pki, route53, zone_id
+        self.base = base
         self.issued_at = issued_at
-        self.renewal_info = renewal_info
+        self.ari_answer = renewal_info
         self.tamper = tamper
+        self.validation_error = validation_error or {
+            "type": "urn:ietf:params:acme:error:unauthorized",
+            "detail": "Incorrect TXT record",
+        }
         self.order_errors = list(order_errors or [])
         self.account_key: Any = None
         self.registered: list[str] = []
+        self.eab: list[str | None] = []
         self.orders: list[dict[str, Any]] = []
+        self.orders_created = 0
         self.answers: list[str] = []
+        self.reads: list[str] = []
         self.net = SimpleNamespace(last_failure=None)
         self.serial = 100
 
     @property
-    def renewal_info_url(self) -> str | None:
-        return f"{CA}/renewal-info" if self.renewal_info is not None else None
+    def directory_url(self) -> str:
+        return f"{self.base}/dir"
 
-    def fetch_renewal_info(self, url: str) -> tuple[Any, str | None]:
-        return self.renewal_info, "21600"
+    @property
+    def spent(self) -> bool:
+        return self.orders_created > 0
+
+    @property
+    def renewal_info_url(self) -> str | None:
+        return f"{self.base}/renewal-info" if self.ari_answer is not None else None
+
+    def directory(self, url: str) -> dict[str, Any]:
+        self.reads.append(url)
+        doc = {"newOrder": f"{self.base}/new-order", "newNonce": f"{self.base}/nonce"}
+        if self.renewal_info_url:
+            doc["renewalInfo"] = self.renewal_info_url
+        return doc
+
+    def renewal_info(self, url: str) -> tuple[Any, str | None]:
+        self.reads.append(url)
+        return self.ari_answer, "21600"
 
     def register(
         self, jwk: Any, alg: Any, *, email: Any, eab_kid: Any = None, eab_hmac_key: Any = None
     ) -> str:
         self.registered.append(jwk.thumbprint())
+        self.eab.append(eab_kid)
         self.account_key = jwk
-        return f"{CA}/acct/{len(self.registered)}"
+        return f"{self.base}/acct/{len(self.registered)}"
 
     def use_account(self, account: Any) -> None:
         self.account_key = account.jwk
@@ -88,6 +125,7 @@ class FakeCa:
         self.orders.append({"names": list(names), "replaces": replaces})
         if self.order_errors:
             raise self.order_errors.pop(0)
+        self.orders_created += 1
         authzs = []
         for n, name in enumerate(names):
             body = {
@@ -96,7 +134,7 @@ class FakeCa:
                 "challenges": [
                     {
                         "type": "dns-01",
-                        "url": f"{CA}/chall/{n}",
+                        "url": f"{self.base}/chall/{n}",
                         "status": "pending",
                         "token": f"tok{n}" + "x" * 40,
                     }
@@ -106,12 +144,12 @@ class FakeCa:
                 body["wildcard"] = True
             authzs.append(
                 messages.AuthorizationResource(
-                    body=messages.Authorization.from_json(body), uri=f"{CA}/authz/{n}"
+                    body=messages.Authorization.from_json(body), uri=f"{self.base}/authz/{n}"
                 )
             )
         return messages.OrderResource(
             body=messages.Order(status=messages.STATUS_PENDING),
-            uri=f"{CA}/order/1",
+            uri=f"{self.base}/order/1",
             authorizations=authzs,
             csr_pem=csr_pem,
         )
@@ -130,10 +168,7 @@ class FakeCa:
             body["status"] = "valid"
         else:
             body["status"] = "invalid"
-            body["challenges"][0]["error"] = {
-                "type": "urn:ietf:params:acme:error:unauthorized",
-                "detail": "Incorrect TXT record",
-            }
+            body["challenges"][0]["error"] = dict(self.validation_error)
         return messages.AuthorizationResource(body=messages.Authorization.from_json(body), uri=authzr.uri)
 
     def answer(self, challb):
@@ -157,7 +192,7 @@ def pki() -> Pki:
 def aws(aws_mock: None) -> SimpleNamespace:
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)
-    route53 = boto3.client("route53", region_name="us-east-1")
+    route53 = strict_route53(boto3.client("route53", region_name="us-east-1"))
     zone_id = route53.create_hosted_zone(Name="challenge.f5demos.com", CallerReference="c")["HostedZone"][
         "Id"
     ]
@@ -183,14 +218,24 @@ def _config(aws: SimpleNamespace, **extra: str) -> Any:
 
 def _run(
     aws: SimpleNamespace,
-    ca: FakeCa,
+    ca: FakeCa | list[FakeCa],
     *,
     force: bool = False,
     config: Any = None,
     metrics: Metrics | None = None,
     now: dt.datetime = NOW,
+    sleep: Any = None,
+    lookup_cname: Any = None,
+    remaining: float = 170,
+    connector_errors: dict[str, Exception] | None = None,
 ) -> Any:
-    config = config or _config(aws)
+    fakes = ca if isinstance(ca, list) else [ca]
+    by_url = {fake.directory_url: fake for fake in fakes}
+    if config is None:
+        extra = {}
+        if len(fakes) > 1:
+            extra["ACME_FALLBACK_DIRECTORY_URLS"] = ",".join(f.directory_url for f in fakes[1:])
+        config = _config(aws, ACME_DIRECTORY_URL=fakes[0].directory_url, **extra)
     dns = Dns01(
         aws.route53,
         record=config.challenge_record,
@@ -200,20 +245,44 @@ def _run(
         mode="insync",
         timeout=1,
         sleep=lambda s: None,
-        lookup_cname=lambda name: RECORD,
+        lookup_cname=lookup_cname or (lambda name: RECORD),
     )
+
+    def connect(url: str, deadline: Any) -> Any:
+        if connector_errors and url in connector_errors:
+            raise connector_errors[url]
+        return by_url[url]
+
+    reader = Reader(by_url)
     return renew_certificate(
         RenewRequest(force=force),
         config,
         s3=aws.s3,
         route53=aws.route53,
         metrics=metrics or Metrics(),
-        deadline=Deadline.after(170),
-        ca_connector=lambda cfg, dl: cast(Any, ca),
+        deadline=Deadline.after(remaining),
+        ca_connector=connect,
+        ca_reader=reader,
         dns=dns,
         clock=lambda: now,
-        sleep=lambda s: None,
+        sleep=sleep or (lambda s: None),
     )
+
+
+class Reader:
+    """Routes the run's directory and renewalInfo GETs to the fake CA that owns the URL."""
+
+    def __init__(self, by_url: dict[str, FakeCa]) -> None:
+        self.by_url = by_url
+
+    def _owner(self, url: str) -> FakeCa:
+        return next(fake for fake in self.by_url.values() if url.startswith(fake.base + "/"))
+
+    def directory(self, url: str) -> Any:
+        return self._owner(url).directory(url)
+
+    def renewal_info(self, url: str) -> Any:
+        return self._owner(url).renewal_info(url)
 
 
 def _get(aws: SimpleNamespace, key: str) -> bytes | None:
@@ -420,3 +489,238 @@ def test_renew_certificate_name_change_reissues_with_new_names(aws, pki):
     assert result.action == "renewed"
     assert result.reason.startswith("names changed")
     assert sorted(result.names) == sorted(NAMES)
+
+
+# --- a second CA ---
+
+CA2 = "https://ca2.test"
+
+
+def _rate_limited(fake: FakeCa, retry_after: str = "7200") -> FakeCa:
+    """The CA answers the next newOrder with 429 rateLimited and Retry-After."""
+    fake.order_errors.append(messages.Error.with_code("rateLimited", detail="too many new orders"))
+    fake.net.last_failure = FailedResponse(429, retry_after, f"{fake.base}/new-order")
+    return fake
+
+
+@pytest.fixture
+def pki2() -> Pki:
+    return Pki.create("Second CA")
+
+
+def _two(aws: SimpleNamespace, pki: Pki, pki2: Pki, **first: Any) -> tuple[FakeCa, FakeCa]:
+    return FakeCa(pki, aws.route53, aws.zone_id, **first), FakeCa(pki2, aws.route53, aws.zone_id, base=CA2)
+
+
+def _issuer_cn(aws: SimpleNamespace) -> str:
+    leaf = x509.load_pem_x509_certificates(_get(aws, f"{CERT}/fullchain.pem") or b"")[0]
+    return leaf.issuer.rfc4514_string()
+
+
+def test_renew_certificate_rate_limited_first_ca_falls_back_and_is_left_alone_until_its_wait_ends(
+    aws, pki, pki2
+):
+    # GIVEN a first CA that answers newOrder with 429 and Retry-After two hours
+    first, second = _two(aws, pki, pki2)
+    _rate_limited(first)
+    metrics = Metrics()
+    # WHEN running THEN the second CA issues; the result, metadata and metrics say which CA did
+    result = _run(aws, [first, second], metrics=metrics)
+    assert (result.action, result.ca) == ("issued", f"{CA2}/dir")
+    assert "Second CA" in _issuer_cn(aws)
+    metadata = json.loads(_get(aws, f"_acme/certs/{CERT}.json"))
+    assert (metadata["directory"], metadata["ca_position"]) == (f"{CA2}/dir", 1)
+    assert metrics.metrics["CertificateIssuedByFallback"] == 1
+    state = _state(aws)
+    assert state.ca_not_before == {f"{CA}/dir": NOW + dt.timedelta(hours=2)}
+    assert state.failures == 0 and state.retry_not_before is None
+    # AND a renewal within the two hours does not go to the first CA at all
+    assert _run(aws, [first, second], force=True, now=NOW + dt.timedelta(hours=1)).ca == f"{CA2}/dir"
+    assert len(first.orders) == 1 and len(second.orders) == 2
+    # AND after them, the first CA is preferred again (and its wait forgotten)
+    later = _run(aws, [first, second], force=True, now=NOW + dt.timedelta(hours=2, minutes=1))
+    assert later.ca == f"{CA}/dir"
+    assert "Second CA" not in _issuer_cn(aws)
+    assert _state(aws).ca_not_before == {}
+
+
+def _refuses_names(ca: FakeCa) -> None:
+    ca.order_errors.append(messages.Error.with_code("rejectedIdentifier", detail="forbidden by policy"))
+
+
+def _server_error(ca: FakeCa) -> None:
+    ca.order_errors.append(messages.Error.with_code("serverInternal", detail="maintenance"))
+
+
+def _caa_refusal(ca: FakeCa) -> None:  # the CA's CAA check fails during validation
+    ca.validation_error = {"type": "urn:ietf:params:acme:error:caa", "detail": "CAA record forbids issuance"}
+    ca.tamper = True
+
+
+@pytest.mark.parametrize("failure", [_refuses_names, _server_error, _caa_refusal])
+def test_renew_certificate_first_ca_refusing_or_failing_falls_back(aws, pki, pki2, failure):
+    first, second = _two(aws, pki, pki2)
+    failure(first)
+    result = _run(aws, [first, second])
+    assert (result.action, result.ca) == ("issued", f"{CA2}/dir")
+    assert len(first.orders) == 1 and len(second.orders) == 1
+    assert second._txt() == set()
+
+
+def test_renew_certificate_unreachable_first_ca_falls_back(aws, pki, pki2):
+    import requests
+
+    _, second = _two(aws, pki, pki2)
+    down = requests.ConnectionError("connection refused")
+    config = _config(aws, ACME_DIRECTORY_URL=f"{CA}/dir", ACME_FALLBACK_DIRECTORY_URLS=f"{CA2}/dir")
+    result = _run(aws, [second], config=config, connector_errors={f"{CA}/dir": down})
+    assert result.ca == f"{CA2}/dir"
+
+
+def test_renew_certificate_failed_dns01_validation_does_not_fall_back(aws, pki, pki2):
+    # GIVEN a first CA that finds a wrong TXT value (any CA would: it costs authorization failures there)
+    first, second = _two(aws, pki, pki2, tamper=True)
+    # WHEN running THEN the error is raised, the second CA is never contacted, and the backoff starts
+    with pytest.raises(ValidationFailedError):
+        _run(aws, [first, second])
+    assert second.registered == [] and second.orders == []
+    assert _state(aws).failures == 1
+
+
+def test_renew_certificate_no_time_left_for_the_next_ca_stops_at_the_first(aws, pki, pki2):
+    first, second = _two(aws, pki, pki2)
+    _rate_limited(first)
+    with pytest.raises(RateLimitedError):
+        _run(aws, [first, second], remaining=50)
+    assert second.orders == []
+
+
+def test_renew_certificate_every_ca_rate_limited_waits_for_the_earliest_without_counting(aws, pki, pki2):
+    first, second = _two(aws, pki, pki2)
+    _rate_limited(first, "7200")
+    _rate_limited(second, "3600")
+    with pytest.raises(RateLimitedError):
+        _run(aws, [first, second])
+    state = _state(aws)
+    assert state.failures == 0  # no order was created anywhere
+    assert state.retry_not_before == NOW + dt.timedelta(hours=1)
+    assert "every CA failed" in (state.last_error or "")
+
+
+def test_renew_certificate_replaces_goes_only_to_the_ca_that_issued_the_certificate(aws, pki, pki2):
+    # GIVEN a certificate issued by the second CA (the first was rate limited), whose ARI window opened
+    first, second = _two(aws, pki, pki2)
+    _rate_limited(first, "60")
+    _run(aws, [first, second])
+    window = {"suggestedWindow": {"start": "2026-06-01T13:00:00Z", "end": "2026-06-01T14:00:00Z"}}
+    first.ari_answer = second.ari_answer = window
+    # WHEN the renewal goes to the first CA again
+    result = _run(aws, [first, second], now=NOW + dt.timedelta(hours=2))
+    # THEN ARI was asked of the second CA, and the first CA's order carries no `replaces`
+    assert result.ca == f"{CA}/dir"
+    assert any("renewal-info" in url for url in second.reads)
+    assert first.orders[-1]["replaces"] is None
+    assert not any("renewal-info" in url for url in first.reads)
+
+
+def test_renew_certificate_fallback_ca_registers_with_its_own_eab(aws, pki, pki2):
+    first, second = _two(aws, pki, pki2)
+    _rate_limited(first)
+    config = _config(aws, ACME_DIRECTORY_URL=f"{CA}/dir", ACME_FALLBACK_DIRECTORY_URLS=f"{CA2}/dir",
+                     ACME_FALLBACK_EAB_KID_1="kid-2", ACME_FALLBACK_EAB_HMAC_KEY_1="c2Vjb25kLWNhLWhtYWM")
+    _run(aws, [first, second], config=config)
+    assert first.eab == [None] and second.eab == ["kid-2"]
+
+
+# --- configuration errors, start delay, leftovers, ARI cache ---
+
+
+def test_renew_certificate_wrong_delegation_costs_nothing_and_starts_no_backoff(aws, pki):
+    # GIVEN `_acme-challenge.<DOMAIN>` pointing somewhere else
+    ca = FakeCa(pki, aws.route53, aws.zone_id)
+    with pytest.raises(DelegationError):
+        _run(aws, ca, lookup_cname=lambda name: "lab-app.challenge.f5demos.com")
+    # THEN nothing was sent to the CA (no account, no order) and no backoff was recorded
+    assert ca.registered == [] and ca.orders == []
+    state = _state(aws)
+    assert state.failures == 0 and state.retry_not_before is None
+    assert "CHALLENGE_RECORD" in (state.last_error or "")
+    # AND once the delegation is fixed, the very next run issues
+    assert _run(aws, ca, now=NOW + dt.timedelta(seconds=5)).action == "issued"
+
+
+def test_renew_certificate_start_delay_comes_before_anything_is_sent(aws, pki):
+    # GIVEN a start jitter of 3 s
+    ca = FakeCa(pki, aws.route53, aws.zone_id)
+    seen: list[tuple[float, int, int, set[str]]] = []
+
+    def sleep(seconds: float) -> None:
+        seen.append((seconds, len(ca.registered), len(ca.orders), ca._txt()))
+
+    config = _config(aws, ACME_START_JITTER="3")
+    # WHEN issuing THEN the one delay (within 0..3 s) came before the account, the order and any TXT
+    assert _run(aws, ca, config=config, sleep=sleep).action == "issued"
+    assert len(seen) == 1
+    delay, accounts, orders, txt = seen[0]
+    assert 0 <= delay <= 3 and (accounts, orders, txt) == (0, 0, set())
+    # AND a run that is not due does not wait at all
+    seen.clear()
+    assert _run(aws, ca, config=config, sleep=sleep).action == "valid"
+    assert seen == []
+
+
+def test_renew_certificate_removes_values_of_a_killed_run_once_its_deadline_passed(aws, pki):
+    # GIVEN a valid certificate, a foreign value, and journaled values of two earlier runs: one whose
+    # Lambda is surely gone (expired a minute ago), one that may still be running
+    _seed(aws, pki)
+    dead, alive = ("dead-run-value-" + "a" * 28,), ("live-run-value-" + "b" * 28,)
+    records = [{"Value": f'"{v}"'} for v in ("foreign", *dead, *alive)]
+    aws.route53.change_resource_record_sets(HostedZoneId=aws.zone_id, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": RECORD, "Type": "TXT", "TTL": 300,
+                                                   "ResourceRecords": records}}]})
+    state = RunState(names=tuple(NAMES), dns_pending=(
+        PendingTxt(RECORD, aws.zone_id, dead, NOW - dt.timedelta(minutes=1)),
+        PendingTxt(RECORD, aws.zone_id, alive, NOW + dt.timedelta(minutes=1))))
+    body = json.dumps(state.to_json()).encode()
+    aws.s3.put_object(Bucket=BUCKET, Key=f"_acme/state/{CERT}.json", Body=body)
+    ca = FakeCa(pki, aws.route53, aws.zone_id)
+    # WHEN a run that is not due comes
+    assert _run(aws, ca).action == "valid"
+    # THEN only the dead run's value is gone; the rest, and its TTL, stay; the journal forgets it
+    sets = aws.route53.list_resource_record_sets(HostedZoneId=aws.zone_id)["ResourceRecordSets"]
+    txt = [(r["TTL"], sorted(unquote_txt(v["Value"]) for v in r["ResourceRecords"])) for r in sets
+           if r["Type"] == "TXT"]
+    assert txt == [(300, sorted(["foreign", *alive]))]
+    assert [entry.values for entry in _state(aws).dns_pending] == [alive]
+
+
+def test_renew_certificate_killed_run_leaves_a_journal_entry_that_outlives_its_deadline(aws, pki):
+    class Killed(BaseException):
+        pass
+
+    ca = FakeCa(pki, aws.route53, aws.zone_id)
+
+    def die(challb: Any) -> None:
+        raise Killed
+
+    ca.answer = die
+    with pytest.raises(Killed):
+        _run(aws, ca, remaining=100)
+    pending = _state(aws).dns_pending
+    assert len(pending) == 1 and len(pending[0].values) == 2
+    # the values may only be taken once the killed Lambda is certainly over (deadline + margin)
+    # (the run's deadline runs on the real monotonic clock: allow for a slow machine before the write)
+    margin = pending[0].expires - (NOW + dt.timedelta(seconds=100 + 60))
+    assert dt.timedelta(seconds=-20) <= margin <= dt.timedelta(0)
+
+
+def test_renew_certificate_current_ari_answer_means_no_request_at_all(aws, pki):
+    _seed(aws, pki)
+    window = {"suggestedWindow": {"start": "2026-07-01T00:00:00Z", "end": "2026-07-02T00:00:00Z"}}
+    ca = FakeCa(pki, aws.route53, aws.zone_id, renewal_info=window)
+    assert _run(aws, ca).action == "valid"
+    assert len(ca.reads) == 2  # the directory and renewalInfo
+    assert _run(aws, ca, now=NOW + dt.timedelta(hours=5)).action == "valid"
+    assert len(ca.reads) == 2  # Retry-After (6 h) not reached: nothing asked
+    assert _run(aws, ca, now=NOW + dt.timedelta(hours=7)).action == "valid"
+    assert len(ca.reads) == 4

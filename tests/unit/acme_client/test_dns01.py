@@ -1,4 +1,5 @@
-"""DNS-01 on Route53 (moto in process): value sets, INSYNC, the visibility check and the delegation."""
+"""DNS-01 on Route53 (moto in process, judged by Route 53's own rules through `strict_route53`): value
+sets changed by compare and swap, INSYNC, the visibility check, the delegation and the journal."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from acme_client.dns01 import (
     wait_until_visible,
     zone_nameservers,
 )
-from acme_client.errors import DelegationError, DnsUpdateError, PropagationError
-from acme_client.models import Deadline
+from acme_client.errors import DelegationError, DnsUpdateError, PropagationError, ZoneNotFoundError
+from shared.deadline import Deadline
+from tests.fixtures.acme import strict_route53
 from tests.fixtures.clock import FakeClock
 
 RECORD = "lab-mcn.challenge.f5demos.com"
@@ -30,7 +32,40 @@ FOREIGN = "foreign-value-of-another-client"
 
 @pytest.fixture
 def route53(aws_mock: None) -> Any:
+    return strict_route53(boto3.client("route53", region_name="us-east-1"))
+
+
+@pytest.fixture
+def other(aws_mock: None) -> Any:
+    """Another writer's client (plain moto): it changes the record behind our back."""
     return boto3.client("route53", region_name="us-east-1")
+
+
+def _sets(route53: Any, zone_id: str) -> list[tuple[int, list[str]]]:
+    sets = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    return [(int(rrset["TTL"]), sorted(unquote_txt(rr["Value"]) for rr in rrset["ResourceRecords"]))
+            for rrset in sets if rrset["Type"] == "TXT"]
+
+
+def _after_our_reads(route53: Any, on_reads: set[int], action: Any) -> list[int]:
+    """Run `action` right after our N-th read of the TXT record (N in `on_reads`): another writer acting
+    between our read and our change. Returns the list of reads seen so far."""
+    reads: list[int] = []
+    ours: list[bool] = []  # the strict check lists the zone too: only TXT reads are ours
+
+    def before(params: dict[str, Any], **_: Any) -> None:
+        ours.append(params.get("StartRecordType") == "TXT")
+
+    def after(**_: Any) -> None:
+        if not ours.pop():
+            return
+        reads.append(len(reads) + 1)
+        if reads[-1] in on_reads:
+            action()
+
+    route53.meta.events.register("before-parameter-build.route53.ListResourceRecordSets", before)
+    route53.meta.events.register("after-call.route53.ListResourceRecordSets", after)
+    return reads
 
 
 @pytest.fixture
@@ -150,6 +185,76 @@ def test_txt_records_remove_rereads_when_delete_no_longer_matches(route53, zone_
     # WHEN removing ours THEN it reads again and keeps the newcomer
     TxtRecords(Racing(), zone_id, RECORD, 10, sleep=clock.sleep).remove([WILDCARD_VALUE], _deadline(clock))
     assert _values(route53, zone_id) == [FOREIGN]
+
+
+def test_txt_records_add_keeps_the_ttl_of_an_existing_set(route53, zone_id, clock):
+    # GIVEN someone else's value with a TTL of 300
+    _put(route53, zone_id, FOREIGN, ttl=300)
+    # WHEN adding ours (our TTL is 10) THEN theirs keeps its TTL: the set is served as it was
+    TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep).add([WILDCARD_VALUE], _deadline(clock))
+    assert _sets(route53, zone_id) == [(300, sorted([FOREIGN, WILDCARD_VALUE]))]
+
+
+def test_txt_records_add_retries_when_another_writer_changed_the_set(route53, other, zone_id, clock):
+    # GIVEN a foreign value, and another writer adding its value between our read and our change
+    _put(other, zone_id, FOREIGN, ttl=10)
+    _after_our_reads(route53, {1}, lambda: _put(other, zone_id, FOREIGN, APEX_VALUE, ttl=10))
+    # WHEN adding ours
+    TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep).add([WILDCARD_VALUE], _deadline(clock))
+    # THEN our stale DELETE was refused, we read again, and nobody's value was lost
+    assert _sets(route53, zone_id) == [(10, sorted([FOREIGN, APEX_VALUE, WILDCARD_VALUE]))]
+    assert len(clock.slept) == 1 and 0.05 <= clock.slept[0] <= 0.1
+
+
+def test_txt_records_add_retries_when_another_writer_created_the_set(route53, other, zone_id, clock):
+    # GIVEN no record when we read, created by another writer before our CREATE
+    _after_our_reads(route53, {1}, lambda: _put(other, zone_id, FOREIGN, ttl=60))
+    # WHEN adding ours THEN the CREATE was refused and the values merged into the one set, TTL kept
+    TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep).add([WILDCARD_VALUE], _deadline(clock))
+    assert _sets(route53, zone_id) == [(60, sorted([FOREIGN, WILDCARD_VALUE]))]
+
+
+def test_txt_records_remove_keeps_a_value_added_after_our_read(route53, other, zone_id, clock):
+    _put(other, zone_id, WILDCARD_VALUE, ttl=10)
+    _after_our_reads(route53, {1}, lambda: _put(other, zone_id, WILDCARD_VALUE, FOREIGN, ttl=10))
+    TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep).remove([WILDCARD_VALUE], _deadline(clock))
+    assert _sets(route53, zone_id) == [(10, [FOREIGN])]
+
+
+def test_txt_records_set_that_keeps_changing_gives_up_after_bounded_attempts(route53, other, zone_id, clock):
+    # GIVEN a writer that changes the set after every one of our reads
+    counter = iter(range(100))
+    reads = _after_our_reads(route53, set(range(1, 100)),
+                             lambda: _put(other, zone_id, f"churn-{next(counter)}", ttl=10))
+    # WHEN adding ours THEN it stops after five refused swaps, with short growing pauses in between
+    with pytest.raises(DnsUpdateError, match="kept changing"):
+        TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep).add([WILDCARD_VALUE], _deadline(clock))
+    assert len(reads) == 5
+    assert len(clock.slept) == 4
+    for attempt, pause in enumerate(clock.slept, start=1):  # jittered: 0.05-0.1 s times the attempt
+        assert 0.05 * attempt <= pause <= 0.1 * attempt
+
+
+def test_strict_route53_judges_batches_like_route53(route53, zone_id):
+    # The test double's own contract (docs/acme.md §7): exact DELETE, CREATE only when absent, batch order.
+    _put(route53, zone_id, FOREIGN, WILDCARD_VALUE, ttl=10)
+
+    def change(*changes: tuple[str, int, tuple[str, ...]]) -> None:
+        batch = [{"Action": action, "ResourceRecordSet": {
+            "Name": RECORD, "Type": "TXT", "TTL": ttl,
+            "ResourceRecords": [{"Value": f'"{v}"'} for v in values]}}
+            for action, ttl, values in changes]
+        route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": batch})
+
+    for refused in ([("DELETE", 10, (FOREIGN,))], [("DELETE", 30, (FOREIGN, WILDCARD_VALUE))],
+                    [("CREATE", 10, (APEX_VALUE,))]):
+        with pytest.raises(ClientError, match="InvalidChangeBatch"):
+            change(*refused)
+    before = (10, (FOREIGN, WILDCARD_VALUE))
+    change(("DELETE", *before), ("CREATE", 10, (FOREIGN,)))
+    change(("DELETE", 10, (FOREIGN,)), ("CREATE", 10, (FOREIGN, WILDCARD_VALUE)))
+    change(("DELETE", *before), ("CREATE", 10, (FOREIGN,)))  # a CREATE repeated: moto alone refuses it
+    assert _sets(route53, zone_id) == [(10, [FOREIGN])]
 
 
 class PendingThenInsync:
@@ -450,3 +555,47 @@ def test_unquote_txt_joins_strings_and_handles_escapes():
     assert unquote_txt('"abc"') == "abc"
     assert unquote_txt('"part1" "part2"') == "part1part2"
     assert unquote_txt('"with \\"quote\\""') == 'with "quote"'
+
+
+class Journal:
+    def __init__(self, route53: Any, zone_id: str) -> None:
+        self.route53, self.zone_id = route53, zone_id
+        self.events: list[tuple[str, str, list[str], list[str] | None]] = []
+
+    def adding(self, record: str, zone_id: str, values: Any) -> None:
+        # the values must be journaled before Route53 has them
+        self.events.append(("adding", record, sorted(values), _values(self.route53, self.zone_id)))
+
+    def removed(self, record: str, zone_id: str, values: Any) -> None:
+        self.events.append(("removed", record, sorted(values), _values(self.route53, self.zone_id)))
+
+
+def test_published_journals_values_before_writing_them_and_after_removing_them(route53, zone_id, clock):
+    journal = Journal(route53, zone_id)
+    dns = _dns01(route53, zone_id, clock, mode="insync", journal=journal)
+    with dns.published([WILDCARD_VALUE], _deadline(clock), _deadline(clock)):
+        pass
+    assert journal.events == [
+        ("adding", RECORD, [WILDCARD_VALUE], None),  # journaled while Route53 does not have it yet
+        ("removed", RECORD, [WILDCARD_VALUE], None),
+    ]
+
+
+def test_published_failed_cleanup_keeps_the_journal_entry(route53, zone_id, clock, monkeypatch):
+    journal = Journal(route53, zone_id)
+    dns = _dns01(route53, zone_id, clock, mode="insync", journal=journal)
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise DnsUpdateError("Route53 unavailable")
+
+    monkeypatch.setattr(TxtRecords, "remove", broken)
+    with dns.published([WILDCARD_VALUE], _deadline(clock), _deadline(clock)):
+        pass
+    assert [event[0] for event in journal.events] == ["adding"]
+    assert _values(route53, zone_id) == [WILDCARD_VALUE]
+
+
+def test_preflight_unknown_zone_is_a_zone_not_found_error(route53, zone_id, clock):
+    dns = _dns01(route53, "ZNOSUCHZONE", clock, lookup_cname=lambda name: RECORD)
+    with pytest.raises(ZoneNotFoundError, match="CHALLENGE_ZONE_ID"):
+        dns.preflight("_acme-challenge.lab-mcn.f5demos.com")

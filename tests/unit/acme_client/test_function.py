@@ -67,7 +67,8 @@ def test_lambda_handler_bad_force_names_the_field(env):
 def test_lambda_handler_issues_and_prints_the_days_metric(env, monkeypatch, capsys):
     pki = Pki.create()
     ca = FakeCa(pki, env["route53"], env["zone_id"], issued_at=dt.datetime.now(dt.UTC))
-    monkeypatch.setattr(acme_client.core, "connect_ca", lambda config, deadline: ca)
+    monkeypatch.setattr(acme_client.core, "connect_ca", lambda *args, **kwargs: ca)
+    monkeypatch.setattr(acme_client.core, "ca_reader_for", lambda config: ca)
     response = function.lambda_handler(load_event("acme_client_schedule"), StubContext(timeout_s=180))
     assert response["statusCode"] == 200
     assert response["body"]["action"] == "issued"
@@ -91,7 +92,8 @@ def test_lambda_handler_logs_never_contain_private_or_account_keys(env, monkeypa
     env["s3"].put_object(Bucket=BUCKET, Key=f"{CERT}/privkey.pem", Body=canary.encode())
     env["s3"].put_object(Bucket=BUCKET, Key=f"{CERT}/fullchain.pem", Body=pki.fullchain(cert))
     ca = FakeCa(pki, env["route53"], env["zone_id"], tamper=True, issued_at=dt.datetime.now(dt.UTC))
-    monkeypatch.setattr(acme_client.core, "connect_ca", lambda config, deadline: ca)
+    monkeypatch.setattr(acme_client.core, "connect_ca", lambda *args, **kwargs: ca)
+    monkeypatch.setattr(acme_client.core, "ca_reader_for", lambda config: ca)
     context = StubContext(timeout_s=180)
     # WHEN a failing and then a succeeding forced run log at DEBUG
     failed = function.lambda_handler(load_event("acme_client_force"), context)

@@ -23,7 +23,7 @@ from acme_client.issue import (
     obtain_certificate,
     translate,
 )
-from acme_client.models import Deadline
+from shared.deadline import Deadline
 from shared.errors import RetryableError
 
 CA = "https://ca.test"

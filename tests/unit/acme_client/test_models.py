@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
-from acme_client.models import AriState, Deadline, RenewRequest, RunResult, RunState, parse_event
+from acme_client.models import (
+    AriState,
+    PendingTxt,
+    RenewRequest,
+    RunResult,
+    RunState,
+    parse_event,
+)
+from shared.deadline import Deadline
 from shared.errors import InputError
 from tests.conftest import load_event
 
@@ -71,6 +80,7 @@ def test_run_result_failed_is_a_500_and_valid_a_200():
             "not_after": NOW.isoformat(),
             "names": ["*.a.example"],
             "serial": "ab",
+            "ca": None,
         },
     }
     assert RunResult("failed", "boom", ()).to_response()["statusCode"] == 500
@@ -83,3 +93,20 @@ def test_deadline_earlier_and_remaining_use_the_given_clock():
     assert deadline.earlier(10).remaining() == 20
     now[0] = 131.0
     assert deadline.expired() and deadline.remaining() == 0
+
+
+def test_run_state_round_trips_ca_waits_and_pending_txt_values():
+    state = RunState(
+        names=("*.a.example",),
+        ca_not_before={"https://ca.test/dir": NOW},
+        dns_pending=(PendingTxt("a.challenge.example", "Z1", ("v1", "v2"), NOW),),
+    )
+    assert RunState.from_json(json.loads(json.dumps(state.to_json()))) == state
+
+
+def test_run_state_damaged_fields_are_dropped_not_fatal():
+    doc = {"names": ["*.a.example"], "retry_not_before": "yesterday-ish",
+           "ca_not_before": {"https://ca.test/dir": "soon", "x": None},
+           "dns_pending": [{"record": "a", "values": "not a list"}, 7]}
+    state = RunState.from_json(doc)
+    assert state.retry_not_before is None and state.ca_not_before == {} and state.dns_pending == ()
