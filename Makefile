@@ -1,8 +1,9 @@
 # One command runs the tests (make test), one runs the whole system locally (make demo).
 # Each sets up what it needs: a .venv with requirements-dev.txt, and Debian's pebble package.
 
+# Both can be overridden, e.g. make test PYTHON=python3.13 VENV=/tmp/venv313
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQS := requirements.txt requirements-dev.txt constraints.txt acme_client/requirements.txt cert_mgmt/requirements.txt

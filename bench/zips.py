@@ -1,8 +1,9 @@
 """The zips the cold-start and size benchmarks look at, built once per run with the real packager.
 
 `Zips.build()` runs `scripts.package` for every deployable into a temporary folder (or reads the
-zips already in `--dist DIR`), `tree(name)` unzips one as Lambda unzips it into /var/task, and
-`compiled_tree(name)` is a copy with hash-based bytecode (what a zip holding `.pyc` files would give).
+zips already in `--dist DIR`), `tree(name)` unzips one as Lambda unzips it into /var/task (with the
+target runtime's bytecode the packager ships), and `compiled_tree(name)` is a copy that also holds
+bytecode for the interpreter running the benchmark, for when that is not the target's version.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class Zips:
         return self._paths
 
     def tree(self, name: str) -> Path:
-        """The zip unzipped (no bytecode, as shipped)."""
+        """The zip unzipped, as shipped (bytecode for the target runtime only)."""
         tree = self.work / "task" / name
         if not tree.exists():
             with zipfile.ZipFile(self.build()[name]) as archive:
@@ -77,11 +78,15 @@ class Zips:
                                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
         return tree
 
-    def compiled_zip_size(self, name: str) -> int:
-        """Bytes of the zip the packager would write from the compiled tree."""
-        dest = self.work / "dist-pyc" / f"{name}.zip"
+    def source_only_zip_size(self, name: str) -> int:
+        """Bytes of the same zip without its bytecode (what the packager shipped before .pyc)."""
+        dest = self.work / "dist-source" / f"{name}.zip"
         if not dest.exists():
-            write_zip(self.compiled_tree(name), dest)
+            tree = self.work / "task-source" / name
+            shutil.copytree(self.tree(name), tree)
+            for cache in sorted(tree.rglob("__pycache__"), reverse=True):
+                shutil.rmtree(cache)
+            write_zip(tree, dest)
         return dest.stat().st_size
 
     def runtime_sdk(self) -> Path:

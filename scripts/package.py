@@ -11,9 +11,22 @@ the root requirements.txt (every zip) plus `<package>/requirements.txt` (that pa
 held to one version each by the root constraints.txt. They are installed once per distinct set in
 a run and copied into each zip that needs them; pip's own cache spares repeated downloads.
 
+The runtime: `[runtime]` in deployables.toml names the Lambda runtime the zips are built for
+(`target`, python3.13 when unset) and the runtimes the same zips must also run on while the
+functions are switched (`also`). Dependencies are installed once per runtime, with wheels that
+every one of those runtimes' Amazon Linux can load (the oldest glibc among them), and merged: pure
+Python files must be identical, and native modules built per CPython version (cffi's
+`_cffi_backend.cpython-3XX-...so`) sit side by side. A file that differs between the installs
+stops the build.
+
+Bytecode: every module is compiled by the target runtime's interpreter (scripts/interpreters.py
+finds it) into `__pycache__/*.cpython-3XX.pyc` as unchecked-hash pycs that record
+/var/task/<path> as their file name, with a fixed hash seed, so Lambda skips compiling on a cold
+start and the bytes do not depend on the build folder. The other runtimes compile from source.
+
 Zips are reproducible: sorted entries, one fixed timestamp (SOURCE_DATE_EPOCH or 1980-01-01),
-fixed permissions, deflate at a fixed level, no bytecode and no machine-specific paths. The same
-tree gives the same bytes, so the S3 ETag that Terraform uses changes only when the code does.
+fixed permissions, deflate at a fixed level, no machine-specific paths. The same tree gives the
+same bytes, so the S3 ETag that Terraform uses changes only when the code does.
 """
 
 from __future__ import annotations
@@ -37,6 +50,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from scripts.interpreters import find_python, where_looked
+
 ROOT: Final = Path(__file__).resolve().parent.parent
 MANIFEST: Final = "deployables.toml"
 ROOT_REQUIREMENTS: Final = "requirements.txt"
@@ -45,9 +60,14 @@ CONSTRAINTS: Final = "constraints.txt"
 SHARED: Final = "shared"
 HANDLER_FILE: Final = "function.py"
 
-DEFAULT_PLATFORM: Final = "manylinux2014_x86_64"
-DEFAULT_PYTHON: Final = "3.11"
+DEFAULT_RUNTIME: Final = "python3.13"
+ARCH: Final = "x86_64"
 IMPLEMENTATION: Final = "cp"
+# Where Lambda unzips the code: the file name each compiled module records.
+TASK_ROOT: Final = "/var/task"
+# Set for the compiling interpreter, so that nothing in a .pyc can follow a random hash seed.
+PYC_HASH_SEED: Final = "0"
+COMPILE_SCRIPT: Final = Path(__file__).resolve().parent / "compile_tree.py"
 
 # The Lambda Python runtime ships the AWS SDK; a copy in every zip would add ~25 MB for nothing.
 # Its helpers (jmespath, python-dateutil, urllib3) stay when our own dependencies ask for them:
@@ -133,13 +153,44 @@ class Deployable:
         )
 
 
+def read_manifest(root: Path = ROOT) -> dict[str, object]:
+    """deployables.toml as a dict. Raises PackageError when it is missing or not TOML."""
+    path = root / MANIFEST
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise PackageError(f"{path}: {exc}") from exc
+
+
+def manifest_table(root: Path, name: str) -> dict[str, object]:
+    """The `[name]` table of deployables.toml ({} when absent). Raises PackageError if not a table."""
+    table = read_manifest(root).get(name, {})
+    if not isinstance(table, dict):
+        raise PackageError(f"{root / MANIFEST}: [{name}] must be a table")
+    return table
+
+
+def load_target(root: Path = ROOT) -> Target:
+    """The `[runtime]` table: `target` (default python3.13) and `also` (runtimes the same zips must
+    also run on). Raises PackageError for an unknown runtime or a value of the wrong type."""
+    table = manifest_table(root, "runtime")
+    where = f"{root / MANIFEST}: [runtime]"
+    target = table.get("target", DEFAULT_RUNTIME)
+    also = table.get("also", [])
+    if not isinstance(target, str):
+        raise PackageError(f"{where} 'target' must be a string like {DEFAULT_RUNTIME!r}")
+    if not isinstance(also, list) or not all(isinstance(name, str) for name in also):
+        raise PackageError(f"{where} 'also' must be a list of runtime names")
+    try:
+        return Target(runtime=target, also=tuple(also))
+    except PackageError as exc:
+        raise PackageError(f"{where}: {exc}") from exc
+
+
 def load_manifest(root: Path = ROOT) -> list[Deployable]:
     """Read deployables.toml. Raises PackageError naming the entry and field that is wrong."""
     path = root / MANIFEST
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise PackageError(f"{path}: {exc}") from exc
+    data = read_manifest(root)
     entries = data.get("deployable")
     if not isinstance(entries, list) or not entries:
         raise PackageError(f"{path}: no [[deployable]] entries")
@@ -196,28 +247,95 @@ def module_file(root: Path, module: str) -> Path | None:
     return None
 
 
-# --- requirements ---------------------------------------------------------------------------
+# --- runtimes -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """A Lambda Python runtime: its identifier, CPython version and operating system's glibc."""
+
+    name: str
+    version: str
+    system: str
+    glibc: tuple[int, int]
+
+
+# The Lambda runtimes a zip can be built for (AWS's runtime table; glibc of the OS image).
+RUNTIMES: Final = {
+    runtime.name: runtime
+    for runtime in (
+        Runtime("python3.11", "3.11", "Amazon Linux 2", (2, 26)),
+        Runtime("python3.12", "3.12", "Amazon Linux 2023", (2, 34)),
+        Runtime("python3.13", "3.13", "Amazon Linux 2023", (2, 34)),
+    )
+}
+
+
+def runtime(name: str) -> Runtime:
+    """The runtime called `name`. Raises PackageError naming the known ones."""
+    try:
+        return RUNTIMES[name]
+    except KeyError:
+        raise PackageError(f"unknown Lambda runtime {name!r}; known: {', '.join(RUNTIMES)}") from None
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """The platform the dependencies are installed for: Lambda's python3.11 on x86_64 by default."""
+    """What the zips are built for: the target runtime (whose bytecode they carry), the runtimes
+    the same zips must also run on, and the architecture."""
 
-    platform: str = DEFAULT_PLATFORM
-    python_version: str = DEFAULT_PYTHON
+    runtime: str = DEFAULT_RUNTIME
+    also: tuple[str, ...] = ()
+    arch: str = ARCH
     implementation: str = IMPLEMENTATION
 
-    def pip_args(self) -> list[str]:
+    def __post_init__(self) -> None:
+        for name in (self.runtime, *self.also):
+            runtime(name)
+
+    @property
+    def runtimes(self) -> tuple[Runtime, ...]:
+        """The target first, then the others, each once."""
+        return tuple(runtime(name) for name in dict.fromkeys((self.runtime, *self.also)))
+
+    @property
+    def python_version(self) -> str:
+        """The target runtime's CPython version, e.g. "3.13"."""
+        return runtime(self.runtime).version
+
+    @property
+    def glibc(self) -> tuple[int, int]:
+        """The oldest glibc among the runtimes: every native module must load on it."""
+        return min(r.glibc for r in self.runtimes)
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        """pip platform tags for wheels that load on `glibc` (manylinux2014 = glibc 2.17)."""
+        major, minor = self.glibc
+        tags = [f"manylinux_{major}_{m}_{self.arch}" for m in range(minor, 16, -1)]
+        return (*tags, f"manylinux2014_{self.arch}")
+
+    def pip_args(self, for_runtime: Runtime) -> list[str]:
+        args: list[str] = []
+        for platform in self.platforms:
+            args += ["--platform", platform]
         return [
-            "--platform",
-            self.platform,
+            *args,
             "--implementation",
             self.implementation,
             "--python-version",
-            self.python_version,
+            for_runtime.version,
             # With a foreign platform pip can only resolve dependencies from wheels.
             "--only-binary=:all:",
         ]
+
+    def describe(self) -> str:
+        others = [r.name for r in self.runtimes[1:]]
+        also = f" (also {', '.join(others)})" if others else ""
+        return f"{self.runtime}{also} on {self.arch}, glibc {self.glibc[0]}.{self.glibc[1]}"
+
+
+# --- requirements ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +349,8 @@ class RequirementSet:
     def key(self, target: Target) -> str:
         """Same key, same installed tree: the lines, the constraint files' contents and the target."""
         digest = hashlib.sha256()
-        for part in (target.platform, target.python_version, target.implementation, *self.lines):
+        parts = (target.arch, target.implementation, *target.platforms, *(r.name for r in target.runtimes))
+        for part in (*parts, "|", *self.lines):
             digest.update(part.encode() + b"\0")
         for path in self.constraints:
             digest.update(path.read_bytes() + b"\0")
@@ -349,6 +468,44 @@ def tidy_site(site: Path, log: Callable[[str], None] = _log) -> None:
     for directory in sorted((p for p in site.rglob("*") if p.is_dir()), reverse=True):
         if not any(directory.iterdir()):
             directory.rmdir()
+
+
+def _files(tree: Path) -> dict[str, Path]:
+    return {path.relative_to(tree).as_posix(): path for path in sorted(tree.rglob("*")) if path.is_file()}
+
+
+def merge_site(dest: Path, other: Path, label: str) -> list[str]:
+    """Add to `dest` what the install `other` (for another runtime) has and `dest` lacks.
+
+    That is the other CPython version's native modules (their file names carry the version) and
+    any distribution only that version needs. A file present in both must be identical, except in
+    `*.dist-info/` (the WHEEL tag names the version): there `dest` wins, and RECORD gains the lines
+    of the files added. Returns the paths added. Raises PackageError naming a file that differs,
+    since one zip could not then serve both runtimes.
+    """
+    ours, theirs = _files(dest), _files(other)
+    added: list[str] = []
+    for relative, path in theirs.items():
+        mine = ours.get(relative)
+        if mine is None:
+            target = dest / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+            added.append(relative)
+        elif mine.read_bytes() != path.read_bytes() and ".dist-info/" not in relative:
+            raise PackageError(
+                f"{relative} differs between the {label} install and the target's: a zip for both runtimes"
+                " needs the same pure-Python files (pin a version that ships one wheel per CPython version"
+                " or an abi3 wheel)"
+            )
+    new = set(added)
+    for record in sorted(other.glob("*.dist-info/RECORD")):
+        relative = record.relative_to(other).as_posix()
+        lines = [raw for path, raw in _record_paths(record) if path in new]
+        if lines and relative not in new and (dest / relative).is_file():
+            kept = (dest / relative).read_text(encoding="utf-8")
+            (dest / relative).write_text(kept + "".join(lines), encoding="utf-8")
+    return added
 
 
 def _ignore_ours(directory: str, names: list[str]) -> set[str]:
@@ -470,15 +627,56 @@ class Packager:
     root: Path = ROOT
     build_dir: Path | None = None
     out_dir: Path | None = None
-    target: Target = field(default_factory=Target)
+    # None: the `[runtime]` table of the root's deployables.toml.
+    target: Target | None = None
     pip: Sequence[str] = (sys.executable, "-m", "pip")
     log: Callable[[str], None] = _log
+    # Ship bytecode for the target runtime; `python` compiles it (None: found by find_python).
+    compile: bool = True
+    python: Path | None = None
+    hash_seed: str = PYC_HASH_SEED
     _installed: dict[str, Path] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.root = self.root.resolve()
         self.build_dir = (self.build_dir or self.root / "build").resolve()
         self.out_dir = (self.out_dir or self.root / "dist").resolve()
+        if self.target is None:
+            self.target = load_target(self.root)
+
+    @property
+    def resolved_target(self) -> Target:
+        assert self.target is not None  # set in __post_init__
+        return self.target
+
+    def compiler(self) -> Path:
+        """The interpreter that compiles the bytecode: the target runtime's Python version.
+        Raises PackageError when this machine has none."""
+        if self.python is not None:
+            return self.python
+        version = self.resolved_target.python_version
+        found = find_python(version)
+        if found is None:
+            raise PackageError(
+                f"no Python {version} to compile the bytecode for {self.resolved_target.runtime}: looked at "
+                f"{where_looked(version)}"
+            )
+        self.python = found
+        return found
+
+    def compile_tree(self, tree: Path, *parts: str) -> int:
+        """Compile the modules under `tree` (only the files or folders `parts`, relative to it, when
+        given) with the target's interpreter; returns the number compiled. Raises PackageError."""
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LC_ALL": "C.UTF-8",
+            "PYTHONHASHSEED": self.hash_seed,
+        }
+        command = [str(self.compiler()), "-S", "-s", "-B", str(COMPILE_SCRIPT), str(tree), TASK_ROOT, *parts]
+        result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        if result.returncode != 0:
+            raise PackageError(f"compiling the bytecode in {tree} failed: {result.stderr.strip()}")
+        return int(result.stdout.strip() or 0)
 
     @property
     def _build(self) -> Path:
@@ -505,9 +703,10 @@ class Packager:
             raise PackageError(f"{deployable.name}: handler module {deployable.module} not found")
 
     def dependencies(self, deployable: Deployable) -> Path:
-        """A tree with the deployable's dependencies installed for the target, shared per set."""
+        """A tree with the deployable's dependencies for every runtime of the target, compiled for
+        the target runtime; shared by the deployables with the same requirement set."""
         requirements = self.requirements(deployable)
-        key = requirements.key(self.target)
+        key = requirements.key(self.resolved_target)
         if key in self._installed:
             return self._installed[key]
         for line in requirements.dropped:
@@ -519,37 +718,65 @@ class Packager:
         if requirements.lines:
             listing = home / "requirements.txt"
             listing.write_text("".join(f"{line}\n" for line in requirements.lines), encoding="utf-8")
-            command = [
-                *self.pip,
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--no-input",
-                "--no-compile",
-                "--target",
-                str(site),
-                *self.target.pip_args(),
-                "--requirement",
-                str(listing),
-            ]
-            for constraint in requirements.constraints:
-                command += ["--constraint", str(constraint)]
-            self.log(f"  pip install ({len(requirements.lines)} requirements) for {self.target.platform}")
-            result = subprocess.run(command, check=False)
-            if result.returncode != 0:
-                raise PackageError(f"pip install for {deployable.name} failed (exit {result.returncode})")
-        tidy_site(site, self.log)
+            first, *others = self.resolved_target.runtimes
+            self._install(deployable, requirements, listing, first, site)
+            for other in others:
+                extra = home / other.name
+                self._install(deployable, requirements, listing, other, extra)
+                added = merge_site(site, extra, other.name)
+                if added:
+                    self.log(f"  added for {other.name}: {', '.join(added)}")
+                shutil.rmtree(extra)
+        if self.compile:
+            self.compile_tree(site)
         self._installed[key] = site
         return site
 
+    def _install(
+        self,
+        deployable: Deployable,
+        requirements: RequirementSet,
+        listing: Path,
+        for_runtime: Runtime,
+        site: Path,
+    ) -> None:
+        site.mkdir(parents=True, exist_ok=True)
+        command = [
+            *self.pip,
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--no-compile",
+            "--target",
+            str(site),
+            *self.resolved_target.pip_args(for_runtime),
+            "--requirement",
+            str(listing),
+        ]
+        for constraint in requirements.constraints:
+            command += ["--constraint", str(constraint)]
+        self.log(
+            f"  pip install ({len(requirements.lines)} requirements) for {for_runtime.name}, "
+            f"glibc {self.resolved_target.glibc[0]}.{self.resolved_target.glibc[1]}"
+        )
+        result = subprocess.run(command, check=False)
+        if result.returncode != 0:
+            raise PackageError(
+                f"pip install for {deployable.name} ({for_runtime.name}) failed (exit {result.returncode})"
+            )
+        tidy_site(site, self.log)
+
     def stage(self, deployable: Deployable) -> Path:
-        """build/<name>/: dependencies, shared/, the package and the root function.py."""
+        """build/<name>/: dependencies, shared/, the package and the root function.py, with the
+        bytecode for the target runtime when `compile` is on."""
         self.check(deployable)
         site = self.dependencies(deployable)
         tree = self._build / deployable.name
         shutil.rmtree(tree, ignore_errors=True)
         shutil.copytree(site, tree)
-        for folder in dict.fromkeys((SHARED, deployable.package)):
+        ours = list(dict.fromkeys((SHARED, deployable.package)))
+        for folder in ours:
             if (tree / folder).exists():
                 raise PackageError(f"{deployable.name}: a dependency also installs a top-level {folder!r}")
             shutil.copytree(self.root / folder, tree / folder, ignore=_ignore_ours)
@@ -557,6 +784,8 @@ class Packager:
         if handler.exists():
             raise PackageError(f"{deployable.name}: a dependency also installs a top-level {HANDLER_FILE}")
         handler.write_text(deployable.handler_source(), encoding="utf-8")
+        if self.compile:
+            self.compile_tree(tree, *ours, HANDLER_FILE)
         return tree
 
     def build(self, deployable: Deployable) -> Built:
@@ -581,12 +810,26 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--all", action="store_true", help="every deployable in the manifest")
     parser.add_argument("--out", type=Path, default=None, help="where zips go (default: dist/)")
     parser.add_argument("--build-dir", type=Path, default=None, help="staging trees (default: build/)")
-    parser.add_argument("--platform", default=DEFAULT_PLATFORM, help="wheel platform for pip")
-    parser.add_argument("--python-version", default=DEFAULT_PYTHON, help="target Python, e.g. 3.11")
+    parser.add_argument(
+        "--runtime",
+        default=None,
+        choices=sorted(RUNTIMES),
+        help="the Lambda runtime to build for (default: [runtime] target in deployables.toml)",
+    )
+    parser.add_argument(
+        "--no-compile", action="store_true", help="leave the bytecode out (the zip then differs)"
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--list", action="store_true", help="print the names, one per line; build nothing")
     mode.add_argument("--matrix", action="store_true", help="print a GitHub Actions matrix; build nothing")
     return parser
+
+
+def _cli_target(runtime_name: str | None) -> Target:
+    configured = load_target(ROOT)
+    if runtime_name is None or runtime_name == configured.runtime:
+        return configured
+    return Target(runtime=runtime_name, also=tuple(r.name for r in configured.runtimes))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -608,8 +851,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             root=ROOT,
             build_dir=args.build_dir,
             out_dir=args.out,
-            target=Target(platform=args.platform, python_version=args.python_version),
+            target=_cli_target(args.runtime),
+            compile=not args.no_compile,
         )
+        _log(f"target: {packager.resolved_target.describe()}")
         for deployable in chosen:
             built = packager.build(deployable)
             print(f"{built.path}  {built.size} bytes  sha256:{built.sha256}", flush=True)

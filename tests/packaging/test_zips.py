@@ -1,5 +1,6 @@
-"""Every deployable's zip: what it holds, that its handler imports in Lambda's layout, and that a
-second, independent build gives the same bytes."""
+"""Every deployable's zip: what it holds (the target runtime's bytecode included), that its handler
+imports in Lambda's layout under every runtime of deployables.toml with the oldest and the newest
+supported SDK, and that a second, independent build gives the same bytes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import stat
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -23,26 +24,30 @@ from scripts.package import (
     Built,
     Deployable,
     Packager,
+    Runtime,
+    load_target,
     normalize_name,
     sha256_file,
     zip_date_time,
 )
 
-from .support import BuildCache, missing_sources, wanted_deployables
+from .support import SDK, BuildCache, isolated_env, missing_sources, wanted_deployables
 
 pytestmark = pytest.mark.packaging
 
 # Dependencies that only some workers need (ACME, certificate parsing): never in every zip.
 HEAVY_EXTRAS = frozenset({"acme", "josepy", "cryptography", "cffi", "pyopenssl", "dnspython"})
 
-# Run in a fresh interpreter started with -I -S: no site-packages, no PYTHON* variables, no cwd.
-# Its path is the unzipped tree, then the runtime's SDK folder, then the standard library.
+# Run in a fresh interpreter started with -I -S -B: no site-packages, no PYTHON* variables, no cwd,
+# no bytecode written. Its path is the unzipped tree, then the runtime's SDK folder, then the
+# standard library, as in Lambda (/var/task, then /var/runtime).
 IMPORT_PROBE = """
-import importlib, importlib.metadata, json, sys, sysconfig
+import importlib, importlib.metadata, importlib.util, json, sys, sysconfig
 tree, sdk, module, dists = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 sys.path[:0] = [tree, sdk]
 import function
 target = importlib.import_module(module)
+import botocore
 origins = {
     name: mod.__file__
     for name, mod in sorted(sys.modules.items())
@@ -55,8 +60,14 @@ print(json.dumps({
     "origins": origins,
     "versions": {dist: importlib.metadata.version(dist) for dist in dists},
     "stdlib": sorted({paths["stdlib"], paths["platstdlib"]}),
+    "botocore": botocore.__version__,
+    "magic": importlib.util.MAGIC_NUMBER.hex(),
+    "cache_tag": sys.implementation.cache_tag,
 }))
 """
+
+# The flags word of an unchecked-hash .pyc (PEP 552): hash-based (bit 0), source not checked (bit 1 clear).
+UNCHECKED_HASH_FLAGS = 0b01
 
 
 def _names(built: Built) -> list[str]:
@@ -104,11 +115,24 @@ def test_zip_holds_handler_shared_and_package(deployable: Deployable, built: Bui
     assert f"{module_path}.py" in names or f"{module_path}/__init__.py" in names
 
 
+def _target_tag() -> str:
+    return "cpython-" + load_target().python_version.replace(".", "")
+
+
 def test_zip_leaves_out_tests_caches_scripts_and_sdk(deployable: Deployable, built: Built) -> None:
     names = _names(built)
     ours = [name for name in names if name.split("/", 1)[0] in {SHARED, deployable.package}]
-    # THEN no bytecode or caches anywhere, and no console scripts
-    assert not [name for name in names if "__pycache__/" in name or name.endswith((".pyc", ".pyo"))]
+    # THEN the only bytecode is the target runtime's, in __pycache__ beside its source; no caches
+    # of other tools and no console scripts
+    tag = _target_tag()
+    strays = [
+        name
+        for name in names
+        if name.endswith((".pyc", ".pyo"))
+        and not (name.endswith(f".{tag}.pyc") and "/__pycache__/" in f"/{name}")
+    ]
+    assert not strays
+    assert not [name for name in names if name.split("/")[-1].startswith((".mypy_cache", ".pytest_cache"))]
     assert "bin" not in _top_levels(names)
     # AND no tests from this repository: neither the tests/ tree nor tests inside our packages
     assert "tests" not in _top_levels(names)
@@ -130,6 +154,33 @@ def test_zip_carries_exactly_the_requested_dependencies(
     # AND the heavy extras ride only with the deployables whose requirements ask for them
     if not set(pins) & HEAVY_EXTRAS:
         assert not dists & HEAVY_EXTRAS
+
+
+def _skip_without_bytecode(builds: BuildCache) -> None:
+    if not builds.packager.compile:
+        version = load_target().python_version
+        pytest.skip(f"bytecode NOT checked: no Python {version} on this machine, zips built without it")
+
+
+def test_zip_carries_unchecked_hash_bytecode_for_every_module(built: Built, builds: BuildCache) -> None:
+    _skip_without_bytecode(builds)
+    # GIVEN the zip's Python sources and its compiled files
+    tag = _target_tag()
+    with zipfile.ZipFile(built.path) as archive:
+        names = set(archive.namelist())
+        sources = sorted(name for name in names if name.endswith(".py"))
+        compiled = sorted(name for name in names if name.endswith(".pyc"))
+        headers = {name: archive.read(name)[:16] for name in compiled}
+    # THEN every module has exactly one .pyc for the target runtime, and nothing else is compiled
+    expected = {
+        str(PurePosixPath(name).parent / "__pycache__" / f"{PurePosixPath(name).stem}.{tag}.pyc")
+        for name in sources
+    }
+    assert set(compiled) == expected
+    # AND each is unchecked-hash (no timestamp, the source is never read) with one magic number
+    flags = {name: int.from_bytes(header[4:8], "little") for name, header in headers.items()}
+    assert {name for name, value in flags.items() if value != UNCHECKED_HASH_FLAGS} == set()
+    assert len({header[:4] for header in headers.values()}) == 1
 
 
 def test_zip_entries_are_normalized(built: Built) -> None:
@@ -166,37 +217,37 @@ def test_zip_holds_nothing_specific_to_the_build_machine(built: Built, builds: B
 
 
 def test_handler_imports_from_the_unzipped_tree_and_the_runtime_sdk(
-    deployable: Deployable, built: Built, unzipped: Path, runtime_sdk: Path, builds: BuildCache
+    deployable: Deployable,
+    built: Built,
+    unzipped: Path,
+    lambda_runtime: Runtime,
+    python: Path,
+    sdk: SDK,
+    builds: BuildCache,
 ) -> None:
     # GIVEN the unzipped tree, as in /var/task, and only the SDK that the runtime adds
     pins = _pins(builds.packager, deployable)
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        "HOME": str(unzipped.parent),
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_LAMBDA_FUNCTION_NAME": f"tops-{deployable.name}",
-    }
+    env = isolated_env(unzipped.parent, AWS_LAMBDA_FUNCTION_NAME=f"tops-{deployable.name}")
     command = [
-        sys.executable,
+        str(python),
         "-I",
         "-S",
+        "-B",
         "-c",
         IMPORT_PROBE,
         str(unzipped),
-        str(runtime_sdk),
+        str(sdk.path),
         deployable.module,
         json.dumps(sorted(pins)),
     ]
-    # WHEN a fresh interpreter imports function.lambda_handler
+    # WHEN a fresh interpreter of the runtime's Python version imports function.lambda_handler
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=unzipped, timeout=120)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, f"{lambda_runtime.name}: {result.stderr}"
     report = json.loads(result.stdout.strip().splitlines()[-1])
     # THEN it is the manifest module's callable handler
     assert report["callable"] and report["same"]
     # AND every module came from the tree, the SDK folder or the standard library
-    roots = [str(unzipped), str(runtime_sdk), *report["stdlib"]]
+    roots = [str(unzipped), str(sdk.path), *report["stdlib"]]
     strays = {name: path for name, path in report["origins"].items() if not path.startswith(tuple(roots))}
     assert not strays
     # AND what the zip carries wins over the runtime's copy (urllib3, jmespath)
@@ -207,8 +258,45 @@ def test_handler_imports_from_the_unzipped_tree_and_the_runtime_sdk(
         if name in in_tree and not path.startswith(str(unzipped))
     }
     assert not shadowed
-    # AND the installed versions are the pinned ones
+    # AND the installed versions are the pinned ones, beside the SDK version under test
     assert report["versions"] == pins
+    assert report["botocore"] == sdk.version
+    # AND for the target runtime, the shipped bytecode is this interpreter's (same magic number)
+    if lambda_runtime.name == load_target().runtime:
+        assert report["cache_tag"] == _target_tag()
+        with zipfile.ZipFile(built.path) as archive:
+            pyc = archive.read(f"{SHARED}/__pycache__/__init__.{_target_tag()}.pyc")
+        assert pyc[:4].hex() == report["magic"]
+
+
+def test_target_runtime_runs_the_shipped_bytecode_without_reading_the_source(
+    lambda_runtime: Runtime, python: Path, builds: BuildCache, newest_sdk: SDK, tmp_path: Path
+) -> None:
+    # GIVEN one zip (all are compiled alike), unzipped, whose shared/__init__.py source now fails
+    candidates = [d for d in wanted_deployables() if missing_sources(d) is None]
+    if not candidates:
+        pytest.skip("no deployable exists in the tree yet")
+    tree = tmp_path / "task"
+    with zipfile.ZipFile(builds.get(candidates[0]).path) as archive:
+        archive.extractall(tree)
+    (tree / SHARED / "__init__.py").write_text('raise RuntimeError("the source was compiled")\n')
+    probe = "import sys; sys.path[:0] = sys.argv[1:3]; import function; print('imported')"
+    # WHEN the runtime's Python imports the handler
+    result = subprocess.run(
+        [str(python), "-I", "-S", "-B", "-c", probe, str(tree), str(newest_sdk.path)],
+        capture_output=True,
+        text=True,
+        env=isolated_env(tmp_path),
+        timeout=120,
+    )
+    # THEN the target runtime runs the unchecked-hash bytecode and never reads the edited source,
+    # while another runtime (no bytecode of its own in the zip) compiles the source and fails
+    if lambda_runtime.name == load_target().runtime:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "imported"
+    else:
+        assert result.returncode != 0
+        assert "the source was compiled" in result.stderr
 
 
 def test_second_build_is_byte_identical(deployable: Deployable, built: Built, rebuilds: BuildCache) -> None:
@@ -242,6 +330,7 @@ def test_cli_build_matches_the_in_process_build(tmp_path: Path, builds: BuildCac
     deployable = min(candidates, key=lambda d: len(builds.packager.requirements(d).lines))
     built = builds.get(deployable)
     # WHEN the command line builds it into another folder
+    no_compile = [] if builds.packager.compile else ["--no-compile"]
     result = subprocess.run(
         [
             sys.executable,
@@ -252,6 +341,7 @@ def test_cli_build_matches_the_in_process_build(tmp_path: Path, builds: BuildCac
             str(tmp_path / "dist"),
             "--build-dir",
             str(tmp_path / "build"),
+            *no_compile,
         ],
         capture_output=True,
         text=True,
@@ -262,10 +352,12 @@ def test_cli_build_matches_the_in_process_build(tmp_path: Path, builds: BuildCac
     assert result.returncode == 0, result.stderr
     assert f"sha256:{built.sha256}" in result.stdout
     assert (tmp_path / "dist" / deployable.zip_name).read_bytes() == built.path.read_bytes()
-    # AND the staging tree is left for inspection, without caches
+    # AND the staging tree is left for inspection, with only the target runtime's bytecode
     staged = tmp_path / "build" / deployable.name
     assert (staged / HANDLER_FILE).is_file()
-    assert not list(staged.rglob("__pycache__"))
+    compiled = list(staged.rglob("*.pyc"))
+    assert bool(compiled) == builds.packager.compile
+    assert all(path.name.endswith(f".{_target_tag()}.pyc") for path in compiled)
 
 
 @pytest.mark.skipif(
