@@ -8,7 +8,7 @@ Targets: every lab COMPLETED, no failure recorded, and total time (first heartbe
 provisioned) at most 1.3 x the bound the rate limit imposes: accepted XC calls / calls x window.
 The labs cycle through the five helper labs (the heaviest path: namespace, user and two objects).
 
-Concurrency model (deployment.md §2, §5): heartbeats reach udf_dispatch through SQS, whose mapping
+Concurrency model (docs/deployment.md §2, §5): heartbeats reach udf_dispatch through SQS, whose mapping
 scales out, but dispatch only writes the state item; no XC call is made there. Every XC call comes from
 udf_worker and the functions it invokes synchronously (ns_create, user_create, the helper), driven by
 the state table's stream: batch size 1, no parallelization factor, so one shard delivers its records

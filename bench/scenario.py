@@ -111,7 +111,7 @@ def self_signed(common_name: str) -> tuple[bytes, bytes]:
 
 
 def certificate_body(name: str, cert_pem: bytes, key_pem: bytes) -> dict[str, Any]:
-    """A certificate as cert_mgmt creates it in `shared` (xc-api.md §7.4)."""
+    """A certificate as cert_mgmt creates it in `shared` (docs/xc-api.md §7.4)."""
 
     def url(data: bytes) -> str:
         return "string:///" + base64.b64encode(data).decode()

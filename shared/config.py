@@ -17,7 +17,7 @@ from shared import aws
 from shared.errors import ConfigError, InputError, RetryableError
 from shared.secret import Secret
 
-# Environment variables of the deployed functions (deployment.md §2).
+# Environment variables of the deployed functions (docs/deployment.md §2).
 SSM_BASE_PATH: Final = "SSM_BASE_PATH"
 S3_BUCKET: Final = "S3_BUCKET"
 CERT_NAME: Final = "CERT_NAME"
@@ -34,7 +34,7 @@ NS_REMOVE_LAMBDA_FUNCTION: Final = "NS_REMOVE_LAMBDA_FUNCTION"
 ENV: Final = "ENV"
 UDF_QUEUE: Final = "UDF_QUEUE"
 
-# SSM parameter names under a tenant's base path (deployment.md §3).
+# SSM parameter names under a tenant's base path (docs/deployment.md §3).
 PARAM_TENANT_URL: Final = "tenant-url"
 PARAM_TOKEN_VALUE: Final = "token-value"
 PARAM_TOKEN_NAME: Final = "token-name"

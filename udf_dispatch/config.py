@@ -12,7 +12,7 @@ from typing import Final
 
 from shared.config import DEPLOYMENT_STATE_TABLE, EnvReader
 
-# Seconds from now to the item's `ttl` on every heartbeat (deployment.md §4.1: 300).
+# Seconds from now to the item's `ttl` on every heartbeat (docs/deployment.md §4.1: 300).
 TTL_EXTENSION_SECONDS: Final = "TTL_EXTENSION_SECONDS"
 # Whether the event source mapping has `ReportBatchItemFailures`. The deployed mapping does not, so
 # by default any failed record fails the whole invocation (SQS then redelivers the batch).

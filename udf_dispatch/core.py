@@ -38,7 +38,7 @@ class DynamoDBClient(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Stamps:
-    """The time attributes of one heartbeat, in the formats of deployment.md §4.1."""
+    """The time attributes of one heartbeat, in the formats of docs/deployment.md §4.1."""
 
     created_at: str  # ISO-8601 UTC without zone suffix, microseconds
     ttl: int  # epoch seconds: now + extension

@@ -69,7 +69,7 @@ def test_lambda_handler_first_push_into_empty_shared_creates(stack, pki, lambda_
     assert result["body"]["action"] == "created"
     assert result["body"]["not_after"] == issued.leaf.not_valid_after_utc.isoformat()
     assert stack.material() == (issued.chain_pem, issued.key_pem)
-    # AND the body was encoded as xc-api.md §7.4 says, without OCSP fields
+    # AND the body was encoded as docs/xc-api.md §7.4 says, without OCSP fields
     post = stack.calls("POST")[0].body
     assert set(post["spec"]) == {"certificate_url", "private_key"}
     assert post["spec"]["certificate_url"] == "string:///" + base64.b64encode(issued.chain_pem).decode()

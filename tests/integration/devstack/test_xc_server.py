@@ -1,4 +1,4 @@
-"""The XC emulator over real HTTP on loopback: every quirk of xc-api.md §9 and item of §11."""
+"""The XC emulator over real HTTP on loopback: every quirk of docs/xc-api.md §9 and item of §11."""
 
 from __future__ import annotations
 

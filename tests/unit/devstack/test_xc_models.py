@@ -95,7 +95,7 @@ def _parse_rfc3339(value: str) -> float:
     [(400, 3), (401, 16), (403, 7), (404, 5), (409, 6), (429, 8), (500, 13), (503, 14), (504, 4)],
 )
 def test_error_for_status_table_status_gets_grpc_code(status: int, code: int) -> None:
-    # GIVEN a status from the xc-api.md §4.2 table
+    # GIVEN a status from the docs/xc-api.md §4.2 table
     # WHEN an error is built for it
     error = error_for_status(status, "boom")
     # THEN the body is gRPC-gateway shaped with the table's code
