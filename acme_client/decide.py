@@ -17,7 +17,6 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from email.utils import parsedate_to_datetime
 from typing import Any, Final, Literal
 
 from cryptography import x509
@@ -25,6 +24,8 @@ from cryptography import x509
 from acme_client import certs
 from acme_client.config import DirectoryKind, is_staging
 from acme_client.models import AriState, RunState
+from shared import timeparse
+from shared.timeparse import parse_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -166,16 +167,6 @@ class RenewalWindow:
     explanation_url: str | None = None
 
 
-def _parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 def parse_renewal_info(doc: Any) -> RenewalWindow | None:
     """The suggested window, or None when the answer is unusable (missing fields, end not after start)."""
     if not isinstance(doc, Mapping):
@@ -183,7 +174,8 @@ def parse_renewal_info(doc: Any) -> RenewalWindow | None:
     window = doc.get("suggestedWindow")
     if not isinstance(window, Mapping):
         return None
-    start, end = _parse_time(window.get("start")), _parse_time(window.get("end"))
+    start, end = parse_timestamp(window.get("start"), naive_is_utc=True), parse_timestamp(
+        window.get("end"), naive_is_utc=True)
     if start is None or end is None or end <= start:
         return None
     url = doc.get("explanationURL")
@@ -191,19 +183,9 @@ def parse_renewal_info(doc: Any) -> RenewalWindow | None:
 
 
 def parse_retry_after(value: str | None, now: dt.datetime) -> dt.timedelta | None:
-    """Retry-After as seconds or an HTTP date; None when absent or unreadable."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return dt.timedelta(seconds=int(value))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when - now
+    """Retry-After as a wait from `now` (shared.timeparse reads it); None when absent or unreadable."""
+    seconds = timeparse.parse_retry_after(value, now.timestamp())
+    return None if seconds is None else dt.timedelta(seconds=seconds)
 
 
 def clamp_retry_after(delta: dt.timedelta | None, *, error: bool = False) -> dt.timedelta:

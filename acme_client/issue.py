@@ -40,6 +40,7 @@ from acme_client.errors import (
 from shared.deadline import Deadline
 from shared.errors import ConfigError, TopsError
 from shared.secret import Secret
+from shared.timeparse import parse_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -426,7 +427,7 @@ def _retry_after_time(header: str | None, detail: str, now: dt.datetime) -> dt.d
         return now + delta
     match = _RETRY_AFTER_TEXT.search(detail)
     if match:
-        return dt.datetime.fromisoformat(match.group(1).replace(" ", "T")).replace(tzinfo=dt.UTC)
+        return parse_timestamp(match.group(1).replace(" ", "T"), naive_is_utc=True)
     return None
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 from shared.errors import InputError
+from shared.timeparse import parse_timestamp
 
 Action = Literal["issued", "renewed", "valid", "failed"]
 
@@ -45,13 +46,8 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 
 def _from_iso(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:  # a hand-edited or damaged state object must not stop the run
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    # a hand-edited or damaged state object must not stop the run: unreadable counts as absent
+    return parse_timestamp(value, naive_is_utc=True)
 
 
 @dataclass(frozen=True, slots=True)

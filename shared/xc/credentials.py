@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 from shared.deadline import Deadline
+from shared.timeparse import parse_timestamp
 from shared.xc import lists
 from shared.xc.client import XCRequester, build_path
 
@@ -33,21 +34,8 @@ def renew(xc: XCRequester, kind: Kind, name: str, days: int, *, deadline: Deadli
 
 
 def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 timestamp as an aware datetime, or None when absent or unreadable."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    # Python 3.11 accepts at most 6 fractional digits; XC may send nanoseconds.
-    if "." in text:
-        head, _, tail = text.partition(".")
-        digits = tail[: len(tail) - len(tail.lstrip("0123456789"))]  # the leading run only
-        zone = tail[len(digits):]
-        text = f"{head}.{digits[:6]}{zone}"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
+    """An RFC 3339 timestamp from XC as an aware datetime (shared.timeparse), or None."""
+    return parse_timestamp(value)
 
 
 def state_of(kind: Kind, item: dict[str, Any]) -> tuple[datetime | None, bool | None]:

@@ -12,10 +12,11 @@ errors; never past the deadline (without one, a bounded total time).
 
 from __future__ import annotations
 
-import email.utils
 import time
 from dataclasses import dataclass
 from typing import Final
+
+from shared import timeparse
 
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 TRANSIENT_STATUSES: Final = frozenset({502, 503, 504})
@@ -48,20 +49,8 @@ def backoff(policy: RetryPolicy, attempt: int, jitter: float) -> float:
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """`Retry-After` as seconds to wait: delta-seconds or an HTTP date. None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
+    """`Retry-After` as seconds to wait (shared.timeparse reads it; `now` defaults to the clock)."""
+    return timeparse.parse_retry_after(value, time.time() if now is None else now)
 
 
 def next_delay(
