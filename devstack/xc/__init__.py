@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from devstack.xc.faults import DROP, Faults, RequestRecord
+from devstack.xc.inprocess import InProcessXC
 from devstack.xc.models import DEFAULT_TENANT, CredentialInfo, XCConfig, XCState
 from devstack.xc.server import XCServer
 
@@ -11,6 +12,7 @@ __all__ = [
     "DROP",
     "CredentialInfo",
     "Faults",
+    "InProcessXC",
     "RequestRecord",
     "XCConfig",
     "XCServer",

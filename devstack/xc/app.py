@@ -10,7 +10,6 @@ import dataclasses
 import json
 import logging
 import socket
-import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +35,9 @@ log = logging.getLogger(__name__)
 AUTH_SCHEME = "APIToken "
 CUSTOM_NAMESPACES = frozenset({"system", "shared"})
 _CRED_KINDS = "any(api_credentials, service_credentials)"
+# A transport with no socket (devstack/xc/inprocess.py) puts a callable under this WSGI environ key;
+# a dropped connection calls it instead of closing the socket.
+DROP_HOOK = "devstack.xc.drop"
 
 Handler = Callable[..., Any]
 
@@ -148,6 +150,10 @@ def _custom_namespace(ns: str) -> None:
 
 
 def _drop_connection(request: Request) -> None:
+    hook = request.environ.get(DROP_HOOK)
+    if callable(hook):  # in process: no socket to close, the transport raises instead
+        hook()
+        return
     sock = request.environ.get("werkzeug.socket")
     if isinstance(sock, socket.socket):
         try:
@@ -178,8 +184,9 @@ class XCApp:
     # ------------------------------------------------------------------ /api
 
     def _serve_api(self, request: Request) -> Response:
-        started_wall = time.time()
-        started = time.monotonic()
+        clock = self.state.clock
+        started_wall = clock.time()
+        started = clock.monotonic()
         logged_body = _log_body(request)
         self.faults.apply_latency()
         action = self.faults.check(request.method, request.path)
@@ -204,7 +211,7 @@ class XCApp:
             logged_body,
             status,
             started=started_wall,
-            duration_ms=(time.monotonic() - started) * 1000,
+            duration_ms=(clock.monotonic() - started) * 1000,
             fault=fault,
         )
         return response

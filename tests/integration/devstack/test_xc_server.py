@@ -9,21 +9,28 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+import urllib3
 
-from devstack.xc import DROP, Faults, XCServer
+from devstack.xc import DROP, Faults, InProcessXC, XCServer, XCState
 from tests.fixtures.xc import (
     XC_AUTH_HEADER,
     XC_EMAIL,
     XC_TENANT,
     XC_TOKEN,
+    FakeClock,
     XCHttp,
     certificate_body,
+    lb_body,
     make_certificate,
+    namespace_body,
+    pool_body,
+    user_body,
 )
 
 pytestmark = pytest.mark.integration
@@ -60,6 +67,20 @@ def _pool(name: str, namespace: str | None = None) -> dict[str, Any]:
         "metadata": metadata,
         "spec": {"origin_servers": [{"public_name": {"dns_name": "appedge.one"}}], "port": 443, "no_tls": {}},
     }
+
+
+@pytest.fixture
+def clocked(clock: FakeClock) -> Iterator[XCHttp]:
+    """An emulator over HTTP whose delays, latency and rate limit run on the fake `clock` (a test moves
+    time with `clock.advance`, so no answer depends on how busy the machine is), and a client for it."""
+    state = XCState(XC_TENANT, clock=clock)
+    faults = Faults(monotonic=clock.monotonic, wall=clock.time, sleep=clock.sleep)
+    with XCServer(token=XC_TOKEN, state=state, faults=faults) as server:
+        http = XCHttp(server)
+        try:
+            yield http
+        finally:
+            http.close()
 
 
 def _assert_xc_error(response: requests.Response, status: int, code: int) -> dict[str, Any]:
@@ -172,6 +193,22 @@ def test_namespace_create_get_list_roundtrip_returns_envelopes(xc_http: XCHttp) 
     assert {"system", "shared", "default", "pet-one"} <= {i["name"] for i in body["items"]}
 
 
+def test_namespace_labels_round_trip_over_http(xc_http: XCHttp) -> None:
+    # GIVEN a namespace created with the workers' owner label (docs/xc-api.md §7.1)
+    owner = {"tops-dep-id": "dep-7f3a"}
+    created = xc_http.post(NAMESPACES, json=namespace_body("pet-one", labels=owner, description="lab"))
+    # WHEN it is read and listed
+    got = xc_http.get(f"{NAMESPACES}/pet-one").json()
+    item = next(i for i in xc_http.get(NAMESPACES).json()["items"] if i["name"] == "pet-one")
+    # THEN the labels come back as sent, in the create answer, GET and the list summary
+    assert created.json()["metadata"]["labels"] == owner
+    assert got["metadata"]["labels"] == owner and got["metadata"]["description"] == "lab"
+    assert item["labels"] == owner
+    # AND labels that are not a string map are a 400 naming the field
+    bad = xc_http.post(NAMESPACES, json=namespace_body("pet-two", labels={"tops-dep-id": 1}))
+    assert "metadata.labels" in _assert_xc_error(bad, 400, 3)["message"]
+
+
 def test_namespace_create_duplicate_returns_409_code_6(xc_http: XCHttp) -> None:
     # GIVEN an existing namespace
     _create_ns(xc_http, "pet-one")
@@ -230,56 +267,74 @@ def test_namespace_cascade_delete_builtin_returns_400(xc_http: XCHttp) -> None:
     assert xc_http.get(f"{NAMESPACES}/shared").status_code == 200
 
 
-def test_namespace_visibility_delay_get_404_then_200(xc_server: XCServer, xc_http: XCHttp) -> None:
+def test_namespace_visibility_delay_get_404_then_200(clocked: XCHttp, clock: FakeClock) -> None:
     # GIVEN a 300 ms visibility delay
-    xc_server.state.configure(namespace_visibility_delay_ms=300)
+    clocked.server.state.configure(namespace_visibility_delay_ms=300)
     # WHEN a namespace is created and read at once, then after the delay
-    assert _create_ns(xc_http, "pet-one").status_code == 200
-    early = xc_http.get(f"{NAMESPACES}/pet-one")
-    early_list = xc_http.get(NAMESPACES).json()["items"]
-    time.sleep(0.35)
-    late = xc_http.get(f"{NAMESPACES}/pet-one")
+    assert _create_ns(clocked, "pet-one").status_code == 200
+    early = clocked.get(f"{NAMESPACES}/pet-one")
+    early_list = clocked.get(NAMESPACES).json()["items"]
+    clock.advance(0.3)
+    late = clocked.get(f"{NAMESPACES}/pet-one")
     # THEN 404 first (absent from the list too), 200 later
     _assert_xc_error(early, 404, 5)
     assert "pet-one" not in {i["name"] for i in early_list}
     assert late.status_code == 200
 
 
-def test_namespace_cascade_delete_delay_blocks_request(xc_server: XCServer, xc_http: XCHttp) -> None:
-    # GIVEN a 400 ms cascade_delete duration
-    xc_server.state.configure(cascade_delete_delay_ms=400)
-    _create_ns(xc_http, "pet-one")
-    # WHEN the namespace is cascade-deleted while another call runs in parallel
-    parallel: list[int] = []
+class _HoldingClock(FakeClock):
+    """A fake clock whose sleep lasts until the test releases it: a cascade_delete held open."""
 
-    def whoami_midway() -> None:
-        time.sleep(0.1)
-        parallel.append(xc_http.get(WHOAMI).status_code)
+    def __init__(self) -> None:
+        super().__init__()
+        self.holding = threading.Event()
+        self.released = threading.Event()
 
-    thread = threading.Thread(target=whoami_midway)
-    started = time.monotonic()
-    thread.start()
-    response = xc_http.post(f"{NAMESPACES}/pet-one/cascade_delete", json={"name:": "pet-one"})
-    elapsed = time.monotonic() - started
-    thread.join()
-    # THEN the delete blocked at least 400 ms without blocking the other call, and the namespace is gone
-    assert response.status_code == 200
-    assert elapsed >= 0.4
-    assert parallel == [200]
-    _assert_xc_error(xc_http.get(f"{NAMESPACES}/pet-one"), 404, 5)
+    def sleep(self, seconds: float) -> None:
+        self.holding.set()
+        assert self.released.wait(10), "the test never released the held call"
+        super().sleep(seconds)
 
 
-def test_namespace_create_within_reuse_block_returns_409_code_10(
-    xc_server: XCServer, xc_http: XCHttp
-) -> None:
+def test_namespace_cascade_delete_delay_blocks_request() -> None:
+    # GIVEN a 400 ms cascade_delete duration, on a clock that holds the delete until the test lets go
+    clock = _HoldingClock()
+    with XCServer(token=XC_TOKEN, state=XCState(XC_TENANT, clock=clock)) as server:
+        http = XCHttp(server)
+        server.state.configure(cascade_delete_delay_ms=400)
+        _create_ns(http, "pet-one")
+        url = f"{server.url}{NAMESPACES}/pet-one/cascade_delete"
+        answers: list[requests.Response] = []
+
+        def delete() -> None:
+            answers.append(requests.post(url, json={"name:": "pet-one"}, headers=XC_AUTH_HEADER, timeout=20))
+
+        thread = threading.Thread(target=delete)
+        thread.start()
+        assert clock.holding.wait(10)
+        # WHEN other calls arrive while the delete blocks
+        during = (http.get(WHOAMI).status_code, http.get(f"{NAMESPACES}/pet-one").json())
+        pending = list(answers)
+        clock.released.set()
+        thread.join(10)
+        after = http.get(f"{NAMESPACES}/pet-one")
+        http.close()
+    # THEN they were answered while the delete had not, which then blocked its 400 ms, and it is gone
+    assert pending == []
+    assert during[0] == 200 and during[1]["system_metadata"]["deletion_timestamp"] is not None
+    assert [a.status_code for a in answers] == [200] and clock.slept == [0.4]
+    _assert_xc_error(after, 404, 5)
+
+
+def test_namespace_create_within_reuse_block_returns_409_code_10(clocked: XCHttp, clock: FakeClock) -> None:
     # GIVEN a name unusable for 300 ms after cascade_delete
-    xc_server.state.configure(namespace_reuse_block_ms=300)
-    _create_ns(xc_http, "pet-one")
-    xc_http.post(f"{NAMESPACES}/pet-one/cascade_delete", json={})
+    clocked.server.state.configure(namespace_reuse_block_ms=300)
+    _create_ns(clocked, "pet-one")
+    clocked.post(f"{NAMESPACES}/pet-one/cascade_delete", json={})
     # WHEN the name is re-created at once and after the block
-    early = _create_ns(xc_http, "pet-one")
-    time.sleep(0.35)
-    late = _create_ns(xc_http, "pet-one")
+    early = _create_ns(clocked, "pet-one")
+    clock.advance(0.3)
+    late = _create_ns(clocked, "pet-one")
     # THEN 409/10 "being deleted" first, 200 later
     assert "being deleted" in _assert_xc_error(early, 409, 10)["message"]
     assert late.status_code == 200
@@ -490,19 +545,19 @@ def test_object_replace_keeps_uid_and_replaces_spec(xc_http: XCHttp) -> None:
     assert got["spec"] == body["spec"]
 
 
-def test_pool_invisible_after_create_get_404_then_visible(xc_http: XCHttp) -> None:
+def test_pool_invisible_after_create_get_404_then_visible(clocked: XCHttp, clock: FakeClock) -> None:
     # GIVEN pools invisible for 300 ms (set through the admin API)
-    xc_http.admin("POST", "config", json={"object_visibility_delay_ms_by_plural": {"origin_pools": 300}})
-    _create_ns(xc_http, "pet-one")
+    clocked.admin("POST", "config", json={"object_visibility_delay_ms_by_plural": {"origin_pools": 300}})
+    _create_ns(clocked, "pet-one")
     # WHEN a pool is created and polled like the lab helpers do
     assert (
-        xc_http.post("/api/config/namespaces/pet-one/origin_pools", json=_pool("pet-origin")).status_code
+        clocked.post("/api/config/namespaces/pet-one/origin_pools", json=_pool("pet-origin")).status_code
         == 200
     )
-    early = xc_http.get("/api/config/namespaces/pet-one/origin_pools/pet-origin")
-    early_list = xc_http.get("/api/config/namespaces/pet-one/origin_pools").json()
-    time.sleep(0.35)
-    late = xc_http.get("/api/config/namespaces/pet-one/origin_pools/pet-origin")
+    early = clocked.get("/api/config/namespaces/pet-one/origin_pools/pet-origin")
+    early_list = clocked.get("/api/config/namespaces/pet-one/origin_pools").json()
+    clock.advance(0.3)
+    late = clocked.get("/api/config/namespaces/pet-one/origin_pools/pet-origin")
     # THEN a real 404 first (and absent from the list), then 200
     _assert_xc_error(early, 404, 5)
     assert early_list == {"items": [], "errors": []}
@@ -868,13 +923,13 @@ def test_rate_limiter_over_limit_returns_429_with_retry_after_until_slot_frees()
     assert [e.fault for e in log].count("rate_limited") == 2
 
 
-def test_rate_limiter_burst_over_real_time_limits_and_recovers(xc_server: XCServer, xc_http: XCHttp) -> None:
+def test_rate_limiter_burst_set_over_admin_api_limits_and_recovers(clocked: XCHttp, clock: FakeClock) -> None:
     # GIVEN 5 calls per 0.5 s set through the admin API
-    xc_http.admin("POST", "config", json={"rate_limit": {"calls": 5, "window_s": 0.5}})
+    clocked.admin("POST", "config", json={"rate_limit": {"calls": 5, "window_s": 0.5}})
     # WHEN 8 calls burst, then the window passes
-    burst = [xc_http.get(WHOAMI) for _ in range(8)]
-    time.sleep(0.55)
-    after = xc_http.get(WHOAMI)
+    burst = [clocked.get(WHOAMI) for _ in range(8)]
+    clock.advance(0.5)
+    after = clocked.get(WHOAMI)
     # THEN 5 pass, 3 get 429 with Retry-After 1, and calls pass again later
     assert [r.status_code for r in burst] == [200] * 5 + [429] * 3
     assert all(r.headers["Retry-After"] == "1" for r in burst[5:])
@@ -1074,6 +1129,122 @@ def test_trailing_slash_is_served_like_without(xc_http: XCHttp) -> None:
     # THEN it is answered, not redirected
     assert response.status_code == 200
     assert response.history == []
+
+
+# --------------------------------------------------------------------------- in process, the same answers
+
+# Values the emulator generates (ids, times, digests): equal in shape, never in value.
+_GENERATED = frozenset(
+    {
+        "uid",
+        "object_uid",
+        "creation_timestamp",
+        "modification_timestamp",
+        "create_timestamp",
+        "created_timestamp",
+        "expiry_timestamp",
+        "expiration_timestamp",
+        "digest",
+    }
+)
+
+
+def _generated_out(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "<generated>" if k in _GENERATED else _generated_out(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_generated_out(v) for v in value]
+    return value
+
+
+def _parity_script(state: XCState, faults: Faults) -> list[tuple[str, str, dict[str, Any]]]:
+    """Seed a tenant, queue faults, and return the calls to make: every family, error and fault kind.
+
+    A call's options are urllib3 ``request()`` keywords, and ``auth: False`` to send no token."""
+    state.seed_credential("service_credentials", "svc-abc", None, time.time() + 86400)
+    faults.add("GET", r"^/api/web/namespaces$", 429, retry_after=2)
+    faults.add("PUT", r"origin_pools/pet-origin$", 502, body="upstream connect error")
+    faults.add("POST", r"/users/cascade_delete$", 503, after=True)
+    faults.add("GET", r"/service_credentials$", DROP)
+    pools = "/api/config/namespaces/pet-one/origin_pools"
+    renew = "/api/web/namespaces/system/renew/service_credentials"
+    return [
+        ("GET", WHOAMI, {}),
+        ("GET", WHOAMI, {"auth": False}),
+        ("GET", NAMESPACES, {}),
+        ("GET", NAMESPACES, {}),
+        ("POST", NAMESPACES, {"json": namespace_body("pet-one", labels={"tops-dep-id": "d-1"})}),
+        ("POST", NAMESPACES, {"json": namespace_body("pet-one")}),
+        ("POST", NAMESPACES, {"body": b"{not json", "headers": {"Content-Type": "application/json"}}),
+        ("GET", f"{NAMESPACES}/pet-one", {}),
+        ("GET", NAMESPACES, {"fields": {"report_fields": ""}}),
+        ("DELETE", f"{NAMESPACES}/pet-one", {}),
+        ("GET", "/api/no/such/route", {}),
+        ("POST", pools, {"json": pool_body("pet-origin")}),
+        (
+            "POST",
+            "/api/config/namespaces/pet-one/http_loadbalancers",
+            {"json": lb_body("pet-lb", "", "pet-origin")},
+        ),
+        ("GET", f"{pools}/pet-origin", {}),
+        ("GET", pools, {}),
+        ("PUT", f"{pools}/pet-origin", {"json": pool_body("pet-origin", port=80)}),
+        ("GET", f"{pools}/ghost", {}),
+        ("POST", USER_ROLES, {"json": user_body("jane@example.com")}),
+        ("POST", USER_ROLES, {"json": user_body("JANE@example.com")}),
+        ("GET", "/api/web/custom/namespaces/pet-one/user_roles", {}),
+        ("POST", USERS_CASCADE_DELETE, {"json": {"email": "jane@example.com", "namespace": "system"}}),
+        ("GET", USER_ROLES, {}),
+        ("GET", SERVICE_CREDS, {}),
+        ("POST", renew, {"json": {"name": "svc-abc", "expiration_days": 7}}),
+        ("GET", f"{SERVICE_CREDS}/svc-abc", {}),
+        ("GET", f"{API_CREDS}/missing", {}),
+        ("DELETE", f"{pools}/pet-origin", {"json": {"fail_if_referred": False}}),
+        ("POST", f"{NAMESPACES}/pet-one/cascade_delete", {"json": {"name:": "pet-one"}}),
+        ("GET", "/_emulator/health", {}),
+        ("POST", "/_emulator/faults", {"json": {"status": 200}}),
+        ("GET", "/elsewhere", {}),
+    ]
+
+
+def _play(pool: urllib3.PoolManager, base: str, script: list[tuple[str, str, dict[str, Any]]]) -> list[Any]:
+    outcomes: list[Any] = []
+    for method, path, options in script:
+        options = dict(options)
+        headers = {**({"Authorization": f"APIToken {XC_TOKEN}"} if options.pop("auth", True) else {})}
+        headers.update(options.pop("headers", {}))
+        try:
+            response = pool.request(
+                method, base + path, headers=headers, retries=False, timeout=10, **options
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            outcomes.append((method, path, type(exc).__name__))
+            continue
+        kind = response.headers.get("Content-Type", "")
+        body = _generated_out(response.json()) if kind.startswith("application/json") else response.data
+        outcomes.append((method, path, response.status, kind, response.headers.get("Retry-After"), body))
+    return outcomes
+
+
+def test_in_process_emulator_answers_every_call_as_the_server_does(xc_server: XCServer) -> None:
+    # GIVEN the emulator over HTTP and in process, seeded alike, with the same faults queued
+    in_process = InProcessXC(token=XC_TOKEN, tenant=XC_TENANT)
+    script = _parity_script(xc_server.state, xc_server.faults)
+    assert _parity_script(in_process.state, in_process.faults) == script
+    # WHEN the same calls are made to both, through urllib3 as the client makes them
+    served = _play(urllib3.PoolManager(), xc_server.url, script)
+    answered = _play(in_process.pool, in_process.url, script)
+    # THEN every status, content type, Retry-After and body is the same (generated ids and times aside),
+    # a dropped connection is the same error, and both logged the same calls
+    assert answered == served
+    assert [o[2] for o in served if len(o) > 3].count(200) >= 10  # the script reached real answers
+    assert ("GET", SERVICE_CREDS, "ProtocolError") in served
+
+    def log(records: list[Any]) -> list[Any]:
+        return [(r.method, r.path, r.query, r.body, r.status, r.fault) for r in records]
+
+    assert log(in_process.requests()) == log(xc_server.requests())
+    assert _generated_out(in_process.state.dump()) == _generated_out(xc_server.state.dump())
 
 
 # --------------------------------------------------------------------------- server lifecycle and CLI
