@@ -3,6 +3,7 @@ figure beside its target with a PASS or MISS verdict.
 
     python -m bench                                  cold_start size issuance provisioning burst
     python -m bench cold_start size --dist dist      measure zips already built
+    python -m bench cold_start --before old-dist     cold starts of these zips beside older ones
     python -m bench --results bench/RESULTS.md       also rewrite the figures block of RESULTS.md
 
 A miss is reported, never raised, and so is a benchmark that cannot run (its figure has no value):
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
+from bench.cold_start import DEFAULT_RUNS as COLD_START_RUNS
 from bench.report import Figure, print_figures, write_results
 from bench.zips import Zips
 
@@ -36,7 +38,7 @@ def _runners(args: argparse.Namespace, zips: Zips) -> dict[str, Callable[[], lis
     from bench import burst, cold_start, provisioning, size
 
     return {
-        "cold_start": lambda: cold_start.run(args.runs, top=args.top, zips=zips),
+        "cold_start": lambda: cold_start.run(args.runs, top=args.top, zips=zips, before_dist=args.before),
         "size": lambda: size.run(top=args.top, zips=zips),
         "issuance": lambda: _issuance(args.issuance_runs),
         "provisioning": lambda: provisioning.run(),
@@ -49,9 +51,12 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"benchmarks to run, among {', '.join(ORDER)} (default: all)")
-    parser.add_argument("--runs", type=int, default=7, help="cold start: fresh interpreters per zip (>= 7)")
+    parser.add_argument("--runs", type=int, default=COLD_START_RUNS,
+                        help="cold start: interleaved rounds of fresh processes per worker")
     parser.add_argument("--top", type=int, default=10, help="imports or zip entries listed for a miss")
     parser.add_argument("--dist", type=Path, default=None, help="read the zips here instead of building them")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="cold start: zips of an earlier build, measured beside these (before/after)")
     parser.add_argument("--issuance-runs", type=int, default=5)
     parser.add_argument("--burst-labs", type=int, default=100)
     parser.add_argument("--results", type=Path, default=None,

@@ -123,6 +123,9 @@ def _stack(*, ari: bool) -> Iterator[_Stack]:
             "POWERTOOLS_METRICS_DISABLED": "true",
         }
     )
+    from devstack import moto_rules
+
+    moto_rules.install()  # Route 53's CNAME rule, as the stack and the tests have it
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     try:

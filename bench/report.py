@@ -86,8 +86,10 @@ def machine() -> dict[str, str]:
                                check=False).stdout.strip()
     except OSError:
         uname = " ".join(platform.uname())
+    one, five, fifteen = os.getloadavg()
     return {"uname -a": uname, "CPU": cpu_model(), "nproc": str(os.cpu_count() or "?"),
-            "Python": platform.python_version()}
+            "Python": platform.python_version(),
+            "load average when written (1, 5, 15 min)": f"{one:.2f} {five:.2f} {fifteen:.2f}"}
 
 
 def _cell(text: str) -> str:

@@ -24,7 +24,9 @@ from bench.zips import Zips
 NAME: Final = "size"
 MIB: Final = 1024 * 1024
 DEFAULT_TARGET_MIB: Final = 2.0
-TARGETS_MIB: Final = {"acme_client": 7.0}
+# The two zips with native crypto: cryptography alone is 4.6 MiB; shipping 3.13 bytecode adds about a
+# third. Lambda takes up to 50 MiB zipped; what the user pays for size is in the cold-start figures.
+TARGETS_MIB: Final = {"acme_client": 10.0, "cert_mgmt": 7.0}
 
 
 def largest_entries(path: Path, top: int) -> list[tuple[str, int]]:

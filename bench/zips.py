@@ -1,25 +1,43 @@
-"""The zips the cold-start and size benchmarks look at, built once per run with the real packager.
+"""The zips the cold-start and size benchmarks look at, built once per run with the real packager, and
+the AWS SDK as the Lambda runtime holds it.
 
 `Zips.build()` runs `scripts.package` for every deployable into a temporary folder (or reads the
 zips already in `--dist DIR`), `tree(name)` unzips one as Lambda unzips it into /var/task (with the
-target runtime's bytecode the packager ships), and `compiled_tree(name)` is a copy that also holds
-bytecode for the interpreter running the benchmark, for when that is not the target's version.
+target runtime's bytecode the packager ships), `runtime_sdk()` is boto3 and botocore installed alone
+and byte-compiled by the target runtime's Python, and `python()` is that interpreter.
 """
 
 from __future__ import annotations
 
-import compileall
-import py_compile
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scripts.package import ROOT, Deployable, Packager, load_manifest, write_zip
+from scripts.interpreters import find_python, where_looked
+from scripts.package import (
+    ROOT,
+    Deployable,
+    Packager,
+    load_manifest,
+    load_target,
+    read_requirements,
+    write_zip,
+)
 
-# What the Lambda python3.11 runtime puts on the path after /var/task: the SDK and its helpers.
-RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+# Where the SDK installs are kept between runs (build/ is the packager's scratch folder, not tracked).
+SDK_CACHE = ROOT / "build" / "bench"
+
+
+def sdk_version() -> str:
+    """The boto3/botocore version pinned in requirements-dev.txt: what the tests and the bench use."""
+    dev = read_requirements([ROOT / "requirements-dev.txt"])
+    pins = {line.split("==")[0].strip().lower(): line.split("==")[1].strip() for line in dev.dropped}
+    return pins["botocore"]
 
 
 @dataclass
@@ -68,16 +86,6 @@ class Zips:
                 archive.extractall(tree)
         return tree
 
-    def compiled_tree(self, name: str) -> Path:
-        """A copy of the tree with unchecked-hash `.pyc` files beside every module (reproducible
-        bytecode: no timestamps), as a zip holding bytecode would unzip."""
-        tree = self.work / "task-pyc" / name
-        if not tree.exists():
-            shutil.copytree(self.tree(name), tree)
-            compileall.compile_dir(tree, quiet=2, workers=0,
-                                   invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-        return tree
-
     def source_only_zip_size(self, name: str) -> int:
         """Bytes of the same zip without its bytecode (what the packager shipped before .pyc)."""
         dest = self.work / "dist-source" / f"{name}.zip"
@@ -89,22 +97,39 @@ class Zips:
             write_zip(tree, dest)
         return dest.stat().st_size
 
-    def runtime_sdk(self) -> Path:
-        """A folder holding only what the runtime adds (boto3 and its helpers), as symlinks, so that
-        nothing else from this environment is importable beside the unzipped tree."""
-        import importlib.util
+    def python(self) -> Path:
+        """The target runtime's interpreter (scripts/interpreters.py). Raises FileNotFoundError."""
+        version = load_target(ROOT).python_version
+        found = find_python(version)
+        if found is None:
+            raise FileNotFoundError(f"no Python {version} on this machine: looked at {where_looked(version)}")
+        return found
 
-        sdk = self.work / "runtime-sdk"
-        if sdk.exists():
+    def runtime_sdk(self) -> Path:
+        """boto3 and botocore (and what they depend on) installed alone into a folder, with bytecode
+        from the target runtime's Python, as the runtime holds its SDK: nothing else from this
+        environment is importable beside the unzipped tree. Installed once, then kept in build/bench/."""
+        python = self.python()
+        version = sdk_version()
+        sdk = SDK_CACHE / f"sdk-{version}-{python.name}"
+        if sdk.is_dir():
             return sdk
-        sdk.mkdir(parents=True)
-        for module in RUNTIME_MODULES:
-            spec = importlib.util.find_spec(module)
-            if spec is None or not spec.origin:
-                raise ModuleNotFoundError(f"{module} must be installed in the bench environment")
-            if spec.submodule_search_locations:
-                source = Path(next(iter(spec.submodule_search_locations)))
-            else:
-                source = Path(spec.origin)
-            (sdk / source.name).symlink_to(source, target_is_directory=source.is_dir())
+        SDK_CACHE.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=".sdk-", dir=SDK_CACHE))
+        try:
+            install = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                       "--no-input", "--no-compile", "--target", str(partial),
+                       "--constraint", str(ROOT / "constraints.txt"),
+                       f"boto3=={version}", f"botocore=={version}"]
+            subprocess.run(install, check=True, capture_output=True, text=True, timeout=600)
+            shutil.rmtree(partial / "bin", ignore_errors=True)
+            subprocess.run([str(python), "-m", "compileall", "-q", "-j", "0", str(partial)], check=True,
+                           capture_output=True, text=True, timeout=600,
+                           env={**os.environ, "PYTHONHASHSEED": "0"})
+            partial.rename(sdk)
+        except subprocess.CalledProcessError as exc:
+            raise RuntimeError(f"installing the SDK for the bench failed: {exc.stderr.strip()[-400:]}") \
+                from exc
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
         return sdk

@@ -1,7 +1,12 @@
 """boto3 clients, built lazily once per execution environment and reused while warm.
 
+Every client comes from one boto3 Session: a Session loads botocore's endpoint, partition and
+service data once and keeps it, so a second client from it costs a fraction of the first, where a
+Session per client would parse it all again (about 60 ms and 7 MB per client on a cold start,
+bench/RESULTS.md).
 Endpoints come from the standard `AWS_ENDPOINT_URL*` variables, which boto3 reads itself, so the
-local stack needs no test-only branch here. `reset()` forgets every memo (tests call it).
+local stack needs no test-only branch here. `reset()` forgets every memo, the Session included (tests
+call it).
 """
 
 from __future__ import annotations
@@ -37,22 +42,34 @@ def reset() -> None:
         _memo.clear()
 
 
-def client(service: str, *, read_timeout: float = 30.0, max_attempts: int = 5) -> Any:
-    """A boto3 client with bounded timeouts and the SDK's standard retry mode (throttling included).
-
-    A synchronous Lambda invoke needs a read timeout longer than the callee's run time.
-    """
+def session() -> Any:
+    """The boto3 Session every client of this execution environment is made from."""
 
     def build() -> Any:
         import boto3  # deferred: boto3 is the slowest import on the cold path
+
+        return boto3.session.Session()
+
+    return memo("session", build)
+
+
+def client(service: str, *, read_timeout: float = 30.0, max_attempts: int = 5) -> Any:
+    """A boto3 client with bounded timeouts and the SDK's standard retry mode (throttling included).
+
+    `max_attempts` counts every attempt, the first included (botocore's `total_max_attempts`: its own
+    `max_attempts` counts retries, so 1 there meant a second send). A synchronous Lambda invoke needs a
+    read timeout longer than the callee's run time.
+    """
+
+    def build() -> Any:
         from botocore.config import Config
 
         config = Config(
             region_name=region(),
             connect_timeout=5,
             read_timeout=read_timeout,
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
         )
-        return boto3.session.Session().client(service, config=config)
+        return session().client(service, config=config)
 
     return memo(f"client:{service}:{read_timeout}:{max_attempts}", build)

@@ -2,12 +2,15 @@
 
 Deployed environment variable names are constants here. `EnvReader` collects every problem and
 raises one `ConfigError` listing them all. Tenant settings come from SSM Parameter Store under a
-base path (`/tenantOps[-env]/<tenant>`) through Powertools Parameters, cached for 300 s.
+base path (`/tenantOps[-env]/<tenant>`): one GetParameters call for the names not in the cache, each
+value cached for 300 s (as Powertools Parameters did; its package import loads every provider, and a
+cold start paid for it, bench/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -42,6 +45,8 @@ PARAM_TOKEN_TYPE: Final = "token-type"
 PARAM_IDM_TYPE: Final = "idm-type"
 
 SSM_CACHE_SECONDS: Final = 300
+# GetParameters takes at most ten names per call.
+_SSM_BATCH: Final = 10
 _SSM_PATH = re.compile(r"^(/[A-Za-z0-9_.\-]+)+$")
 
 
@@ -147,34 +152,48 @@ class Tenant:
     params: Mapping[str, str] = field(default_factory=dict)
 
 
-def _provider() -> Any:
-    def build() -> Any:
-        from aws_lambda_powertools.utilities.parameters import SSMProvider
+_clock: Callable[[], float] = time.monotonic  # the cache's clock (tests move it)
 
-        return SSMProvider(boto3_client=aws.client("ssm"))
 
-    return aws.memo("ssm_provider", build)
+def _cache() -> dict[tuple[str, bool], tuple[float, str]]:
+    """(path, decrypted) -> (expiry on the monotonic clock, value); `aws.reset()` forgets it."""
+    cache: dict[tuple[str, bool], tuple[float, str]] = aws.memo("ssm_cache", dict)
+    return cache
 
 
 def _read(base_path: str, names: Sequence[str], *, decrypt: bool, force_fetch: bool) -> dict[str, str]:
-    """Parameters `names` under `base_path`, by bare name. Raises ConfigError naming every missing
-    path, RetryableError when SSM itself fails (throttling, an outage)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    """Parameters `names` under `base_path`, by bare name, from the cache or one GetParameters call.
+    Raises ConfigError naming every missing path, RetryableError when SSM itself fails (throttling
+    after the SDK's retries, an outage)."""
     paths = {f"{base_path}/{name}": name for name in names}
-    provider = _provider()
-    if force_fetch:
-        provider.clear_cache()
-    try:
-        values: dict[str, Any] = provider.get_parameters_by_name(
-            {path: {} for path in paths}, decrypt=decrypt, max_age=SSM_CACHE_SECONDS, raise_on_error=False
-        )
-    except (BotoCoreError, ClientError) as exc:
-        raise RetryableError(f"reading SSM parameters under {base_path} failed: {exc}") from exc
-    missing = sorted(values.pop("_errors", []) or [])
+    cache = _cache()
+    now = _clock()
+    values: dict[str, str] = {}
+    for path in paths:
+        cached = None if force_fetch else cache.get((path, decrypt))
+        if cached is not None and cached[0] > now:
+            values[path] = cached[1]
+    wanted = [path for path in paths if path not in values]
+    missing: list[str] = []
+    if wanted:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        ssm = aws.client("ssm")
+        for start in range(0, len(wanted), _SSM_BATCH):
+            try:
+                answer = ssm.get_parameters(Names=wanted[start:start + _SSM_BATCH], WithDecryption=decrypt)
+            except (BotoCoreError, ClientError) as exc:
+                raise RetryableError(f"reading SSM parameters under {base_path} failed: {exc}") from exc
+            for parameter in answer.get("Parameters", []):
+                path, value = parameter["Name"], str(parameter["Value"])
+                if path in paths:
+                    values[path] = value
+                    cache[(path, decrypt)] = (now + SSM_CACHE_SECONDS, value)
+            missing += answer.get("InvalidParameters", [])
+    missing += [path for path in wanted if path not in values and path not in missing]
     if missing:
-        raise ConfigError(f"SSM parameter {path} not found" for path in missing)
-    return {paths[path]: str(value) for path, value in values.items()}
+        raise ConfigError(f"SSM parameter {path} not found" for path in sorted(missing))
+    return {paths[path]: value for path, value in values.items()}
 
 
 _LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})

@@ -14,6 +14,15 @@ Order (docs/deployment.md §6 step 5): deployment IN_PROGRESS; the lab row; the 
 - ownership is proven, never inferred from "already exists": the namespace must carry this
   deployment's owner label (ns_create checks it), and whether the learner's account pre-existed is
   decided by a lookup and recorded before user_create runs (see `_user`).
+
+Writes: one conditional UpdateItem before each callee that changes the tenant (ns_create, user_create,
+the lab helper), which records the step IN_PROGRESS with everything learnt since the last write (the
+IN_PROGRESS status, the tenant URL and base path, the previous step's SUCCESS and what it added, the
+account decision), and one at the end (COMPLETED) or at a failure. So nothing is started for a
+deployment that has ended, and whatever a callee may have done is on the item before it runs; a
+SUCCESS that a crash keeps from being written only makes a replay repeat that (idempotent) step. The
+account lookup changes nothing and gets no write of its own: four writes for the example lab, where a
+write per value took eleven (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -106,9 +115,14 @@ class _Provisioning:
         self.state = state
         self.dep_id = state.dep_id
         self.attempt = attempt
+        # What the next write records besides its own values (see the module docstring).
+        self._pending: dict[str, Any] = {}
+        self._pending_absent: dict[str, Any] = {}
+        self._pending_add: dict[str, set[str]] = {}
+        self._pending_remove: list[str] = []
 
     def run(self) -> None:
-        self._set({DEPLOYMENT_STATUS: IN_PROGRESS}, remove=(FAILED_STEP, FAILURE_REASON, FAILURE_RETRYABLE))
+        self._later({DEPLOYMENT_STATUS: IN_PROGRESS}, remove=(FAILED_STEP, FAILURE_REASON, FAILURE_RETRYABLE))
         try:
             who = self.state.identity()
         except InputError as exc:
@@ -121,12 +135,12 @@ class _Provisioning:
             self._namespace(who, lab)
             roles.append(Role(who.petname, ADMIN_ROLE))
         elif self.state.create_namespace != NA:
-            self._set({CREATE_NAMESPACE: NA})
+            self._later({CREATE_NAMESPACE: NA})
         self._user(who, lab, roles)
         if lab.pre_lambda:
             self._pre_lambda(who, lab, lab.pre_lambda)
         elif self.state.pre_lambda != NA:
-            self._set({PRE_LAMBDA: NA})
+            self._later({PRE_LAMBDA: NA})
         self._set({DEPLOYMENT_STATUS: COMPLETED})
 
     # ------------------------------------------------------------------ steps
@@ -145,7 +159,7 @@ class _Provisioning:
             url = self.worker.tenants.tenant_url(base)
         except TopsError as exc:
             self._fail("tenant", None, exc)
-        self._set({TENANT_URL: url, SSM_BASE_PATH: base})
+        self._later({TENANT_URL: url, SSM_BASE_PATH: base})
         return url
 
     def _namespace(self, who: Identity, lab: LabConfig) -> None:
@@ -160,7 +174,7 @@ class _Provisioning:
             "ssm_base_path": lab.ssm_base_path, "namespace_name": who.petname,
             "description": description[:1024], "owner": who.dep_id,
         })
-        self._set({CREATE_NAMESPACE: SUCCESS})
+        self._later({CREATE_NAMESPACE: SUCCESS})
 
     def _user(self, who: Identity, lab: LabConfig, roles: list[Role]) -> None:
         """Decide and record who owns the account, and what this deployment will add to it, before
@@ -176,12 +190,12 @@ class _Provisioning:
         if self.state.user_preexisting is None:
             found = UserFound.from_body(self._invoke(CREATE_USER, function, {
                 "ssm_base_path": lab.ssm_base_path, "email": who.email, "lookup": True,
-            }))
+            }, record=False))
             # if_not_exists: a teardown of another deployment may already have handed this one the
             # account it created (user_preexisting false); that must not be overwritten.
-            self._set({}, set_if_absent={USER_PREEXISTING: found.exists},
-                      add={USER_ADDED_ROLES: {r.token for r in wanted_roles - found.roles},
-                           USER_ADDED_GROUPS: set(wanted_groups - found.groups)})
+            self._later({}, set_if_absent={USER_PREEXISTING: found.exists},
+                        add={USER_ADDED_ROLES: {r.token for r in wanted_roles - found.roles},
+                             USER_ADDED_GROUPS: set(wanted_groups - found.groups)})
         body = self._invoke(CREATE_USER, function, {
             "ssm_base_path": lab.ssm_base_path,
             "first_name": FIRST_NAME,
@@ -191,8 +205,8 @@ class _Provisioning:
             "namespace_roles": [r.to_payload() for r in sorted(wanted_roles)],
         })
         change = UserChange.from_body(body)
-        self._set({CREATE_USER: SUCCESS}, add={USER_ADDED_ROLES: {r.token for r in change.added_roles},
-                                               USER_ADDED_GROUPS: set(change.added_groups)})
+        self._later({CREATE_USER: SUCCESS}, add={USER_ADDED_ROLES: {r.token for r in change.added_roles},
+                                                 USER_ADDED_GROUPS: set(change.added_groups)})
 
     def _pre_lambda(self, who: Identity, lab: LabConfig, function: str) -> None:
         if self.state.pre_lambda == SUCCESS:
@@ -200,29 +214,52 @@ class _Provisioning:
         self._invoke(PRE_LAMBDA, function, {
             "ssm_base_path": lab.ssm_base_path, "petname": who.petname, "email": who.email,
         })
-        self._set({PRE_LAMBDA: SUCCESS})
+        self._later({PRE_LAMBDA: SUCCESS})
 
     # ------------------------------------------------------------------ plumbing
 
-    def _invoke(self, step: str, function: str, payload: dict[str, Any]) -> Any:
+    def _invoke(self, step: str, function: str, payload: dict[str, Any], *, record: bool = True) -> Any:
         """Call the step's callee (Worker.call: within the deadline, transient failures tried again);
-        record IN_PROGRESS before, and FAILED (then stop or raise) when it fails."""
+        record IN_PROGRESS before (with what is pending; not for a call that changes nothing,
+        `record=False`), and FAILED (then stop or raise) when it fails."""
         try:
             self.worker.check_time(step)
         except RetryableError as exc:
             self._fail(step, None, exc)
-        self._set({step: IN_PROGRESS})
+        if record:
+            self._set({step: IN_PROGRESS})
         try:
             return self.worker.call(function, payload)
         except TopsError as exc:
             self._fail(step, step, exc)
 
-    def _set(self, values: dict[str, Any], *, set_if_absent: dict[str, Any] | None = None,
-             add: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> None:
-        self.worker.state.update(self.dep_id, set_=values, set_if_absent=set_if_absent, add=add,
-                                 remove=remove)
+    def _later(self, values: dict[str, Any], *, set_if_absent: dict[str, Any] | None = None,
+               add: dict[str, set[str]] | None = None, remove: tuple[str, ...] = ()) -> None:
+        """Record these with the next write."""
+        self._pending.update(values)
+        self._pending_absent.update(set_if_absent or {})
+        for name, items in (add or {}).items():
+            self._pending_add.setdefault(name, set()).update(items)
+        self._pending_remove += [name for name in remove if name not in self._pending_remove]
         if TENANT_URL in values:
             self.state = replace(self.state, tenant_url=values[TENANT_URL])
+
+    def _set(self, values: dict[str, Any], *, set_if_absent: dict[str, Any] | None = None,
+             add: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> None:
+        """One conditional UpdateItem with these values and everything pending."""
+        merged = {**self._pending, **values}
+        absent = {**self._pending_absent, **(set_if_absent or {})}
+        adds = {name: set(items) for name, items in self._pending_add.items()}
+        for name, items in (add or {}).items():
+            adds.setdefault(name, set()).update(items)
+        removes = tuple(name for name in (*self._pending_remove, *remove) if name not in merged)
+        self.worker.state.update(self.dep_id, set_=merged, set_if_absent=absent, add=adds, remove=removes)
+        self._pending.clear()
+        self._pending_absent.clear()
+        self._pending_add.clear()
+        self._pending_remove.clear()
+        if TENANT_URL in merged:
+            self.state = replace(self.state, tenant_url=merged[TENANT_URL])
 
     def _fail(self, step: str, attribute: str | None, exc: TopsError) -> NoReturn:
         """Record the failure on the item, then stop (permanent) or schedule a retry and raise

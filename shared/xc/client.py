@@ -1,26 +1,41 @@
-"""XCClient: the single path by which any code talks to an XC tenant."""
+"""XCClient: the single path by which any code talks to an XC tenant.
+
+HTTP goes through urllib3, the connection pool botocore itself runs on: the Lambda runtime ships it
+beside boto3, and by the time a worker calls XC its SSM read has loaded it, so the first XC call
+imports nothing (requests cost a cold start up to 35 ms and every zip 1.4 MiB, bench/RESULTS.md).
+The client keeps one pooled keep-alive connection per tenant and never lets urllib3 retry or follow a
+redirect (the policy in `retry` is the only one, and the token is never sent to another host). As
+with requests, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE name the CAs to trust and HTTP(S)_PROXY / NO_PROXY
+are honoured; without a bundle it trusts the system's CA store (requests used certifi's copy of the
+same public roots).
+"""
 
 from __future__ import annotations
 
+import json as jsonlib
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
 
 from shared.deadline import Deadline
 from shared.secret import Secret
 from shared.xc import retry
 from shared.xc.errors import XCError, XCHTTPError, XCTransportError, from_status
 
-if TYPE_CHECKING:  # requests is imported on first use: it is the heaviest import on the cold path
-    import requests
+if TYPE_CHECKING:  # urllib3 is imported on first use: botocore has loaded it by then
+    import urllib3
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT: Final = (5.0, 30.0)
 Timeout = tuple[float, float]
+USER_AGENT: Final = "f5xc-tops-job-workers"
+_CA_BUNDLE_VARIABLES: Final = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+_LOOPBACK: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def build_path(prefix: str, *segments: str) -> str:
@@ -42,24 +57,25 @@ class XCRequester(Protocol):
 class XCClient:
     """HTTP client for one tenant: base URL, `APIToken` auth, timeouts, retries and typed errors.
 
-    `deadline` bounds the retries and read timeouts of one call.
+    `deadline` bounds the retries and read timeouts of one call. `http` replaces the connection pool
+    (anything with urllib3's `request()`); by default one is made for the tenant on first use.
     """
 
     def __init__(
-        self, tenant_url: str, token: Secret | str, *, session: requests.Session | None = None,
+        self, tenant_url: str, token: Secret | str, *, http: urllib3.PoolManager | None = None,
         timeout: Timeout = DEFAULT_TIMEOUT, policy: retry.RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        import requests
-
         self.base_url = tenant_url.strip().rstrip("/")
         secret = token if isinstance(token, Secret) else Secret(token)
-        self._session = session or requests.Session()
-        self._session.headers.update({
+        self._headers = {
             "Authorization": f"APIToken {secret.reveal()}",
             "Accept": "application/json",
-        })
+            "Accept-Encoding": "gzip, deflate",
+            "User-Agent": USER_AGENT,
+        }
+        self._http = http
         self.timeout = timeout
         self.policy = policy or retry.RetryPolicy()
         self._sleep = sleep
@@ -70,13 +86,19 @@ class XCClient:
         return f"XCClient({self.base_url!r})"
 
     def close(self) -> None:
-        self._session.close()
+        if self._http is not None:
+            self._http.clear()
 
     def __enter__(self) -> XCClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _pool(self) -> urllib3.PoolManager:
+        if self._http is None:
+            self._http = pool_for(self.base_url)
+        return self._http
 
     def request(
         self, method: str, path: str, *, params: Mapping[str, str] | None = None, json: Any = None,
@@ -87,12 +109,19 @@ class XCClient:
         Raises an `XCHTTPError` subclass for a non-2xx answer, `XCTransportError` when the tenant could
         not be reached, `XCError` for a 2xx body that is not JSON.
         """
-        import requests
+        import urllib3
 
         method = method.upper()
         url = self.base_url + path
+        target = f"{url}?{urlencode(list(params.items()))}" if params else url
+        headers = dict(self._headers)
+        body = None
+        if json is not None:
+            body = jsonlib.dumps(json).encode()
+            headers["Content-Type"] = "application/json"
         safe = method in retry.IDEMPOTENT_METHODS if idempotent is None else idempotent
         connect, read = timeout or self.timeout
+        http = self._pool()
         started = self._clock()
         attempt = 0
         while True:
@@ -103,15 +132,13 @@ class XCClient:
             call_read = read if remaining is None else max(1.0, min(read, remaining))
             error: XCError
             try:
-                response = self._session.request(
-                    method, url, params=params, json=json, timeout=(connect, call_read)
+                response = http.request(
+                    method, target, body=body, headers=headers, retries=False, redirect=False,
+                    timeout=urllib3.Timeout(connect=connect, read=call_read),
                 )
-            except requests.exceptions.RequestException as exc:
-                connect_failed = isinstance(exc, requests.exceptions.ConnectTimeout) or (
-                    isinstance(exc, requests.exceptions.ConnectionError)
-                    and not isinstance(exc, requests.exceptions.ReadTimeout)
-                    and _before_send(exc)
-                )
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                # Refused, unresolvable or timed out while connecting: the request never left.
+                connect_failed = isinstance(exc, urllib3.exceptions.ConnectTimeoutError)
                 error = XCTransportError(
                     f"{type(exc).__name__}: {_short(exc)}", method=method, url=url, sent=not connect_failed
                 )
@@ -119,14 +146,14 @@ class XCClient:
                 retry_after = None
                 retriable = retry.should_retry(status=None, idempotent=safe, connect_failed=connect_failed)
             else:
-                status = response.status_code
+                status = response.status
                 log.debug("xc call", extra={"method": method, "path": path, "status": status,
                                             "attempt": attempt})
                 if 200 <= status < 300:
-                    return _parse(response, method, url)
+                    return _parse(status, response.data, method, url)
                 retry_after = retry.parse_retry_after(response.headers.get("Retry-After"))
                 error = from_status(status)(
-                    status=status, method=method, url=url, body=response.text, retry_after=retry_after
+                    status=status, method=method, url=url, body=_text(response.data), retry_after=retry_after
                 )
                 retriable = retry.should_retry(status=status, idempotent=safe)
             if not retriable:
@@ -145,24 +172,35 @@ class XCClient:
             self._sleep(delay)
 
 
-def _parse(response: requests.Response, method: str, url: str) -> Any:
-    if not response.content:
+def pool_for(base_url: str) -> urllib3.PoolManager:
+    """The connection pool a client makes for `base_url`: through the proxy the environment names for
+    it (never for a loopback host), trusting REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE when set, else the
+    system's CA store. Unit tests replace it to reach their loopback server."""
+    import urllib.request
+
+    import urllib3
+
+    bundle = next((os.environ[v] for v in _CA_BUNDLE_VARIABLES if os.environ.get(v)), None)
+    tls: dict[str, Any] = {"ca_certs": bundle} if bundle else {}
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and host not in _LOOPBACK and not urllib.request.proxy_bypass(host):
+        return urllib3.ProxyManager(proxy, num_pools=1, **tls)
+    return urllib3.PoolManager(num_pools=1, **tls)
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
+
+
+def _parse(status: int, data: bytes, method: str, url: str) -> Any:
+    if not data:
         return {}
     try:
-        return response.json()
+        return jsonlib.loads(data)
     except ValueError as exc:
-        raise XCHTTPError(status=response.status_code, method=method, url=url,
-                          body=response.text) from exc
-
-
-def _before_send(exc: BaseException) -> bool:
-    """True when a ConnectionError happened while connecting (refused, DNS), before anything was sent."""
-    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
-
-    reason: object = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+        raise XCHTTPError(status=status, method=method, url=url, body=_text(data)) from exc
 
 
 def _short(exc: BaseException) -> str:

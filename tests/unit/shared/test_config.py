@@ -119,24 +119,86 @@ def test_env_reader_check_turns_input_error_into_a_problem():
     ]
 
 
-def test_load_tenant_ssm_failure_is_retryable(monkeypatch):
-    # GIVEN SSM throttling the read
-    from botocore.exceptions import ClientError
+def test_load_tenant_ssm_failure_is_retryable(aws_mock):
+    # GIVEN SSM throttling every read (after the SDK's own retries)
+    from botocore.stub import Stubber
 
+    from shared import aws
     from shared.errors import RetryableError
 
-    class Throttled:
-        def clear_cache(self) -> None: ...
-
-        def get_parameters_by_name(self, *args, **kwargs):
-            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "GetParameters")
-
-    monkeypatch.setattr(config, "_provider", Throttled)
+    stubber = Stubber(aws.client("ssm"))
+    for _ in range(2):
+        stubber.add_client_error("get_parameters", "ThrottlingException", "slow")
     # WHEN / THEN both readers raise a retryable error naming the base path
-    with pytest.raises(RetryableError, match="/tenantOps-test/x"):
+    with stubber, pytest.raises(RetryableError, match="/tenantOps-test/x"):
         config.load_tenant("/tenantOps-test/x")
-    with pytest.raises(RetryableError, match="/tenantOps-test/x"):
+    with stubber, pytest.raises(RetryableError, match="/tenantOps-test/x"):
         config.load_tenant_url("/tenantOps-test/x")
+
+
+def _count_reads() -> list[list[str]]:
+    """The Names of every GetParameters call the shared SSM client makes from now on."""
+    from shared import aws
+
+    calls: list[list[str]] = []
+    aws.client("ssm").meta.events.register(
+        "before-parameter-build.ssm.GetParameters", lambda params, **_: calls.append(list(params["Names"])))
+    return calls
+
+
+def test_load_tenant_reads_every_name_in_one_call_then_from_the_cache(aws_mock, monkeypatch):
+    import boto3
+
+    base = seed_tenant(boto3.client("ssm"), "https://t.test", "tok-secret-value", idm_type="SSO")
+    calls = _count_reads()
+    now = [1000.0]
+    monkeypatch.setattr(config, "_clock", lambda: now[0])
+    # WHEN read twice inside the 300 s, then once after
+    config.load_tenant(base, extra=("idm-type",))
+    now[0] += config.SSM_CACHE_SECONDS - 1
+    assert config.load_tenant(base, extra=("idm-type",)).params == {"idm-type": "SSO"}
+    assert len(calls) == 1
+    now[0] += 2
+    config.load_tenant(base, extra=("idm-type",))
+    # THEN one GetParameters per read that missed the cache, with every name at once
+    every_name = sorted(f"{base}/{n}" for n in ("tenant-url", "token-value", "idm-type"))
+    assert [sorted(c) for c in calls] == [every_name] * 2
+
+
+def test_load_tenant_reads_only_the_names_not_cached(aws_mock, monkeypatch):
+    import boto3
+
+    base = seed_tenant(boto3.client("ssm"), "https://t.test", "tok-secret-value", idm_type="SSO")
+    config.load_tenant(base)
+    calls = _count_reads()
+    assert config.load_tenant(base, extra=("idm-type",)).params == {"idm-type": "SSO"}
+    assert calls == [[f"{base}/idm-type"]]
+
+
+def test_load_tenant_url_and_decrypted_reads_are_cached_apart(aws_mock, monkeypatch):
+    # GIVEN the URL read without decryption (udf_worker), then the tenant with it (a callee, warm)
+    import boto3
+
+    base = seed_tenant(boto3.client("ssm"), "https://t.test", "tok-secret-value")
+    calls = _count_reads()
+    config.load_tenant_url(base)
+    config.load_tenant(base)
+    config.load_tenant_url(base)
+    # THEN a value read one way never answers the other
+    assert calls == [[f"{base}/tenant-url"], [f"{base}/tenant-url", f"{base}/token-value"]]
+
+
+def test_read_more_than_ten_names_takes_batches(aws_mock, monkeypatch):
+    import boto3
+
+    ssm = boto3.client("ssm")
+    names = [f"p{i:02d}" for i in range(12)]
+    for name in names:
+        ssm.put_parameter(Name=f"/tenantOps-test/many/{name}", Value=name, Type="String")
+    calls = _count_reads()
+    read = config._read("/tenantOps-test/many", names, decrypt=False, force_fetch=False)
+    assert read == {n: n for n in names}
+    assert [len(c) for c in calls] == [10, 2]
 
 
 def test_load_tenant_url_reads_only_the_url(aws_mock):

@@ -282,10 +282,47 @@ def test_provision_item_deleted_mid_provision_stops(rig: Rig) -> None:
     # WHEN provisioning goes on
     outcome = provision(DEP, rig.worker())
 
-    # THEN it stops: no user, no helper, and no half item written back
+    # THEN it stops before changing anything more: the account lookup (which changes nothing) ran,
+    # no user was created, no helper ran, and no half item was written back
     assert outcome is ProvisionOutcome.GONE
-    assert rig.invoker.names() == ["tops-ns-create"]
+    assert rig.invoker.names() == ["tops-ns-create", "tops-user-create"]
+    assert rig.invoker.calls[1][1]["lookup"] is True
+    assert rig.invoker.tenant(SEC).users == {}
     assert rig.item(DEP) is None
+
+
+def test_provision_records_each_step_before_its_callee_runs_in_four_writes(rig: Rig) -> None:
+    # GIVEN a new deployment of the example lab, and a look at the item whenever a callee starts
+    rig.start(DEP)
+    seen: dict[str, dict[str, Any]] = {}
+
+    def look(name: str) -> Any:
+        def hook(payload: dict[str, Any]) -> None:
+            seen.setdefault("lookup" if payload.get("lookup") else name, rig.item(DEP) or {})
+
+        return hook
+
+    rig.invoker.before(FUNCTIONS.ns_create, look("ns"))
+    rig.invoker.before(FUNCTIONS.user_create, look("user"))
+    rig.invoker.before(PRE, look("pre"))
+    writes: list[str] = []
+    rig.db.meta.events.register("before-parameter-build.dynamodb.UpdateItem",
+                                lambda params, **_: writes.append(params["UpdateExpression"]))
+
+    # WHEN it is provisioned
+    assert provision(DEP, rig.worker()) is ProvisionOutcome.COMPLETED
+
+    # THEN each callee that changes the tenant found its step (and all before it) on the item
+    assert (seen["ns"]["deployment_status"], seen["ns"]["create_namespace"], seen["ns"]["ssm_base_path"],
+            seen["ns"]["tenant_url"]) == ("IN_PROGRESS", "IN_PROGRESS", SEC, URLS[SEC])
+    assert seen["lookup"]["create_namespace"] == "IN_PROGRESS"  # the lookup changes nothing: no write
+    assert (seen["user"]["create_namespace"], seen["user"]["create_user"], seen["user"]["user_preexisting"]) \
+        == ("SUCCESS", "IN_PROGRESS", False)
+    assert seen["user"]["user_added_roles"] == {"ample-gull/ves-io-admin-role",
+                                                "system/f5xc-web-app-scanning-user"}
+    assert (seen["pre"]["create_user"], seen["pre"]["pre_lambda"]) == ("SUCCESS", "IN_PROGRESS")
+    # AND that took one write per such callee and one for COMPLETED
+    assert len(writes) == 4
 
 
 def test_provision_item_deleted_during_user_create_stops_with_intent_recorded(rig: Rig) -> None:

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+
+from shared import aws
+
+
+@pytest.fixture
+def sessions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every boto3 Session made from now on."""
+    made: list[Any] = []
+    real = boto3.session.Session
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        session = real(*args, **kwargs)
+        made.append(session)
+        return session
+
+    monkeypatch.setattr(boto3.session, "Session", counting)
+    return made
+
+
+def test_clients_of_every_service_share_one_session(aws_mock: Any, sessions: list[Any]) -> None:
+    # WHEN a worker makes the clients udf_worker makes
+    aws.client("dynamodb")
+    aws.client("ssm")
+    aws.client("lambda", read_timeout=75.0, max_attempts=1)
+    # THEN one Session (and so one load of botocore's data) served all three
+    assert len(sessions) == 1
+    assert aws.session() is sessions[0]
+
+
+def test_client_is_memoised_per_service_and_settings(aws_mock: Any) -> None:
+    assert aws.client("ssm") is aws.client("ssm")
+    assert aws.client("lambda", read_timeout=75.0) is not aws.client("lambda")
+    invoke = aws.client("lambda", read_timeout=75.0, max_attempts=1)
+    assert invoke.meta.config.read_timeout == 75.0
+    # one attempt in all: botocore's own `max_attempts` would count retries and send an invoke twice
+    assert invoke.meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
+
+
+def test_reset_forgets_the_session_and_its_clients(aws_mock: Any, sessions: list[Any]) -> None:
+    first = aws.client("ssm")
+    aws.reset()
+    assert aws.client("ssm") is not first
+    assert len(sessions) == 2
+
+
+def test_client_region_comes_from_the_environment(aws_mock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    aws.reset()
+    assert aws.client("ssm").meta.region_name == "eu-west-1"
