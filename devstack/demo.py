@@ -1,7 +1,8 @@
 """`python -m devstack demo`: the whole system on one machine, through the real handlers.
 
-1. acme_client issues the wildcard certificate (real DNS-01 against Pebble); the S3 notifications
-   trigger cert_mgmt, which pushes it into the tenant.
+1. acme_client issues the wildcard certificate (real DNS-01 against Pebble); the router turns the
+   objects it wrote into S3 notifications for cert_mgmt, which pushes it into the tenant (replacing
+   the certificate the stack seeded there).
 2. token_refresh renews the tenant's service credential.
 3. Two learners start labs (SQS heartbeats, one duplicated): dispatch, stream, worker, namespace,
    user and the lab helper, whose load balancer refers to the certificate from step 1.
@@ -14,7 +15,6 @@ failed. The TTL is shortened through the workers' own setting (TTL_EXTENSION_SEC
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
 import uuid
@@ -24,6 +24,7 @@ from typing import Any, Final, TextIO
 
 from devstack.router import scheduled_event
 from devstack.stack import CERT_NAME, DOMAIN, STATE_TABLE, LocalStack, StackOptions
+from devstack.trace import Console, invocation_line, quiet_logs
 
 DEMO_TTL_SECONDS: Final = 5
 
@@ -64,19 +65,17 @@ class Demo:
     def __init__(self, stack: LocalStack, out: TextIO) -> None:
         self.stack = stack
         self.out = out
-        self.started = time.monotonic()
+        self.console = Console(out, indent="  ")
         self.stages: list[Stage] = []
         self._seen_invocations = 0
         router = stack.router
         assert router is not None
-        router.dispatch = self.traced("udf_dispatch", router.dispatch)
-        router.worker = self.traced("udf_worker", router.worker)
-        router.cleaner = self.traced("udf_clean", router.cleaner)
+        router.wrap_handlers(self.traced)
 
     # ------------------------------------------------------------------ plumbing
 
     def say(self, text: str) -> None:
-        print(f"[{time.monotonic() - self.started:6.2f}s] {text}", file=self.out, flush=True)
+        self.console.say(text)
 
     def stage(self, name: str, run: Callable[[], str]) -> bool:
         began = time.monotonic()
@@ -91,30 +90,20 @@ class Demo:
     def traced(self, name: str, handler: Any) -> Callable[[Any, Any], Any]:
         """Wrap an event-driven handler so that each delivery prints one line, callees first."""
 
-        def run(event: Any, context: Any) -> Any:
-            began = time.monotonic()
-            what = ", ".join(_describe(record) for record in event.get("Records", [])) or "schedule"
+        def with_callees(event: Any, context: Any) -> Any:
             try:
-                result = handler(event, context)
-            except Exception as exc:
+                return handler(event, context)
+            finally:
                 self.callees()
-                self.say(f"  {name} [{what}] raised {type(exc).__name__} ({time.monotonic() - began:.2f}s)")
-                raise
-            self.callees()
-            failures = len(result.get("batchItemFailures", [])) if isinstance(result, dict) else 0
-            outcome = f"{failures} failed" if failures else "ok"
-            self.say(f"  {name} [{what}] {outcome} ({time.monotonic() - began:.2f}s)")
-            return result
 
-        return run
+        return self.console.traced(name, with_callees)
 
     def callees(self) -> None:
         """Print the synchronous invokes made since the last call (udf_worker -> tenant workers)."""
         assert self.stack.invoke is not None
         invocations = self.stack.invoke.invocations
         for call in invocations[self._seen_invocations :]:
-            status = call.error or (call.result.get("statusCode") if isinstance(call.result, dict) else "?")
-            self.say(f"    -> {call.route} {status} ({call.duration_s:.2f}s)")
+            self.say("  " + invocation_line(call))
         self._seen_invocations = len(invocations)
 
     def invoke(self, function: str, event: Any) -> Any:
@@ -163,17 +152,17 @@ class Demo:
         body = self.invoke("tops-acme-client-sec-dev", scheduled_event("acme-daily-trigger"))["body"]
         if body.get("action") not in ("issued", "renewed"):
             raise StageFailed(f"acme_client did not issue: {body}")
-        pushes = []
-        for event in self.stack.s3_notifications():
-            key = event["Records"][0]["s3"]["object"]["key"]
-            result = self.invoke("tops-cert-mgmt-sec-dev", event)["body"]
-            pushes.append(f"{key.rsplit('/', 1)[-1]}->{result.get('action')}")
-        actions = [p.split("->")[1] for p in pushes]
+        assert self.stack.router is not None
+        stats = self.stack.router.pump_bucket()  # the S3 notifications of what acme_client wrote
+        if stats.errors:
+            first = stats.errors[0]
+            raise StageFailed(f"cert_mgmt failed {len(stats.errors)} time(s); first: {first!r:.300}")
+        actions = [str(result["body"].get("action")) for result in stats.results]
         if actions.count("created") + actions.count("replaced") != 1:
-            raise StageFailed(f"expected exactly one push into the tenant, got {pushes}")
+            raise StageFailed(f"expected exactly one push into the tenant, got {actions}")
         return (
             f"{body['action']} {', '.join(body['names'])} ({body['days_left']} days), "
-            f"cert_mgmt {', '.join(pushes)}"
+            f"cert_mgmt {', '.join(actions)}"
         )
 
     def token(self) -> str:
@@ -274,30 +263,8 @@ class Demo:
         return 0 if all(stage.ok for stage in self.stages) else 1
 
 
-def _describe(record: dict[str, Any]) -> str:
-    """A few words about one SQS or stream record: which lab it concerns."""
-    if "body" in record:
-        try:
-            return f"heartbeat {json.loads(record['body']).get('petname')}"
-        except ValueError:
-            return "unreadable message"
-    change = record.get("dynamodb", {})
-    image = change.get("NewImage") or change.get("OldImage") or {}
-    return f"{record.get('eventName')} {image.get('petname', {}).get('S', '?')}"
-
-
 def run_demo(out: TextIO = sys.stdout, *, verbose: bool = False) -> int:
-    quiet = {} if verbose else {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
-    options = StackOptions(ttl_extension_seconds=DEMO_TTL_SECONDS, extra_env=quiet)
-    # moto's and the emulator's access logs, and the router's own notes, only when asked
-    noisy = [logging.getLogger(name) for name in ("werkzeug", "devstack")]
-    levels = [logger.level for logger in noisy]
-    if not verbose:
-        for logger in noisy:
-            logger.setLevel(logging.ERROR)
-    try:
-        with LocalStack(options) as stack:
-            return Demo(stack, out).run()
-    finally:
-        for logger, level in zip(noisy, levels, strict=True):
-            logger.setLevel(level)
+    options = StackOptions(ttl_extension_seconds=DEMO_TTL_SECONDS, quiet_workers=not verbose,
+                           access_logs=verbose)
+    with quiet_logs(not verbose), LocalStack(options) as stack:
+        return Demo(stack, out).run()

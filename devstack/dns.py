@@ -7,7 +7,8 @@ written by `acme_client` is visible as soon as Route53 has it.
 Behaviour, as an authoritative server for every hosted zone it can list:
 - the zone is chosen by longest suffix match; a name in no zone gets REFUSED;
 - a CNAME at the name is returned and chased through the served zones (as authoritative servers do
-  for in-bailiwick targets), up to a small depth;
+  for in-bailiwick targets), up to a small depth; other records beside a CNAME are never served (a
+  CNAME'd name holds nothing else, and Route 53 refuses to store them: devstack.moto_rules);
 - wildcard records (`*.<parent>`, which Route53 spells `\\052`) answer for names without records;
 - a name with no records and no descendants is NXDOMAIN, an existing name without the asked type is
   NOERROR with no answer; both carry the zone's SOA in the authority section.
@@ -153,9 +154,10 @@ class Resolver:
             exists = any(r.name.is_subdomain(qname) for r in records)
             self._add_soa(response, zone, records)
             return dns.rcode.NOERROR if exists else dns.rcode.NXDOMAIN
-        wanted = [r for r in at_name if r.rtype == qtype]
         cname = [r for r in at_name if r.rtype == "CNAME"]
-        if not wanted and cname and qtype != "CNAME":
+        # Checked before the asked type: a CNAME'd name holds nothing else, so data beside it (which
+        # Route 53 would not have stored, nor does devstack.moto_rules) is never served.
+        if cname and qtype != "CNAME":
             record = cname[0]
             self._add(response, qname, record, zone)
             target = _rdata("CNAME", record.values[0], zone).target  # type: ignore[attr-defined]
@@ -163,6 +165,7 @@ class Resolver:
             if target_zone is None or depth >= _MAX_CNAME_CHAIN:
                 return dns.rcode.NOERROR
             return self._fill(response, target, qtype, target_zone, zones, depth + 1)
+        wanted = [r for r in at_name if r.rtype == qtype]
         if not wanted:
             self._add_soa(response, zone, records)
             return dns.rcode.NOERROR

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import threading
 import time
 import tomllib
@@ -36,6 +37,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Any], Any]
 Route = str | Handler
@@ -112,7 +115,8 @@ class InvokeContext:
 
 @dataclass(frozen=True, slots=True)
 class Invocation:
-    """One handled invoke, for assertions: `error` is the errorType when the handler failed."""
+    """One handled invoke, for assertions: `error` is the errorType and `message` the errorMessage
+    when the handler failed."""
 
     function: str
     route: str
@@ -120,6 +124,7 @@ class Invocation:
     result: Any
     error: str | None
     duration_s: float
+    message: str | None = None
 
 
 class UnknownFunctionError(LookupError):
@@ -196,6 +201,8 @@ class LambdaInvokeServer:
         self._thread: threading.Thread | None = None
         self._log_lock = threading.Lock()
         self._invocations: list[Invocation] = []
+        # Called with each Invocation once it is recorded (the local stack prints a line from it).
+        self.on_invocation: Callable[[Invocation], None] | None = None
 
     @property
     def url(self) -> str:
@@ -281,11 +288,18 @@ class LambdaInvokeServer:
         if elapsed > timeout:
             error = {"errorMessage": f"Task timed out after {elapsed:.2f} seconds",
                      "errorType": "Sandbox.Timedout", "requestId": context.aws_request_id, "stackTrace": []}
+        invocation = Invocation(
+            function=function, route=route, payload=event, result=None if error else result,
+            error=error["errorType"] if error else None, duration_s=elapsed,
+            message=error["errorMessage"] if error else None,
+        )
         with self._log_lock:
-            self._invocations.append(Invocation(
-                function=function, route=route, payload=event, result=None if error else result,
-                error=error["errorType"] if error else None, duration_s=elapsed,
-            ))
+            self._invocations.append(invocation)
+        if self.on_invocation is not None:
+            try:
+                self.on_invocation(invocation)
+            except Exception:  # an observer must not turn a handled invoke into a failed one
+                log.exception("on_invocation failed")
         return (None, error) if error else (result, None)
 
 

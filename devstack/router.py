@@ -9,6 +9,11 @@
   with them in the Lambda event format, `stream_batch_size` at a time, in order. A failed batch (the
   handler raised, or reported failures) is retried up to `stream_max_retries` times (deployed: 0),
   from the first failed record when failures are reported; then it is dropped and counted.
+- `pump_bucket()`: list the cert bucket under `cert_prefix` (the deployed notification's filter) and
+  call cert_mgmt with one `ObjectCreated:Put` event per object that is new or changed since the last
+  pump, oldest first (a listing gives whole seconds: ties go in key order; S3 itself promises no
+  order). A failed invocation is delivered again on the next pumps, twice at most (the asynchronous
+  invoke's two retries, without their minutes of delay).
 - `fire_schedule(handler)`: call a handler with an EventBridge scheduled event.
 - `duplicate=True` delivers every batch twice (at-least-once delivery, exaggerated).
 
@@ -27,6 +32,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import quote_plus
 
 from devstack.lambda_invoke import DEFAULT_ACCOUNT, DEFAULT_REGION, InvokeContext
 
@@ -34,6 +40,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Any], Any]
 DEPLOYED_STREAM_FILTER: Final = frozenset({"INSERT", "REMOVE"})
+ASYNC_RETRIES: Final = 2  # what Lambda gives an asynchronous invoke (the S3 notification) that failed
 
 
 def handler_for(module: str) -> Handler:
@@ -102,6 +109,30 @@ def sqs_event_record(message: dict[str, Any], queue_arn: str, region: str = DEFA
     }
 
 
+def s3_event(bucket: str, obj: dict[str, Any], region: str = DEFAULT_REGION,
+             configuration: str = "tops-cert-mgmt") -> dict[str, Any]:
+    """The notification S3 sends for one object of a ListObjectsV2 listing (key URL-encoded, as S3
+    encodes it)."""
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": region,
+                "eventTime": obj["LastModified"].strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": configuration,
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": quote_plus(obj["Key"], safe="/"), "size": obj["Size"],
+                               "eTag": obj["ETag"].strip('"')},
+                },
+            }
+        ]
+    }
+
+
 def scheduled_event(rule: str, *, region: str = DEFAULT_REGION,
                     account: str = DEFAULT_ACCOUNT) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -118,7 +149,8 @@ class EventRouter:
     def __init__(
         self, *, sqs: Any = None, queue_url: str | None = None, dispatch: Handler | None = None,
         streams: Any = None, stream_arn: str | None = None, worker: Handler | None = None,
-        cleaner: Handler | None = None, sqs_batch_size: int = 1, sqs_report_failures: bool = False,
+        cleaner: Handler | None = None, s3: Any = None, bucket: str | None = None, cert_prefix: str = "",
+        cert_mgmt: Handler | None = None, sqs_batch_size: int = 1, sqs_report_failures: bool = False,
         stream_batch_size: int = 1, stream_report_failures: bool = False, stream_max_retries: int = 0,
         stream_filter: Iterable[str] = DEPLOYED_STREAM_FILTER, duplicate: bool = False,
         timeout_s: float = 60.0, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT,
@@ -130,6 +162,10 @@ class EventRouter:
         self.stream_arn = stream_arn
         self.worker = worker
         self.cleaner = cleaner
+        self.s3 = s3
+        self.bucket = bucket
+        self.cert_prefix = cert_prefix
+        self.cert_mgmt = cert_mgmt
         self.sqs_batch_size = sqs_batch_size
         self.sqs_report_failures = sqs_report_failures
         self.stream_batch_size = stream_batch_size
@@ -142,6 +178,16 @@ class EventRouter:
         self.account = account
         self._queue_arn: str | None = None
         self._positions: dict[str, str] = {}  # shard id -> last sequence number handled
+        self._etags: dict[str, str] = {}  # object key -> ETag already notified
+        self._retries: list[tuple[dict[str, Any], int]] = []  # S3 events to deliver again, attempts made
+
+    def wrap_handlers(self, wrap: Callable[[str, Handler], Handler]) -> None:
+        """Replace each handler by `wrap(<deployable>, handler)`, e.g. to print a line per delivery."""
+        for attribute, deployable in (("dispatch", "udf_dispatch"), ("worker", "udf_worker"),
+                                      ("cleaner", "udf_clean"), ("cert_mgmt", "cert_mgmt")):
+            handler = getattr(self, attribute)
+            if handler is not None:
+                setattr(self, attribute, wrap(deployable, handler))
 
     # ------------------------------------------------------------------ SQS
 
@@ -283,6 +329,42 @@ class EventRouter:
             found.append((shard_id, records))
         return found
 
+    # ------------------------------------------------------------------ S3 notifications
+
+    def pump_bucket(self) -> Stats:
+        """Deliver the failed S3 events due for a retry, then one event per new or changed object."""
+        if self.s3 is None or self.bucket is None or self.cert_mgmt is None:
+            raise RuntimeError("the router has no bucket or cert_mgmt handler")
+        stats = Stats()
+        due, self._retries = self._retries, []
+        for event, attempts in due:
+            self._deliver_s3(event, attempts, stats)
+        listing = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=self.cert_prefix).get("Contents", [])
+        changed = [o for o in listing if self._etags.get(o["Key"]) != o["ETag"]]
+        changed.sort(key=lambda o: (o["LastModified"], o["Key"]))
+        for obj in changed:
+            self._etags[obj["Key"]] = obj["ETag"]
+            self._deliver_s3(s3_event(self.bucket, obj, self.region), 0, stats)
+        return stats
+
+    def _deliver_s3(self, event: dict[str, Any], attempts: int, stats: Stats) -> None:
+        assert self.cert_mgmt is not None
+        for _ in range(2 if self.duplicate else 1):
+            stats.batches += 1
+            stats.records += 1
+            try:
+                stats.results.append(self.cert_mgmt(event, self._context("tops-cert-mgmt")))
+            except Exception as exc:  # the asynchronous invoke failed: Lambda tries it again
+                stats.failed_batches += 1
+                stats.errors.append(exc)
+                if attempts < ASYNC_RETRIES:
+                    self._retries.append((event, attempts + 1))
+                else:
+                    key = event["Records"][0]["s3"]["object"]["key"]
+                    stats.dropped.append(key)
+                    log.warning("S3 notification dropped after retries", extra={"key": key})
+                return
+
     # ------------------------------------------------------------------ schedules and loops
 
     def fire_schedule(self, handler: Handler | None = None, rule: str = "tops-udf-lab-cleaner-schedule",
@@ -301,6 +383,7 @@ class EventRouter:
             parts: Sequence[Stats] = [
                 self.pump_queue() if self.dispatch is not None and self.sqs is not None else Stats(),
                 self.pump_stream() if self.worker is not None and self.streams is not None else Stats(),
+                self.pump_bucket() if self.cert_mgmt is not None and self.s3 is not None else Stats(),
             ]
             for part in parts:
                 total.batches += part.batches
@@ -313,8 +396,29 @@ class EventRouter:
                 break
         return total
 
+    def wiring(self, *, interval_s: float = 1.0, schedule_every_s: float = 60.0) -> list[str]:
+        """One line per event source this router stands in for, as `run()` drives them."""
+        lines = []
+        if self.sqs is not None and self.queue_url and self.dispatch is not None:
+            queue = self.queue_url.rstrip("/").rsplit("/", 1)[-1]
+            lines.append(f"SQS {queue} -> udf_dispatch ({self.sqs_batch_size} message per batch, "
+                         f"polled every {interval_s:g} s)")
+        if self.streams is not None and self.stream_arn and self.worker is not None:
+            table = self.stream_arn.split(":table/", 1)[-1].split("/stream/", 1)[0]
+            lines.append(f"DynamoDB stream of {table}, {' and '.join(sorted(self.stream_filter))} -> "
+                         f"udf_worker ({self.stream_batch_size} record per batch, {self.stream_max_retries} "
+                         f"retries, polled every {interval_s:g} s)")
+        if self.s3 is not None and self.bucket and self.cert_mgmt is not None:
+            under = self.cert_prefix or "(any key)"
+            lines.append(f"S3 {self.bucket}, ObjectCreated under {under} -> cert_mgmt "
+                         f"(polled every {interval_s:g} s, {ASYNC_RETRIES} retries)")
+        if self.cleaner is not None:
+            lines.append(f"schedule, every {schedule_every_s:g} s from the start -> udf_clean")
+        return lines
+
     def run(self, stop: threading.Event, *, interval_s: float = 1.0, schedule_every_s: float = 60.0) -> None:
-        """Route until `stop` is set: pump every `interval_s`, fire the cleaner every `schedule_every_s`."""
+        """Route until `stop` is set: pump the queue, the stream and the bucket every `interval_s`, and
+        fire the cleaner at once and then every `schedule_every_s`."""
         next_schedule = 0.0
         elapsed = 0.0
         while not stop.is_set():

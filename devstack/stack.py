@@ -4,10 +4,15 @@ environment of the deployed system (docs/deployment.md) with one tenant.
 
 Workers run in this process and reach everything through the standard `AWS_ENDPOINT_URL*`
 variables and their deployed environment variables, which `start()` sets in `os.environ`.
+`make demo` and `make devstack` start this same stack; docs/local-stack.md describes the seeds and
+the routing.
 """
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import importlib
 import os
 import secrets
 import shutil
@@ -17,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from devstack import moto_rules
 from devstack.lambda_invoke import DEFAULT_ACCOUNT, DEFAULT_REGION, LambdaInvokeServer
 from devstack.router import EventRouter, handler_for
 
@@ -32,6 +38,7 @@ LAB_TABLE: Final = f"tops-udf-lab-config-{ENV_NAME}"
 QUEUE: Final = f"tops-udf-queue-{ENV_NAME}"
 CREDENTIAL: Final = "tenant-operations-demoabcd"
 ARN: Final = f"arn:aws:lambda:{DEFAULT_REGION}:{DEFAULT_ACCOUNT}:function:"
+QUIET_WORKERS: Final = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 
 
 def helper_arn(lab: str) -> str:
@@ -116,6 +123,9 @@ class StackOptions:
     xc_latency_ms: int = 0
     credential_days_left: float = 3.0  # so that token_refresh has work to do
     validate_refs: bool = True
+    access_logs: bool = False  # the XC emulator's per-request lines (moto's follow the werkzeug logger)
+    # Workers log only warnings and send no metrics: set in this process, not in `exports()`.
+    quiet_workers: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -137,7 +147,7 @@ class LocalStack:
         self.router: EventRouter | None = None
         self.queue_url = ""
         self.challenge_zone_id = ""
-        self._etags: dict[str, str] = {}
+        self.certificates: list[str] = []  # the names seeded in the tenant's `shared` namespace
 
     # ------------------------------------------------------------------ life cycle
 
@@ -154,6 +164,7 @@ class LocalStack:
 
         from devstack.xc import XCServer
 
+        moto_rules.install()
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         moto.start()
         self._stops.append(moto.stop)
@@ -170,7 +181,7 @@ class LocalStack:
             }
         )
 
-        self.xc = XCServer().start()
+        self.xc = XCServer(quiet=not self.options.access_logs).start()
         self._stops.append(self.xc.stop)
         self.xc.state.configure(validate_refs=self.options.validate_refs)
         self.xc.faults.latency_ms = self.options.xc_latency_ms
@@ -190,6 +201,9 @@ class LocalStack:
         self._seed()
         self._set_env(self._worker_env())
         self._set_env(self.options.extra_env)
+        if self.options.quiet_workers:
+            self._set_env(QUIET_WORKERS, export=False)
+        self._seed_certificates()
         self.router = EventRouter(
             sqs=self.client("sqs"),
             queue_url=self.queue_url,
@@ -200,6 +214,10 @@ class LocalStack:
             ],
             worker=handler_for("udf_worker.function"),
             cleaner=handler_for("udf_clean.function"),
+            s3=self.client("s3"),
+            bucket=CERT_BUCKET,
+            cert_prefix=f"{CERT_NAME}/",
+            cert_mgmt=handler_for("cert_mgmt.function"),
         )
 
     def _start_acme(self) -> None:
@@ -257,11 +275,13 @@ class LocalStack:
             aws_secret_access_key="testing",
         )
 
-    def _set_env(self, values: Mapping[str, str]) -> None:
+    def _set_env(self, values: Mapping[str, str], *, export: bool = True) -> None:
+        """Set `values` in this process (restored by `stop()`); `export` also lists them in `exports()`."""
         for name, value in values.items():
             self._saved_env.setdefault(name, os.environ.get(name))
             os.environ[name] = value
-            self.env[name] = value
+            if export:
+                self.env[name] = value
         from shared import aws
 
         aws.reset()
@@ -368,43 +388,74 @@ class LocalStack:
             "shared", "virtual_sites", {"metadata": {"name": "appworld2025-k8s-vsite"}, "spec": {}}
         )
 
-    def s3_notifications(self, prefix: str = f"{CERT_NAME}/") -> list[dict[str, Any]]:
-        """What the bucket notification would send since the last call: one ObjectCreated:Put event
-        per object under `prefix` that is new or changed, in the order the objects were written."""
-        listing = self.client("s3").list_objects_v2(Bucket=CERT_BUCKET, Prefix=prefix).get("Contents", [])
-        changed = [o for o in listing if self._etags.get(o["Key"]) != o["ETag"]]
-        changed.sort(key=lambda o: o["LastModified"])
-        events = []
-        for obj in changed:
-            self._etags[obj["Key"]] = obj["ETag"]
-            events.append(
-                {
-                    "Records": [
-                        {
-                            "eventVersion": "2.1",
-                            "eventSource": "aws:s3",
-                            "awsRegion": DEFAULT_REGION,
-                            "eventTime": obj["LastModified"].strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                            "eventName": "ObjectCreated:Put",
-                            "s3": {
-                                "s3SchemaVersion": "1.0",
-                                "configurationId": "tops-cert-mgmt",
-                                "bucket": {"name": CERT_BUCKET, "arn": f"arn:aws:s3:::{CERT_BUCKET}"},
-                                "object": {
-                                    "key": obj["Key"],
-                                    "size": obj["Size"],
-                                    "eTag": obj["ETag"].strip('"'),
-                                },
-                            },
-                        }
-                    ]
-                }
-            )
-        return events
+    def _seed_certificates(self) -> None:
+        """A certificate for every name the lab helpers refer to, in `shared`, as a tenant holds them
+        from earlier runs: the helpers work from the start, and cert_mgmt replaces ours with what
+        acme_client issues. Signed by a throwaway key of this stack, valid 90 days."""
+        from udf_helpers.config import load_config
+
+        config = load_config(os.environ)
+        wanted: dict[str, str] = {}
+        for row in LAB_ROWS.values():
+            helper = str(row.get("pre_lambda") or "").rsplit(":", 1)[-1]
+            prefix, suffix = "tops-udf-helper-", f"-pre-{ENV_NAME}"
+            if helper.startswith(prefix) and helper.endswith(suffix):
+                lab = helper[len(prefix):-len(suffix)]
+                definition = importlib.import_module(f"udf_helpers.labs.{lab}").DEFINITION
+                context = definition.context("seed", config)
+                wanted.setdefault(context.cert_name, context.domain)
+        for name, domain in sorted(wanted.items()):
+            self.xc.state.create_object("shared", "certificates", _certificate_body(name, domain))
+            self.certificates.append(name)
+
+    def seeds(self) -> list[str]:
+        """One line per seeded service (docs/local-stack.md, Seeds)."""
+        certificates = ", ".join(f"shared/{name}" for name in self.certificates)
+        return [
+            f"SSM {BASE_PATH}/: tenant-url, token-value, token-name, token-type, idm-type",
+            f"XC tenant: credential {CREDENTIAL} ({self.options.credential_days_left:g} days left), "
+            f"certificates {certificates}, virtual site shared/appworld2025-k8s-vsite",
+            f"DynamoDB {STATE_TABLE} (empty, with its stream) and {LAB_TABLE} ({len(LAB_ROWS)} lab rows)",
+            f"S3 {CERT_BUCKET} (empty), SQS {QUEUE}",
+            f"Route 53 f5demos.com (_acme-challenge.{DOMAIN} CNAME {CHALLENGE_RECORD}) and "
+            "challenge.f5demos.com",
+        ]
 
     def exports(self) -> str:
         """The environment a shell needs to run workers against this stack."""
         return "\n".join(f"export {name}={value}" for name, value in sorted(self.env.items()))
+
+
+def _certificate_body(name: str, domain: str) -> dict[str, Any]:
+    """A certificate object as cert_mgmt creates it (docs/xc-api.md §7.4): a self-signed EC leaf for
+    `*.domain` and `domain`, and its key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"*.{domain}")])
+    now = dt.datetime.now(dt.UTC)
+    leaf = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1)).not_valid_after(now + dt.timedelta(days=90))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(f"*.{domain}"), x509.DNSName(domain)]),
+                       critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+
+    def url(data: bytes) -> str:
+        return "string:///" + base64.b64encode(data).decode()
+
+    return {
+        "metadata": {"name": name, "namespace": "shared", "disable": False},
+        "spec": {"certificate_url": url(leaf.public_bytes(serialization.Encoding.PEM)),
+                 "private_key": {"clear_secret_info": {"url": url(key_pem)}}},
+    }
 
 
 @contextmanager

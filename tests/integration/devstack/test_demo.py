@@ -43,12 +43,13 @@ def test_devstack_invoke_runs_a_handler_and_reports_bad_input(tmp_path):
     # WHEN the CLI runs ns_create with it
     done = subprocess.run([sys.executable, "-m", "devstack", "invoke", "ns_create", "--event", str(event)],
                           cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1",
-                               "POWERTOOLS_LOG_LEVEL": "ERROR"})
-    # THEN it prints the handler's 400 naming the field, and exits 1
-    assert done.returncode == 1, done.stderr
-    result = json.loads(done.stdout[done.stdout.rindex("{\n  \"statusCode\""):])
+                          env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"})
+    # THEN it prints the handler's 400 naming the field as JSON, says so in one line, and exits 2
+    assert done.returncode == 2, done.stderr
+    result = json.loads(done.stdout)
     assert result["statusCode"] == 400 and result["body"]["field"] == "namespace_name"
+    assert done.stderr.startswith("ns_create: 400 InputError: invalid namespace_name: ")
+    assert done.stderr.count("\n") == 1
 
 
 def test_devstack_invoke_unknown_deployable_exits_2(tmp_path):
