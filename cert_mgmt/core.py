@@ -10,18 +10,8 @@ from typing import Any, Final, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cert_mgmt.models import (
-    CHAIN_FILE,
-    KEY_FILE,
-    Action,
-    CertificateObjectMissingError,
-    CertificateSourceError,
-    CertRequest,
-    CertTarget,
-    EventResult,
-    InvalidCertificateError,
-    PushResult,
-)
+from cert_mgmt.errors import CertificateObjectMissingError, CertificateSourceError, InvalidCertificateError
+from cert_mgmt.models import CHAIN_FILE, KEY_FILE, Action, CertRequest, CertTarget, EventResult, PushResult
 from cert_mgmt.pem import CertificatePair, LeafInfo, validate_pair
 from shared.deadline import Deadline
 from shared.errors import RetryableError

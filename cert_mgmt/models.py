@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Final, Literal, NotRequired, TypedDict
 from urllib.parse import unquote_plus
 
-from shared.errors import InputError, RetryableError, TopsError
+from shared.errors import InputError
 
 CHAIN_FILE: Final = "fullchain.pem"
 KEY_FILE: Final = "privkey.pem"
@@ -149,35 +149,3 @@ class EventResult:
             body["not_after"] = only["not_after"]
             body["names"] = only["names"]
         return body
-
-
-class CertificateSourceError(TopsError):
-    """A pair file could not be read from S3 (access denied, no bucket, S3 failing)."""
-
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
-        self.retryable = retryable
-        super().__init__(message)
-
-
-class CertificateObjectMissingError(RetryableError):
-    """A pair file does not exist (yet): the other half of a renewal may still be on its way."""
-
-
-class InvalidCertificateError(TopsError):
-    """A pair file does not hold what it must; `file` names it. Never carries key material."""
-
-    def __init__(self, file: str, message: str) -> None:
-        self.file = file
-        super().__init__(f"{file}: {message}")
-
-
-class ChainOrderError(InvalidCertificateError):
-    """fullchain.pem is not leaf first, each certificate signed by the next."""
-
-
-class CertificateExpiredError(InvalidCertificateError):
-    """The leaf certificate's notAfter has passed."""
-
-
-class KeyMismatchError(RetryableError):
-    """privkey.pem does not belong to the leaf of fullchain.pem: a renewal is half written."""

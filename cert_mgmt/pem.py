@@ -16,14 +16,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
-from cert_mgmt.models import (
-    CHAIN_FILE,
-    KEY_FILE,
+from cert_mgmt.errors import (
     CertificateExpiredError,
     ChainOrderError,
     InvalidCertificateError,
     KeyMismatchError,
 )
+from cert_mgmt.models import CHAIN_FILE, KEY_FILE
 from shared.secret import Secret
 
 _PRIVATE_KEY_MARK: Final = b"PRIVATE KEY-----"

@@ -6,37 +6,16 @@ import logging
 import time
 from collections.abc import Callable
 
+from ns_remove.errors import CascadeDeleteError
 from ns_remove.models import RemovalRequest, RemovalResult
 from shared.deadline import Deadline
-from shared.errors import TopsError
 from shared.xc import namespaces
 from shared.xc.client import XCRequester
 from shared.xc.errors import XCConflictError, XCNotFoundError
-from shared.xc.lists import DeletedObject, Failure, cascade_result, describe_failures
+from shared.xc.lists import cascade_result
 from shared.xc.poll import wait_until
 
 log = logging.getLogger(__name__)
-
-
-class CascadeDeleteError(TopsError):
-    """cascade_delete answered 200 but some objects report an `error_message`: they may still exist.
-
-    Retryable: cascade_delete is safe to repeat, and a later run deletes what is left (or fails
-    the same way, loudly). `deleted` and `failed` keep both halves of the answer.
-    """
-
-    retryable = True
-
-    def __init__(self, namespace: str, deleted: tuple[DeletedObject, ...],
-                 failed: tuple[Failure, ...]) -> None:
-        self.namespace = namespace
-        self.deleted = deleted
-        self.failed = failed
-        more = f" (and {len(failed) - 10} more)" if len(failed) > 10 else ""
-        super().__init__(
-            f"cascade delete of namespace {namespace} left {len(failed)} object(s) behind: "
-            f"{describe_failures(failed)}{more}"
-        )
 
 
 def remove_namespace(
@@ -91,4 +70,3 @@ def _gone(xc: XCRequester, name: str, deadline: Deadline) -> bool:
     except XCNotFoundError:
         return True
     return False
-

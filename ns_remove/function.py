@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from ns_remove import core
-from ns_remove.models import RemovalBody, parse_event
+from ns_remove.models import RemovalBody, RemovalRequest, parse_event
+from shared.config import Tenant
 from shared.deadline import Deadline
-from shared.handler import run_direct
+from shared.handler import direct_worker
 from shared.log import get_logger
-from shared.tenant import call_with_tenant
+from shared.xc.client import XCClient
 
 logger = get_logger("ns_remove")
 
 
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    def work() -> RemovalBody:
-        request = parse_event(event)
-        logger.append_keys(tenant=request.ssm_base_path, namespace=request.namespace_name)
-        deadline = Deadline.for_invocation(event, context)
-
-        return call_with_tenant(
-            request.ssm_base_path,
-            lambda tenant, xc: core.remove_namespace(request, xc, deadline=deadline).to_body(),
-        )
-
-    return run_direct(logger, work)
+@direct_worker(logger, parse=parse_event,
+               keys=lambda request: {"tenant": request.ssm_base_path, "namespace": request.namespace_name})
+def lambda_handler(request: RemovalRequest, tenant: Tenant, xc: XCClient, deadline: Deadline) -> RemovalBody:
+    return core.remove_namespace(request, xc, deadline=deadline).to_body()

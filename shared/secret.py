@@ -29,7 +29,8 @@ _SENSITIVE_KEY = re.compile(
 _PEM_PRIVATE = re.compile(
     r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----(?:[A-Za-z0-9+/=\s]|\\[nr])*(?:-----END \1PRIVATE KEY-----)?"
 )
-_AUTH_HEADER = re.compile(r"(APIToken|Bearer)\s+[^\s\"',}]+", re.IGNORECASE)
+# The value ends at white space, a quote, a comma, a brace or a backslash (an escaped quote in JSON).
+_AUTH_HEADER = re.compile(r"(APIToken|Bearer)\s+[^\s\"',}\\]+", re.IGNORECASE)
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()

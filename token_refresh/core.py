@@ -15,19 +15,16 @@ from shared.xc import credentials, poll
 from shared.xc.client import XCRequester
 from shared.xc.errors import XCAuthError, XCNotFoundError, XCTimeoutError
 from token_refresh.config import Credential
-from token_refresh.models import (
+from token_refresh.errors import (
     CredentialExpiredError,
     CredentialInactiveError,
     CredentialNotFoundError,
-    CredentialState,
     CredentialStateError,
     ExpiryNotExtendedError,
-    RefreshRequest,
-    RefreshResult,
-    RenewalPolicy,
     RenewRejectedError,
     TokenRejectedError,
 )
+from token_refresh.models import CredentialState, RefreshRequest, RefreshResult, RenewalPolicy
 
 log = logging.getLogger(__name__)
 

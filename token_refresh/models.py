@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
-from shared.errors import InputError, TopsError
+from shared.errors import InputError
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,43 +80,3 @@ class RefreshResult:
             "days_left_after": round(self.days_left_after, 3),
             "expires_at": self.expires_at.isoformat(),
         }
-
-
-class CredentialError(TopsError):
-    """Something is wrong with the credential itself; `credential` names it."""
-
-    def __init__(self, credential: str, message: str) -> None:
-        self.credential = credential
-        super().__init__(message)
-
-
-class CredentialNotFoundError(CredentialError):
-    """The tenant has no credential with the name in SSM `token-name`."""
-
-
-class CredentialStateError(CredentialError):
-    """The tenant answered, but without a readable expiry for the credential."""
-
-
-class CredentialExpiredError(CredentialError):
-    """The credential has expired: it cannot renew itself, an operator must replace it."""
-
-
-class CredentialInactiveError(CredentialError):
-    """The credential is revoked or inactive: renewing it would not make it usable again."""
-
-
-class TokenRejectedError(CredentialError):
-    """The tenant refused the token (401/403) before anything could be renewed."""
-
-
-class RenewRejectedError(CredentialError):
-    """The renew call answered without `status: true`. Possibly transient: the schedule retries."""
-
-    retryable = True
-
-
-class ExpiryNotExtendedError(CredentialError):
-    """The renew call claimed success but the expiry read back did not move forward."""
-
-    retryable = True

@@ -12,7 +12,7 @@ from typing import Any, Final, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.errors import RetryableError
+from udf_clean.errors import SweepError
 from udf_clean.models import SweepResult
 
 log = logging.getLogger(__name__)
@@ -25,16 +25,6 @@ class DynamoDBClient(Protocol):
     def scan(self, **kwargs: Any) -> dict[str, Any]: ...
 
     def delete_item(self, **kwargs: Any) -> dict[str, Any]: ...
-
-
-class SweepError(RetryableError):
-    """Some expired items could not be deleted; the next run (a minute later) tries them again."""
-
-    def __init__(self, result: SweepResult, failures: list[str]) -> None:
-        self.result = result
-        self.failures = failures
-        super().__init__(f"{len(failures)} expired items not deleted ({result.to_body()}): "
-                         + "; ".join(failures[:5]))
 
 
 def sweep_expired(db: DynamoDBClient, table: str, *, now: int) -> SweepResult:

@@ -21,26 +21,20 @@ reference without `tenant` resolves in the calling tenant.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared import names
 from shared.deadline import Deadline
 from shared.errors import InputError
-from shared.handler import run_direct
-from shared.log import get_logger
-from shared.tenant import call_with_tenant
 from shared.xc import objects
 from shared.xc.client import XCRequester
 from shared.xc.errors import XCConflictError, XCNotFoundError
 from shared.xc.poll import VISIBILITY_INTERVAL, wait_until
-from udf_helpers.config import HelperConfig, load_config
-from udf_helpers.models import Action, LabBody, LabRequest, ObjectBody, Outcome, parse_event
+from udf_helpers.config import HelperConfig
+from udf_helpers.models import Action, LabBody, LabRequest, ObjectBody, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -363,31 +357,3 @@ def run_lab(definition: LabDefinition, request: LabRequest, config: HelperConfig
     results = engine.remove(plan) if action == "remove" else engine.apply(plan)
     return {"lab": definition.name, "action": action, "objects": [r.to_body() for r in results]}
 
-
-# --------------------------------------------------------------------------- handler
-
-logger = get_logger("udf_helpers")
-
-
-def make_handler(definition: LabDefinition) -> Callable[[Any, LambdaContext], dict[str, Any]]:
-    """The `lambda_handler` of one lab's `<lab>-pre` function."""
-
-    @logger.inject_lambda_context(clear_state=True)
-    def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-        logger.append_keys(lab=definition.name)
-
-        def work() -> LabBody:
-            request = parse_event(event)
-            logger.append_keys(namespace=request.petname, action=request.action,
-                               tenant=request.ssm_base_path)
-            config = load_config(os.environ)
-            deadline = Deadline.for_invocation(event, context)
-
-            return call_with_tenant(
-                request.ssm_base_path,
-                lambda tenant, xc: run_lab(definition, request, config, xc, deadline=deadline),
-            )
-
-        return run_direct(logger, work)
-
-    return lambda_handler

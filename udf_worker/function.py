@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import os
+import functools
 import time
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared import aws
-from shared.batch import process_batch
+from shared.batch import check_batch, process_batch
 from shared.deadline import Deadline
+from shared.handler import event_worker
 from shared.invoke import lambda_client
 from shared.log import get_logger
 from udf_worker import core
 from udf_worker.clients import LambdaInvoker, SsmTenants, TableLabCatalog, Worker
-from udf_worker.config import load_config
+from udf_worker.config import WorkerConfig, load_config
 from udf_worker.state import LabTable, StateTable
 
 if TYPE_CHECKING:
@@ -24,9 +23,10 @@ if TYPE_CHECKING:
 logger = get_logger("udf_worker")
 
 
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    config = load_config(os.environ)
+# A bad record inside a batch fails on its own (core.stream_change).
+@event_worker(logger, parse=functools.partial(check_batch, event_type="DynamoDBStreams"), config=load_config,
+              margin=1.0)
+def lambda_handler(event: dict[str, Any], config: WorkerConfig, deadline: Deadline) -> dict[str, Any]:
     db = aws.client("dynamodb")
     worker = Worker(
         state=StateTable(db, config.state_table),
@@ -34,7 +34,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         tenants=SsmTenants(),
         invoker=LambdaInvoker(lambda_client()),
         functions=config.functions,
-        deadline=Deadline.from_context(context, margin=1.0),
+        deadline=deadline,
         min_step_seconds=config.min_step_seconds,
         max_retries=config.max_retries,
         sleep=time.sleep,
@@ -48,5 +48,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         finally:
             logger.remove_keys(["dep_id"])
 
-    return process_batch(event, context, record_handler, event_type="DynamoDBStreams",
+    return process_batch(event, record_handler, event_type="DynamoDBStreams",
                          report_batch_item_failures=config.report_batch_item_failures)

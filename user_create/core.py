@@ -8,12 +8,12 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from shared.deadline import Deadline
-from shared.errors import RetryableError
 from shared.names import sorted_unique
 from shared.xc import users
 from shared.xc.client import XCRequester
 from shared.xc.errors import XCHTTPError, XCServerError, XCTimeoutError
 from shared.xc.poll import wait_until
+from user_create.errors import UserNotVisibleError
 from user_create.models import LookupResult, UserLookup, UserRequest, UserResult
 
 log = logging.getLogger(__name__)
@@ -24,14 +24,6 @@ FIND_GRACE_S: Final = 5.0
 # A 5xx on the create POST leaves its outcome unknown, so the client does not repeat it; this module
 # reads the user list and repeats the create itself, at most this many times in one call.
 MAX_SERVER_ERRORS: Final = 3
-
-
-class UserNotVisibleError(RetryableError):
-    """The create said the user exists, but the user list does not show it (yet)."""
-
-    def __init__(self, email: str) -> None:
-        self.email = email
-        super().__init__(f"user {email} already exists but is not in the user list yet")
 
 
 def lookup_user(lookup: UserLookup, xc: XCRequester, *, deadline: Deadline) -> LookupResult:

@@ -8,35 +8,22 @@ groups.
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared.config import PARAM_IDM_TYPE, Tenant
 from shared.deadline import Deadline
-from shared.handler import run_direct
+from shared.handler import direct_worker
 from shared.log import get_logger
-from shared.tenant import call_with_tenant
 from shared.xc.client import XCClient
 from user_create import core
-from user_create.models import LookupBody, UserBody, UserLookup, parse_event, parse_idm_type
+from user_create.models import LookupBody, UserBody, UserLookup, UserRequest, parse_event, parse_idm_type
 
 logger = get_logger("user_create")
 
 
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    def work() -> UserBody | LookupBody:
-        request = parse_event(event)
-        logger.append_keys(tenant=request.ssm_base_path, email=request.email)
-        deadline = Deadline.for_invocation(event, context)
-
-        def call(tenant: Tenant, xc: XCClient) -> UserBody | LookupBody:
-            if isinstance(request, UserLookup):
-                return core.lookup_user(request, xc, deadline=deadline).to_body()
-            idm_type = parse_idm_type(tenant.base_path, tenant.params.get(PARAM_IDM_TYPE))
-            return core.create_user(request, xc, idm_type=idm_type, deadline=deadline).to_body()
-
-        return call_with_tenant(request.ssm_base_path, call, extra=(PARAM_IDM_TYPE,))
-
-    return run_direct(logger, work)
+@direct_worker(logger, parse=parse_event, ssm_params=(PARAM_IDM_TYPE,),
+               keys=lambda request: {"tenant": request.ssm_base_path, "email": request.email})
+def lambda_handler(request: UserRequest | UserLookup, tenant: Tenant, xc: XCClient,
+                   deadline: Deadline) -> UserBody | LookupBody:
+    if isinstance(request, UserLookup):
+        return core.lookup_user(request, xc, deadline=deadline).to_body()
+    idm_type = parse_idm_type(tenant.base_path, tenant.params.get(PARAM_IDM_TYPE))
+    return core.create_user(request, xc, idm_type=idm_type, deadline=deadline).to_body()

@@ -6,32 +6,15 @@ import logging
 from typing import Any
 
 from shared.deadline import Deadline
-from shared.errors import TopsError
 from shared.names import sorted_unique
 from shared.xc import users
 from shared.xc.client import XCRequester
 from shared.xc.errors import XCNotFoundError
-from shared.xc.lists import DeletedObject, Failure, cascade_result, describe_failures
+from shared.xc.lists import cascade_result
+from user_remove.errors import UserDeleteError
 from user_remove.models import Revocation, UserRemovalRequest, UserRemovalResult
 
 log = logging.getLogger(__name__)
-
-
-class UserDeleteError(TopsError):
-    """cascade_delete answered 200 without deleting everything (`delete_ok` false, or an item with an
-    `error_message`). Retryable: the delete is safe to repeat."""
-
-    retryable = True
-
-    def __init__(self, email: str, deleted: tuple[DeletedObject, ...], failed: tuple[Failure, ...]) -> None:
-        self.email = email
-        self.deleted = deleted
-        self.failed = failed
-        detail = describe_failures(failed)
-        super().__init__(
-            f"cascade delete of user {email} did not complete: {len(failed)} object(s) failed"
-            + (f": {detail}" if detail else "")
-        )
 
 
 def remove_user(request: UserRemovalRequest, xc: XCRequester, *, deadline: Deadline) -> UserRemovalResult:
@@ -96,4 +79,3 @@ def _revoke(email: str, revoke: Revocation, xc: XCRequester, deadline: Deadline)
              extra={"removed_roles": len(removed_roles), "removed_groups": len(removed_groups)})
     return UserRemovalResult(email=email, mode="revoke", updated=True, removed_roles=removed_roles,
                              removed_groups=removed_groups)
-

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from udf_helpers.engine import LabContext, LabDefinition, LabObject, make_handler
+from udf_helpers.engine import LabContext, LabDefinition, LabObject
+from udf_helpers.function import lab_handler
 from udf_helpers.labs import SEC_CERTIFICATE, SEC_DOMAIN, public_origin, route_pool
 
 
@@ -29,4 +30,4 @@ def _objects(lab: LabContext) -> Sequence[LabObject]:
 
 
 DEFINITION = LabDefinition(name="botlab", domain=SEC_DOMAIN, certificate=SEC_CERTIFICATE, objects=_objects)
-lambda_handler = make_handler(DEFINITION)
+lambda_handler = lab_handler(DEFINITION)

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from udf_helpers.engine import EnvName, LabContext, LabDefinition, LabObject, make_handler, ref
+from udf_helpers.engine import EnvName, LabContext, LabDefinition, LabObject, ref
+from udf_helpers.function import lab_handler
 
 VIRTUAL_SITE: Final = "appworld2025-k8s-vsite"
 REGIONS: Final = ("useast", "uswest", "europe")
@@ -71,4 +72,4 @@ DEFINITION = LabDefinition(
     certificate=EnvName.same("caas-lab-certificate"),
     objects=_objects,
 )
-lambda_handler = make_handler(DEFINITION)
+lambda_handler = lab_handler(DEFINITION)

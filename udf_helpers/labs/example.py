@@ -12,10 +12,11 @@ set `LAB_DOMAIN=lab-mcn[-dev].f5demos.com` and `LAB_CERT_NAME=lab-mcn-wildcard[-
 
 from __future__ import annotations
 
-from udf_helpers.engine import LabDefinition, make_handler
+from udf_helpers.engine import LabDefinition
+from udf_helpers.function import lab_handler
 from udf_helpers.labs import SEC_CERTIFICATE, SEC_DOMAIN, appedge_https_objects
 
 DEFINITION = LabDefinition(
     name="example", domain=SEC_DOMAIN, certificate=SEC_CERTIFICATE, objects=appedge_https_objects
 )
-lambda_handler = make_handler(DEFINITION)
+lambda_handler = lab_handler(DEFINITION)

@@ -4,10 +4,11 @@ these carry none, so they resolve in whichever tenant runs the lab."""
 
 from __future__ import annotations
 
-from udf_helpers.engine import LabDefinition, make_handler
+from udf_helpers.engine import LabDefinition
+from udf_helpers.function import lab_handler
 from udf_helpers.labs import SEC_CERTIFICATE, SEC_DOMAIN, appedge_https_objects
 
 DEFINITION = LabDefinition(
     name="waaplab", domain=SEC_DOMAIN, certificate=SEC_CERTIFICATE, objects=appedge_https_objects
 )
-lambda_handler = make_handler(DEFINITION)
+lambda_handler = lab_handler(DEFINITION)

@@ -8,8 +8,8 @@ from typing import Any
 import boto3
 import pytest
 
+from cert_mgmt.errors import ChainOrderError, KeyMismatchError
 from cert_mgmt.function import lambda_handler
-from cert_mgmt.models import ChainOrderError, KeyMismatchError
 from shared.errors import InputError
 from shared.xc.errors import XCAuthError, XCServerError
 from tests.conftest import load_event

@@ -11,8 +11,8 @@ import pytest
 from devstack.xc import XCServer
 from tests.conftest import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
+from token_refresh.errors import CredentialExpiredError, CredentialInactiveError, TokenRejectedError
 from token_refresh.function import lambda_handler
-from token_refresh.models import CredentialExpiredError, CredentialInactiveError, TokenRejectedError
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import requests
+import urllib3
 
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
 from tests.fixtures.xc import XC_TOKEN
@@ -214,13 +214,13 @@ def test_transport_error_echoing_the_auth_header_is_masked_everywhere(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     # GIVEN an HTTP library whose error message quotes the request's Authorization header
-    # (requests does this for a header it refuses)
-    def refuse(self: requests.Session, method: str, url: str, **kwargs: Any) -> Any:
-        raise requests.exceptions.InvalidHeader(
+    # (http.client and requests do this for a header value they refuse)
+    def refuse(self: urllib3.PoolManager, method: str, url: str, **kwargs: Any) -> Any:
+        raise urllib3.exceptions.InvalidHeader(
             f"Invalid return character or leading space in header: "
-            f"{('Authorization', self.headers['Authorization'])!r}")
+            f"{('Authorization', kwargs['headers']['Authorization'])!r}")
 
-    monkeypatch.setattr(requests.Session, "request", refuse)
+    monkeypatch.setattr(urllib3.PoolManager, "request", refuse)
 
     # WHEN a lab is provisioned
     pipeline.heartbeat(BASE_LAB)

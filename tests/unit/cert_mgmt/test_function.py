@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
+from cert_mgmt.errors import CertificateObjectMissingError, KeyMismatchError
 from cert_mgmt.function import lambda_handler
-from cert_mgmt.models import CertificateObjectMissingError, KeyMismatchError
 from shared.errors import ConfigError, InputError
 from tests.conftest import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from cert_mgmt.models import (
+from cert_mgmt.errors import (
     CertificateExpiredError,
     ChainOrderError,
     InvalidCertificateError,

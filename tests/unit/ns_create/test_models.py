@@ -9,8 +9,9 @@ import pytest
 from ns_create.models import NamespaceRequest, NamespaceResult, parse_event
 from shared.errors import InputError
 from tests.conftest import load_event
+from tests.fixtures.lambda_context import TEST_BASE_PATH
 
-BASE = "/tenantOps-test/sec-lab"
+BASE = TEST_BASE_PATH  # the base path of the sample events
 
 
 def _event(**changes: Any) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from ns_remove.core import CascadeDeleteError, remove_namespace
+from ns_remove.core import remove_namespace
+from ns_remove.errors import CascadeDeleteError
 from ns_remove.models import RemovalRequest
 from shared.deadline import Deadline
 from shared.xc.client import XCClient

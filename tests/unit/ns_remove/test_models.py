@@ -10,8 +10,9 @@ from ns_remove.models import RemovalRequest, RemovalResult, parse_event
 from shared.errors import InputError
 from shared.xc.lists import DeletedObject
 from tests.conftest import load_event
+from tests.fixtures.lambda_context import TEST_BASE_PATH
 
-BASE = "/tenantOps-test/sec-lab"
+BASE = TEST_BASE_PATH  # the base path of the sample events
 
 
 def _event(**changes: Any) -> dict[str, Any]:

@@ -12,8 +12,8 @@ import pytest
 from shared.errors import ConfigError
 from tests.conftest import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
+from token_refresh.errors import CredentialExpiredError
 from token_refresh.function import lambda_handler
-from token_refresh.models import CredentialExpiredError
 
 URL = "https://f5-xc-lab-sec.console.ves.volterra.io"
 NAME = "tenant-operations-abcdefgh"
@@ -114,3 +114,20 @@ def test_lambda_handler_bad_event_raises_before_any_call(ssm, http, lambda_conte
         lambda_handler(load_event("token_refresh_bad_force"), lambda_context)
     assert caught.value.field == "force"
     assert len(http.calls) == 0
+
+
+def test_lambda_handler_metrics_namespace_is_read_at_each_invocation(ssm, http, lambda_context, monkeypatch,
+                                                                     worker_output):
+    # GIVEN a namespace set after the module was imported, as a test or a changed function would
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TenantOpsDev")
+    output = worker_output("token_refresh")
+    http.add("GET", ONE, json=_credential(6.5))
+    # WHEN the schedule fires twice, the second time without the setting
+    lambda_handler(load_event("token_refresh_scheduled"), lambda_context)
+    monkeypatch.delenv("POWERTOOLS_METRICS_NAMESPACE")
+    http.add("GET", ONE, json=_credential(6.5))
+    lambda_handler(load_event("token_refresh_scheduled"), lambda_context)
+    # THEN each flushed document names the namespace of its own invocation (TenantOps by default)
+    emf = [json.loads(line) for line in output().splitlines() if '"_aws"' in line]
+    assert [doc["_aws"]["CloudWatchMetrics"][0]["Namespace"] for doc in emf] == ["TenantOpsDev", "TenantOps"]
+    assert [doc["CredentialRenewed"] for doc in emf] == [[0.0], [0.0]]

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from shared.errors import InputError
 from tests.conftest import load_event
-from tests.unit.token_refresh.fakes import NOW
 from token_refresh.models import CredentialState, RefreshResult, parse_event
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def test_parse_event_scheduled_event_does_not_force():

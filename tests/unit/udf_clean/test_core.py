@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 from tests.unit.udf_dispatch.conftest import TABLE, create_state_table
 from udf_clean import core
-from udf_clean.core import SweepError
+from udf_clean.errors import SweepError
 from udf_clean.models import SweepResult
 
 NOW = 1_740_838_000

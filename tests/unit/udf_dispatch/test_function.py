@@ -5,11 +5,10 @@ import json
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 
 from shared.batch import BatchFailedError
-from shared.errors import ConfigError
+from shared.errors import ConfigError, InputError
 from tests.conftest import load_event
 from tests.unit.udf_dispatch.conftest import TABLE
 from udf_dispatch import core
@@ -133,11 +132,11 @@ def test_lambda_handler_single_record_transient_failure_raises(
     fail_for(monkeypatch, DEP_A)
 
     # THEN the invocation fails in both modes
-    with pytest.raises(BatchProcessingError):
-        lambda_handler(load_event("udf_dispatch_heartbeat"), lambda_context)
-    monkeypatch.setenv("REPORT_BATCH_ITEM_FAILURES", "true")
-    with pytest.raises(BatchProcessingError):
-        lambda_handler(load_event("udf_dispatch_heartbeat"), lambda_context)
+    for report in ("false", "true"):
+        monkeypatch.setenv("REPORT_BATCH_ITEM_FAILURES", report)
+        with pytest.raises(BatchFailedError) as caught:
+            lambda_handler(load_event("udf_dispatch_heartbeat"), lambda_context)
+        assert (caught.value.failed, caught.value.total) == (1, 1)
 
 
 def test_lambda_handler_ttl_extension_setting_is_used(
@@ -162,3 +161,17 @@ def test_lambda_handler_missing_table_setting_is_config_error(
         lambda_handler(load_event("udf_dispatch_heartbeat"), lambda_context)
 
     assert len(caught.value.problems) == 2
+
+
+def test_lambda_handler_event_that_is_no_sqs_batch_is_refused_before_the_settings(
+    dispatch_env: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN a stream record delivered to the queue's function, and the configuration missing
+    # (every shape the check refuses: tests/unit/shared/test_batch.py)
+    monkeypatch.delenv("DEPLOYMENT_STATE_TABLE")
+    # WHEN the handler runs
+    with pytest.raises(InputError) as caught:
+        lambda_handler(load_event("udf_worker_insert"), lambda_context)
+    # THEN one InputError names the field, before the settings are read, and nothing was written
+    assert caught.value.field == "Records[0].eventSource"
+    assert items(dispatch_env) == {}

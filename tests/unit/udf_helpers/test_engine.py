@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
+from devstack.xc import InProcessXC
 from shared.deadline import Deadline
 from shared.errors import InputError
+from shared.xc.client import XCClient, XCRequester
 from shared.xc.errors import XCConflictError, XCServerError, XCTimeoutError
+from shared.xc.retry import RetryPolicy
 from tests.fixtures.clock import FakeClock
-from tests.unit.udf_helpers.fakes import FakeXC
+from tests.fixtures.xc import RecordingXC, certificate_body, make_certificate, namespace_body
 from udf_helpers.config import HelperConfig
 from udf_helpers.engine import (
     Engine,
@@ -49,8 +54,31 @@ def _plan(definition: LabDefinition = TWO, petname: str = NS, config: HelperConf
     return render(definition, definition.context(petname, config))
 
 
-def _engine(xc: FakeXC, clock: FakeClock, budget: float = 30.0) -> Engine:
+def _engine(xc: XCRequester, clock: FakeClock, budget: float = 30.0) -> Engine:
     return Engine(xc, NS, Deadline.after(budget, clock), sleep=clock.sleep)
+
+
+@pytest.fixture
+def tenant(xc_emulator: InProcessXC) -> InProcessXC:
+    """The XC emulator, in process on the fake `clock`, with the lab's namespace (empty)."""
+    xc_emulator.state.create_namespace(namespace_body(NS))
+    return xc_emulator
+
+
+@pytest.fixture
+def xc(tenant: InProcessXC, xc_client: XCClient) -> RecordingXC:
+    """The real client for `tenant`, recording how the engine calls it."""
+    return RecordingXC(xc_client)
+
+
+def _ops(tenant: InProcessXC) -> list[tuple[str, str]]:
+    """(method, last path segment) of every call the tenant received, for order assertions."""
+    return [(r.method, r.path.rsplit("/", 1)[-1]) for r in tenant.requests()]
+
+
+def _hide_new_pools(tenant: InProcessXC, seconds: float) -> None:
+    """New origin pools answer 404 for `seconds`; the engine polls at 1 s, then 1.6 s, then 2 s."""
+    tenant.state.configure(object_visibility_delay_ms_by_plural={"origin_pools": int(seconds * 1000)})
 
 
 # --------------------------------------------------------------------------- render
@@ -145,42 +173,49 @@ def test_differences_ignores_name_and_namespace_and_server_metadata():
 # --------------------------------------------------------------------------- apply
 
 
-def test_apply_creates_in_order_and_waits_for_the_pool_before_the_lb():
-    # GIVEN an empty namespace whose new pool stays invisible for three GETs
-    xc, clock = FakeXC(hidden={"ample-gull-origin": 3}), FakeClock()
+def test_apply_creates_in_order_and_waits_for_the_pool_before_the_lb(tenant, xc, clock):
+    # GIVEN an empty namespace whose new pool stays invisible for three GETs (4 s), a tenant that refuses
+    # a reference to an object it does not show yet, and the shared certificate the LB names
+    _hide_new_pools(tenant, 4.0)
+    tenant.state.configure(validate_refs=True)
+    tenant.state.create_object("shared", "certificates", certificate_body("cert", *make_certificate()))
     start = clock()
     # WHEN the lab is applied
     results = _engine(xc, clock).apply(_plan())
     # THEN the LB is created only after a GET saw the pool, with sleeps in between
     assert [(r.plural, r.result) for r in results] == [("origin_pools", "created"),
                                                        ("http_loadbalancers", "created")]
-    assert xc.ops() == [
+    assert _ops(tenant) == [
         ("GET", "ample-gull-origin"), ("POST", "origin_pools"),
         ("GET", "ample-gull-origin"), ("GET", "ample-gull-origin"), ("GET", "ample-gull-origin"),
         ("GET", "ample-gull-origin"),
         ("GET", "ample-gull-lb"), ("POST", "http_loadbalancers"),
     ]
+    assert [r.status for r in tenant.requests()] == [404, 200, 404, 404, 404, 200, 404, 200]
     assert len(clock.slept) == 3
     # AND creates may be retried by the client (a duplicate is recognised), with the deadline passed
     posts = [c for c in xc.calls if c.method == "POST"]
+    assert len(posts) == 2
     assert all(c.idempotent is True and c.deadline and c.deadline.at == start + 30.0 for c in posts)
 
 
-def test_apply_twice_reports_unchanged_without_writes():
-    xc, clock = FakeXC(), FakeClock()
+def test_apply_twice_reports_unchanged_without_writes(tenant, xc, clock):
     _engine(xc, clock).apply(_plan())
     xc.calls.clear()
+    tenant.faults.clear_requests()
     results = _engine(xc, clock).apply(_plan())
     assert [r.result for r in results] == ["unchanged", "unchanged"]
     assert {c.method for c in xc.calls} == {"GET"}
+    assert {r.method for r in tenant.requests()} == {"GET"}
 
 
-def test_apply_replaces_a_drifted_object_with_the_full_body():
+def test_apply_replaces_a_drifted_object_with_the_full_body(tenant, xc, clock):
     # GIVEN the lab exists, then someone changed the pool's port
-    xc, clock = FakeXC(), FakeClock()
     plan = _plan()
     _engine(xc, clock).apply(plan)
-    xc.objects[(NS, "origin_pools", "ample-gull-origin")]["spec"]["port"] = 8080
+    drifted = copy.deepcopy(plan[0].body)
+    drifted["spec"]["port"] = 8080
+    tenant.state.replace_object(NS, "origin_pools", "ample-gull-origin", drifted)
     # WHEN applied again
     results = _engine(xc, clock).apply(plan)
     # THEN the pool is replaced with exactly the rendered body; the LB is unchanged
@@ -188,32 +223,36 @@ def test_apply_replaces_a_drifted_object_with_the_full_body():
     put = next(c for c in xc.calls if c.method == "PUT")
     assert put.path.endswith("/ample-gull/origin_pools/ample-gull-origin")
     assert put.json == plan[0].body
+    assert [r.body for r in tenant.requests() if r.method == "PUT"] == [plan[0].body]
+    assert tenant.state.get_object(NS, "origin_pools", "ample-gull-origin")["spec"]["port"] == 80
 
 
-def test_apply_already_exists_but_invisible_waits_then_compares():
-    # GIVEN a previous attempt created the pool, which GET does not show yet
-    xc, clock = FakeXC(hidden={"ample-gull-origin": 2}), FakeClock()
+def test_apply_already_exists_but_invisible_waits_then_compares(tenant, xc, clock):
+    # GIVEN a previous attempt created the pool, which GET does not show for two more reads (0.5 s)
+    _hide_new_pools(tenant, 0.5)
     plan = _plan()
-    xc.seed(NS, "origin_pools", plan[0].body)
+    tenant.state.create_object(NS, "origin_pools", plan[0].body)
     # WHEN applied
     results = _engine(xc, clock).apply(plan)
     # THEN the 409 is read as "exists": the engine waits, finds it identical, and goes on
     assert [r.result for r in results] == ["unchanged", "created"]
-    assert xc.ops()[:5] == [("GET", "ample-gull-origin"), ("POST", "origin_pools"),
-                            ("GET", "ample-gull-origin"), ("GET", "ample-gull-origin"),
-                            ("GET", "ample-gull-lb")]
+    assert _ops(tenant)[:5] == [("GET", "ample-gull-origin"), ("POST", "origin_pools"),
+                                ("GET", "ample-gull-origin"), ("GET", "ample-gull-origin"),
+                                ("GET", "ample-gull-lb")]
+    assert [r.status for r in tenant.requests()][:4] == [404, 409, 404, 200]
 
 
-def test_apply_conflict_other_than_already_exists_is_raised():
-    xc, clock = FakeXC(), FakeClock()
-    xc.fail("POST", "ample-gull-origin", 409, code=10)
-    with pytest.raises(XCConflictError):
+def test_apply_conflict_other_than_already_exists_is_raised(tenant, xc, clock):
+    tenant.faults.add("POST", r"/origin_pools$", 409, body={"code": 10, "details": [], "message": "injected"})
+    with pytest.raises(XCConflictError) as info:
         _engine(xc, clock).apply(_plan())
+    assert info.value.code == 10
+    assert [r.method for r in tenant.requests()] == ["GET", "POST"]
 
 
-def test_apply_never_visible_times_out_at_the_deadline():
+def test_apply_never_visible_times_out_at_the_deadline(tenant, xc, clock):
     # GIVEN a pool that never becomes visible and a 10 s budget
-    xc, clock = FakeXC(hidden={"ample-gull-origin": 10_000}), FakeClock()
+    _hide_new_pools(tenant, 3600.0)
     start = clock()
     # WHEN applied
     with pytest.raises(XCTimeoutError) as info:
@@ -222,20 +261,23 @@ def test_apply_never_visible_times_out_at_the_deadline():
     assert info.value.retryable and "ample-gull-origin" in info.value.pending
     assert clock() == pytest.approx(start + 10.0)
     assert not any(c.method == "POST" and c.path.endswith("http_loadbalancers") for c in xc.calls)
+    assert tenant.state.object_names(NS, "http_loadbalancers") == []
 
 
-def test_apply_retryable_error_propagates():
-    xc, clock = FakeXC(), FakeClock()
-    xc.fail("POST", "ample-gull-lb", 503)
+def test_apply_retryable_error_propagates(tenant, xc, clock):
+    # GIVEN the LB create keeps answering 503 (the client retries a create the engine marks safe)
+    attempts = RetryPolicy().max_attempts
+    tenant.faults.add("POST", r"/http_loadbalancers$", 503, count=attempts)
     with pytest.raises(XCServerError):
         _engine(xc, clock).apply(_plan())
+    assert [r.path for r in tenant.requests() if r.method == "POST"][1:] == (
+        [f"/api/config/namespaces/{NS}/http_loadbalancers"] * attempts)
 
 
 # --------------------------------------------------------------------------- remove
 
 
-def test_remove_deletes_in_reverse_order_and_missing_is_absent():
-    xc, clock = FakeXC(), FakeClock()
+def test_remove_deletes_in_reverse_order_and_missing_is_absent(tenant, xc, clock):
     plan = _plan()
     _engine(xc, clock).apply(plan)
     xc.calls.clear()
@@ -243,23 +285,23 @@ def test_remove_deletes_in_reverse_order_and_missing_is_absent():
     assert [(r.plural, r.result) for r in results] == [("http_loadbalancers", "removed"),
                                                        ("origin_pools", "removed")]
     assert [c.method for c in xc.calls] == ["DELETE", "DELETE"]
-    assert xc.objects == {}
+    assert tenant.state.object_names(NS, "origin_pools") == []
+    assert tenant.state.object_names(NS, "http_loadbalancers") == []
     again = _engine(xc, clock).remove(plan)
     assert [r.result for r in again] == ["absent", "absent"]
 
 
-def test_remove_retryable_error_propagates():
-    xc, clock = FakeXC(), FakeClock()
-    xc.fail("DELETE", "ample-gull-lb", 503)
+def test_remove_retryable_error_propagates(tenant, xc, clock):
+    tenant.faults.add("DELETE", r"/ample-gull-lb$", 503, count=RetryPolicy().max_attempts)
     with pytest.raises(XCServerError):
         _engine(xc, clock).remove(_plan())
+    assert {r.status for r in tenant.requests()} == {503}
 
 
 # --------------------------------------------------------------------------- run_lab
 
 
-def test_run_lab_body_shape_and_remove_action():
-    xc, clock = FakeXC(), FakeClock()
+def test_run_lab_body_shape_and_remove_action(tenant, xc, clock):
     request = LabRequest(ssm_base_path="/tenantOps/sec-lab", petname=NS)
     body = run_lab(apilab.DEFINITION, request, PROD, xc, deadline=Deadline.after(30, clock),
                    sleep=clock.sleep)

@@ -1,43 +1,42 @@
-"""A lab's lambda_handler: payload and config errors, the 200 result, retryable errors, secrets."""
+"""A lab's lambda_handler: its settings, the objects it creates or removes, XC's refusals, secrets.
+
+The policy every directly invoked worker shares (bad input, SSM, 401, retryable and unexpected
+errors) is tested once for all of them, the labs included, in tests/unit/test_handler_contract.py.
+"""
 
 from __future__ import annotations
 
 import functools
-import json
-import re
 
 import boto3
 import pytest
-import responses
 
+from devstack.xc import InProcessXC
 from shared import tenant as shared_tenant
 from shared.xc.client import XCClient
 from shared.xc.errors import XCServerError
 from tests.conftest import load_event
-from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
+from tests.fixtures.clock import FakeClock
+from tests.fixtures.lambda_context import seed_tenant
+from tests.fixtures.xc import XC_TOKEN, namespace_body
 from udf_helpers.labs import apilab, botlab
 
 TENANT = "https://tenant.example.com"
 TOKEN = "canary-token-udf-helpers-9f8e7d"
-CONFIG = f"{TENANT}/api/config/namespaces/ample-gull"
+NS = "ample-gull"
 
 
 @pytest.fixture
-def tenant(aws_mock, monkeypatch):
+def tenant(aws_mock, monkeypatch, xc_emulator: InProcessXC, clock: FakeClock) -> InProcessXC:
+    """The tenant in SSM is the in-process XC emulator, which accepts only the SSM token: the handler's
+    clients reach it through its pool, and their retries sleep on the fake `clock`."""
     monkeypatch.setenv("ENV", "prod")
     seed_tenant(boto3.client("ssm"), TENANT, TOKEN)
-    return TEST_BASE_PATH
-
-
-def _not_found(rsps, url):
-    rsps.add(responses.GET, url, status=404, json={"code": 5, "details": [], "message": "not found"})
-
-
-def test_handler_bad_petname_is_a_400_naming_the_field(lambda_context, monkeypatch):
-    monkeypatch.setenv("ENV", "prod")
-    result = apilab.lambda_handler(load_event("udf_helpers_bad_petname"), lambda_context)
-    assert result["statusCode"] == 400
-    assert result["body"]["field"] == "petname" and result["body"]["retryable"] is False
+    xc_emulator.state.remove_token(XC_TOKEN)
+    xc_emulator.state.add_token(TOKEN)
+    monkeypatch.setattr(shared_tenant, "XCClient", functools.partial(
+        XCClient, http=xc_emulator.pool, sleep=clock.sleep, clock=clock, jitter=lambda: 0.0))
+    return xc_emulator
 
 
 def test_handler_missing_env_is_a_config_error(lambda_context, monkeypatch):
@@ -47,65 +46,51 @@ def test_handler_missing_env_is_a_config_error(lambda_context, monkeypatch):
     assert result["body"]["error"] == "ConfigError" and "ENV" in result["body"]["message"]
 
 
-def test_handler_missing_ssm_parameters_is_a_config_error_naming_them(aws_mock, lambda_context, monkeypatch):
-    monkeypatch.setenv("ENV", "prod")
-    result = apilab.lambda_handler(load_event("udf_helpers_create"), lambda_context)
-    assert result["statusCode"] == 500
-    assert f"{TEST_BASE_PATH}/tenant-url" in result["body"]["message"]
-
-
-@responses.activate
 def test_handler_creates_pool_then_lb_and_returns_200(tenant, lambda_context):
-    # GIVEN an empty petname namespace (GET 404, then the pool shows once created)
-    _not_found(responses, f"{CONFIG}/origin_pools/ample-gull-origin")
-    responses.add(responses.POST, f"{CONFIG}/origin_pools", json={})
-    responses.add(responses.GET, f"{CONFIG}/origin_pools/ample-gull-origin",
-                  json={"metadata": {}, "spec": {}})
-    _not_found(responses, f"{CONFIG}/http_loadbalancers/ample-gull-lb")
-    responses.add(responses.POST, f"{CONFIG}/http_loadbalancers", json={})
+    # GIVEN an empty petname namespace
+    tenant.state.create_namespace(namespace_body(NS))
     # WHEN the botlab helper runs
     result = botlab.lambda_handler(load_event("udf_helpers_create"), lambda_context)
-    # THEN both objects are created, the LB after the pool was seen, with the SSM token
+    # THEN both objects are created, the LB after the pool was seen, with the SSM token (the only one
+    # the tenant accepts)
     assert result == {"statusCode": 200, "body": {"lab": "botlab", "action": "create", "objects": [
         {"type": "origin_pools", "name": "ample-gull-origin", "result": "created"},
         {"type": "http_loadbalancers", "name": "ample-gull-lb", "result": "created"},
     ]}}
-    calls = [(c.request.method, c.request.url.rsplit("/", 1)[-1]) for c in responses.calls]
+    calls = [(r.method, r.path.rsplit("/", 1)[-1]) for r in tenant.requests()]
     assert calls == [("GET", "ample-gull-origin"), ("POST", "origin_pools"), ("GET", "ample-gull-origin"),
                      ("GET", "ample-gull-lb"), ("POST", "http_loadbalancers")]
-    assert responses.calls[1].request.headers["Authorization"] == f"APIToken {TOKEN}"
-    lb = json.loads(responses.calls[4].request.body)
+    assert [r.status for r in tenant.requests()] == [404, 200, 200, 404, 200]
+    lb = tenant.requests()[4].body
     assert lb["spec"]["domains"] == ["ample-gull.lab-sec.f5demos.com"]
+    assert tenant.state.object_names(NS, "http_loadbalancers") == ["ample-gull-lb"]
 
 
-@responses.activate
 def test_handler_remove_action(tenant, lambda_context):
-    responses.add(responses.DELETE, f"{CONFIG}/http_loadbalancers/ample-gull-lb", json={})
-    responses.add(responses.DELETE, f"{CONFIG}/origin_pools/ample-gull-origin", status=404,
-                  json={"code": 5, "details": [], "message": "not found"})
+    # GIVEN the namespace holds the lab's load balancer but no longer its pool
+    tenant.state.create_namespace(namespace_body(NS))
+    tenant.state.create_object(NS, "http_loadbalancers", {"metadata": {"name": "ample-gull-lb"}, "spec": {}})
+    # WHEN the lab is removed / THEN the LB is deleted and the missing pool counts as absent
     result = apilab.lambda_handler(load_event("udf_helpers_remove"), lambda_context)
     assert result["statusCode"] == 200
     assert [o["result"] for o in result["body"]["objects"]] == ["removed", "absent"]
+    assert [(r.method, r.status) for r in tenant.requests()] == [("DELETE", 200), ("DELETE", 404)]
 
 
-@responses.activate
 def test_handler_permanent_xc_error_is_a_non_200_result(tenant, lambda_context):
     # GIVEN the namespace does not exist: create answers 404
-    _not_found(responses, f"{CONFIG}/origin_pools/ample-gull-origin")
-    responses.add(responses.POST, f"{CONFIG}/origin_pools", status=404,
-                  json={"code": 5, "details": [], "message": "namespace not found"})
     result = apilab.lambda_handler(load_event("udf_helpers_create"), lambda_context)
     assert result["statusCode"] == 502
     assert result["body"]["status"] == 404 and result["body"]["retryable"] is False
+    assert [(r.method, r.status) for r in tenant.requests()] == [("GET", 404), ("POST", 404)]
 
 
-@responses.activate
-def test_handler_retryable_error_is_raised_and_token_never_logged(tenant, lambda_context, monkeypatch,
-                                                                  worker_output):
-    # GIVEN XC keeps answering 503 (and the client's backoff does not really sleep)
-    monkeypatch.setattr(shared_tenant, "XCClient", functools.partial(XCClient, sleep=lambda s: None))
-    responses.add(responses.GET, re.compile(rf"{CONFIG}/.*"), status=503,
-                  json={"code": 14, "details": [], "message": f"unavailable APIToken {TOKEN}"})
+def test_handler_retryable_error_is_raised_and_token_never_logged(tenant, lambda_context, worker_output):
+    # GIVEN XC keeps answering 503 to reads under the namespace, with the token in its message (the
+    # client's backoff sleeps on the fake clock)
+    tenant.state.create_namespace(namespace_body(NS))
+    tenant.faults.add("GET", rf"^/api/config/namespaces/{NS}/", 503, count=100,
+                      body={"code": 14, "details": [], "message": f"unavailable APIToken {TOKEN}"})
     output = worker_output("udf_helpers")
     # WHEN the handler runs with every logger at DEBUG
     with pytest.raises(XCServerError):

@@ -5,10 +5,9 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from shared.batch import BatchFailedError
-from shared.errors import ConfigError
+from shared.errors import ConfigError, InputError
 from shared.invoke import CalleeError
 from tests.conftest import load_event
 from tests.unit.udf_worker.fakes import FUNCTIONS, LAB_TABLE, PRE, STATE_TABLE, Rig
@@ -117,7 +116,7 @@ def test_lambda_handler_remove_without_old_image_fails(env: Rig, lambda_context:
     event = load_event("udf_worker_remove")
     del event["Records"][0]["dynamodb"]["OldImage"]
 
-    with pytest.raises(BatchProcessingError):
+    with pytest.raises(BatchFailedError):
         function.lambda_handler(event, lambda_context)
 
 
@@ -158,7 +157,7 @@ def test_lambda_handler_persistent_transient_failure_fails_the_invocation_and_sc
     outage = CalleeError(FUNCTIONS.ns_create, "Unhandled", retryable=True)
     env.invoker.fail(FUNCTIONS.ns_create, outage, times=3)
 
-    with pytest.raises(BatchProcessingError):
+    with pytest.raises(BatchFailedError):
         function.lambda_handler(load_event("udf_worker_insert"), lambda_context)
 
     item: Any = env.item(DEP)
@@ -222,3 +221,19 @@ def test_lambda_handler_missing_settings_is_config_error(
         function.lambda_handler(copy.deepcopy(load_event("udf_worker_insert")), lambda_context)
 
     assert len(caught.value.problems) == 2
+
+
+def test_lambda_handler_event_that_is_no_stream_batch_is_one_input_error(
+    env: Rig, lambda_context: Any,
+) -> None:
+    # GIVEN a started deployment and an SQS message delivered to the stream's function (every shape
+    # the check refuses: tests/unit/shared/test_batch.py)
+    started(env)
+    # WHEN the handler runs
+    with pytest.raises(InputError) as caught:
+        function.lambda_handler(load_event("udf_dispatch_heartbeat"), lambda_context)
+    # THEN one InputError names the field, and nothing was called or changed
+    assert caught.value.field == "Records[0].eventSource"
+    assert env.invoker.calls == []
+    item: Any = env.item(DEP)
+    assert item["deployment_status"] == "STARTING"

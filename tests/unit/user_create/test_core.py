@@ -13,7 +13,8 @@ from shared.xc.client import XCClient
 from shared.xc.errors import XCBadRequestError, XCPartialListError, XCServerError
 from tests.fixtures.clock import FakeClock
 from tests.fixtures.tenant import TENANT_URL
-from user_create.core import FIND_GRACE_S, MAX_SERVER_ERRORS, UserNotVisibleError, create_user, lookup_user
+from user_create.core import FIND_GRACE_S, MAX_SERVER_ERRORS, create_user, lookup_user
+from user_create.errors import UserNotVisibleError
 from user_create.models import UserLookup, UserRequest
 
 ROLES = f"{TENANT_URL}/api/web/custom/namespaces/system/user_roles"

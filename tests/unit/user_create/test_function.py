@@ -42,23 +42,6 @@ def test_lambda_handler_missing_idm_type_returns_500_naming_it(
     assert len(http.calls) == 0
 
 
-def test_lambda_handler_bad_role_returns_400_naming_the_entry(
-    tenant_ssm: Any, http: Any, lambda_context: Any
-) -> None:
-    result = lambda_handler(load_event("user_create_bad_role"), lambda_context)
-    assert result["statusCode"] == 400
-    assert result["body"]["field"] == "namespace_roles[1].namespace"
-    assert len(http.calls) == 0
-
-
-def test_lambda_handler_unauthorized_fails_clearly(tenant_ssm: Any, http: Any, lambda_context: Any) -> None:
-    http.add("POST", ROLES, status=401, json={"code": 16, "message": "invalid API token"})
-    result = lambda_handler(load_event("user_create_basic"), lambda_context)
-    assert result["statusCode"] == 502
-    assert result["body"]["error"] == "XCAuthError"
-    assert "invalid API token" in result["body"]["message"]
-
-
 def test_lambda_handler_user_not_visible_is_raised_for_retry(
     tenant_ssm: Any, http: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,7 +12,8 @@ from shared.names import NamespaceRole
 from shared.xc.client import XCClient
 from shared.xc.errors import XCAuthError, XCServerError
 from tests.fixtures.tenant import TENANT_URL
-from user_remove.core import UserDeleteError, remove_user
+from user_remove.core import remove_user
+from user_remove.errors import UserDeleteError
 from user_remove.models import Revocation, UserRemovalRequest
 
 ROLES = f"{TENANT_URL}/api/web/custom/namespaces/system/user_roles"

@@ -47,20 +47,3 @@ def test_lambda_handler_revoke_mode_never_deletes(tenant_ssm: Any, http: Any, la
     assert result["body"]["mode"] == "revoke"
     assert result["body"]["removed_groups"] == ["xc-lab-users"]
     assert all("cascade_delete" not in call.request.url for call in http.calls)
-
-
-def test_lambda_handler_bad_email_returns_400_naming_it(
-    tenant_ssm: Any, http: Any, lambda_context: Any
-) -> None:
-    result = lambda_handler(load_event("user_remove_bad_email"), lambda_context)
-    assert result["statusCode"] == 400
-    assert result["body"]["field"] == "email"
-    assert len(http.calls) == 0
-
-
-def test_lambda_handler_unauthorized_fails_clearly(tenant_ssm: Any, http: Any, lambda_context: Any) -> None:
-    http.add("POST", CASCADE, status=401, json={"code": 16, "message": "invalid API token"})
-    result = lambda_handler(load_event("user_remove_basic"), lambda_context)
-    assert result["statusCode"] == 502
-    assert result["body"]["error"] == "XCAuthError"
-    assert "invalid API token" in result["body"]["message"]

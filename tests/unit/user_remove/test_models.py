@@ -10,6 +10,7 @@ from shared.errors import InputError
 from shared.names import NamespaceRole
 from shared.xc.lists import DeletedObject
 from tests.conftest import load_event
+from tests.fixtures.lambda_context import TEST_BASE_PATH
 from user_remove.models import (
     Revocation,
     UserRemovalRequest,
@@ -17,7 +18,7 @@ from user_remove.models import (
     parse_event,
 )
 
-BASE = "/tenantOps-test/sec-lab"
+BASE = TEST_BASE_PATH  # the base path of the sample events
 
 
 def _event(**changes: Any) -> dict[str, Any]:
