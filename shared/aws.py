@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
+from shared.errors import ConfigError
+
 DEFAULT_REGION: Final = "us-east-1"
 
 T = TypeVar("T")
@@ -43,12 +45,27 @@ def reset() -> None:
 
 
 def session() -> Any:
-    """The boto3 Session every client of this execution environment is made from."""
+    """The boto3 Session every client of this execution environment is made from.
+
+    Raises ConfigError (not retryable: another try cannot fix it) when `AWS_PROFILE` names no profile
+    or no credentials can be found. Resolving them here costs nothing extra: the first request would
+    resolve them anyway, and the Session keeps them.
+    """
 
     def build() -> Any:
         import boto3  # deferred: boto3 is the slowest import on the cold path
+        from botocore.exceptions import ProfileNotFound
 
-        return boto3.session.Session()
+        try:
+            built = boto3.session.Session()
+            found = built.get_credentials()
+        except ProfileNotFound as exc:
+            raise ConfigError([f"AWS_PROFILE {exc.kwargs.get('profile')!r} is not a profile in the AWS "
+                               "config files: set AWS_PROFILE to one of them, or unset it"]) from None
+        if found is None:
+            raise ConfigError(["no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+                               "AWS_SECRET_ACCESS_KEY (in Lambda the runtime sets them)"])
+        return built
 
     return memo("session", build)
 

@@ -6,6 +6,7 @@ import boto3
 import pytest
 
 from shared import aws
+from shared.errors import ConfigError
 
 
 @pytest.fixture
@@ -53,3 +54,32 @@ def test_client_region_comes_from_the_environment(aws_mock: Any, monkeypatch: py
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     aws.reset()
     assert aws.client("ssm").meta.region_name == "eu-west-1"
+
+
+@pytest.fixture
+def bare_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> pytest.MonkeyPatch:
+    """No credentials anywhere: no env keys, empty AWS config files, no instance metadata."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+                 "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                 "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    aws.reset()
+    return monkeypatch
+
+
+def test_missing_credentials_are_a_config_error_saying_what_to_set(bare_env: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError) as info:
+        aws.client("ssm")
+    assert info.value.retryable is False
+    assert "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID" in str(info.value)
+
+
+def test_unknown_profile_is_a_config_error_naming_it(bare_env: pytest.MonkeyPatch) -> None:
+    bare_env.setenv("AWS_PROFILE", "no-such-profile")
+    with pytest.raises(ConfigError) as info:
+        aws.client("dynamodb")
+    assert info.value.retryable is False
+    assert "AWS_PROFILE 'no-such-profile' is not a profile" in str(info.value)
