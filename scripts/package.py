@@ -50,6 +50,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
 from scripts.interpreters import find_python, where_looked
 
 ROOT: Final = Path(__file__).resolve().parent.parent
@@ -108,11 +111,8 @@ _SKIP_FILES: Final = ("*.pyc", "*.pyo", "requirements*.txt", "conftest.py", "tes
 
 _NAME_RE: Final = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _IDENTIFIER_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# A named requirement: name, optional extras, then specifiers, a marker or hashes (no URL or path).
-_REQUIREMENT_RE: Final = re.compile(
-    r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*"
-    r"(?P<rest>(?:[=<>!~;].*|--hash.*)?)$"
-)
+# pip's per-requirement hash options, which are not part of a PEP 508 requirement.
+_HASH_OPTION_RE: Final = re.compile(r"\s--hash(?:=|\s+)\S+")
 _INCLUDE_RE: Final = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+)(\S+)$")
 _COMMENT_RE: Final = re.compile(r"(^|\s+)#.*$")
 
@@ -127,7 +127,17 @@ def _log(message: str) -> None:
 
 def normalize_name(name: str) -> str:
     """A distribution name in PEP 503 form, for comparing `typing_extensions` and `typing-extensions`."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return str(canonicalize_name(name))
+
+
+def requirement_name(line: str) -> str | None:
+    """The normalised name of a named requirement line (PEP 508, with pip's `--hash` options allowed);
+    None for anything else (a URL or path requirement, an option, a malformed line)."""
+    try:
+        requirement = Requirement(_HASH_OPTION_RE.sub("", " " + line).strip())
+    except InvalidRequirement:
+        return None
+    return None if requirement.url else normalize_name(requirement.name)
 
 
 # --- the manifest ---------------------------------------------------------------------------
@@ -402,10 +412,10 @@ def read_requirements(files: Sequence[Path], constraints: Sequence[Path] = ()) -
                 elif target.resolve() not in found_constraints:
                     found_constraints.append(target.resolve())
                 continue
-            requirement = _REQUIREMENT_RE.match(line)
-            if not requirement:
+            name = requirement_name(line)
+            if name is None:
                 raise PackageError(f"{path}: unsupported line {line!r}: only named requirements, -r and -c")
-            if normalize_name(requirement.group("name")) in RUNTIME_PROVIDED:
+            if name in RUNTIME_PROVIDED:
                 dropped.append(line)
             elif line not in lines:
                 lines.append(line)

@@ -29,6 +29,7 @@ from scripts.package import (
     load_target,
     merge_site,
     read_requirements,
+    requirement_name,
     tidy_site,
     write_zip,
     zip_date_time,
@@ -133,7 +134,15 @@ def test_requirements_merge_follow_includes_and_drop_the_sdk(make_tree: MakeTree
     assert read_requirements([root / "w/requirements.txt"]).lines == ()
 
 
-@pytest.mark.parametrize("line", ["./local/pkg", "https://example.com/x.whl", "-e .", "--index-url x"])
+def test_requirement_name_reads_pep_508_and_normalises() -> None:
+    assert requirement_name("Typing_Extensions>=4 ; python_version >= '3.11'") == "typing-extensions"
+    assert requirement_name("moto[server]==5.2.5 --hash=sha256:abc --hash=sha256:def") == "moto"
+    assert requirement_name("pkg @ https://example.com/pkg.whl") is None
+    assert requirement_name("not a requirement!") is None
+
+
+@pytest.mark.parametrize("line", ["./local/pkg", "https://example.com/x.whl", "-e .", "--index-url x",
+                                  "pkg @ https://example.com/x.whl"])
 def test_requirements_reject_what_bypasses_the_constraints(make_tree: MakeTree, line: str) -> None:
     root = make_tree({"requirements.txt": line + "\n"})
     with pytest.raises(PackageError, match="unsupported line"):
