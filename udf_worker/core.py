@@ -13,9 +13,10 @@ from typing import Any
 from shared.errors import InputError
 from udf_worker import redrive
 from udf_worker.clients import Worker
+from udf_worker.errors import TeardownError
 from udf_worker.models import DeploymentState, StreamChange
 from udf_worker.provision import provision
-from udf_worker.teardown import TeardownError, teardown
+from udf_worker.teardown import teardown
 
 log = logging.getLogger(__name__)
 

@@ -36,6 +36,7 @@ from shared.errors import InputError, RetryableError, StepError, TopsError
 from shared.secret import mask_text
 from udf_worker import redrive
 from udf_worker.clients import Worker
+from udf_worker.errors import DeploymentGone
 from udf_worker.models import (
     ADMIN_ROLE,
     COMPLETED,
@@ -64,7 +65,6 @@ from udf_worker.models import (
     UserChange,
     UserFound,
 )
-from udf_worker.state import DeploymentGone
 
 log = logging.getLogger(__name__)
 

@@ -8,33 +8,18 @@ silently re-creating a half item that nothing would ever delete. The worker neve
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
-from shared.errors import TopsError
+from udf_worker.errors import DeploymentGone
 from udf_worker.models import DEP_ID
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import ScanInputTypeDef, UpdateItemInputTypeDef
+
 CONDITION_FAILED: Final = "ConditionalCheckFailedException"
-
-
-
-class DynamoDBClient(Protocol):
-    def get_item(self, **kwargs: Any) -> dict[str, Any]: ...
-
-    def put_item(self, **kwargs: Any) -> dict[str, Any]: ...
-
-    def update_item(self, **kwargs: Any) -> dict[str, Any]: ...
-
-    def scan(self, **kwargs: Any) -> dict[str, Any]: ...
-
-
-class DeploymentGone(TopsError):
-    """The state item no longer exists: the deployment ended while the worker was busy with it."""
-
-    def __init__(self, dep_id: str) -> None:
-        self.dep_id = dep_id
-        super().__init__(f"deployment {dep_id} no longer exists")
 
 
 def deserialize(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,7 +91,7 @@ class StateTable:
             clauses.append("REMOVE " + ", ".join(removes))
         if not clauses:
             return
-        kwargs: dict[str, Any] = {
+        kwargs: UpdateItemInputTypeDef = {
             "TableName": self.table,
             "Key": {DEP_ID: {"S": dep_id}},
             "UpdateExpression": " ".join(clauses),
@@ -127,7 +112,7 @@ class StateTable:
         names = {f"#p{i}": a for i, a in enumerate(attributes)}
         start: dict[str, Any] | None = None
         while True:
-            kwargs: dict[str, Any] = {
+            kwargs: ScanInputTypeDef = {
                 "TableName": self.table,
                 "ProjectionExpression": ", ".join(names),
                 "ExpressionAttributeNames": names,

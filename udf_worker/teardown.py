@@ -35,6 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.errors import InputError, RetryableError, TopsError
 from udf_worker.clients import Worker, lenient_lab
+from udf_worker.errors import DeploymentGone, TeardownError
 from udf_worker.models import (
     ADMIN_ROLE,
     ATTEMPTED,
@@ -52,7 +53,6 @@ from udf_worker.models import (
     LabConfig,
     Role,
 )
-from udf_worker.state import DeploymentGone
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +67,6 @@ class UserOutcome(StrEnum):
     DELETED = "deleted"  # the account this pipeline created was deleted
     REVOKED = "revoked"  # only this deployment's additions were removed
     KEPT = "kept"  # other deployments need everything this one added
-
-
-class TeardownError(TopsError):
-    """Some teardown steps failed; `failures` names each step and its error."""
-
-    def __init__(self, dep_id: str, failures: list[tuple[str, BaseException]]) -> None:
-        self.dep_id = dep_id
-        self.failures = failures
-        self.retryable = any(getattr(exc, "retryable", True) for _, exc in failures)
-        detail = "; ".join(f"{step}: {exc}" for step, exc in failures)
-        super().__init__(f"teardown of {dep_id} incomplete: {detail}")
 
 
 @dataclass(frozen=True, slots=True)

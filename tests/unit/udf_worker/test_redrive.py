@@ -13,8 +13,8 @@ from tests.unit.udf_worker.fakes import FUNCTIONS, SEC, Rig
 from udf_worker import redrive
 from udf_worker.clients import STEP_RETRIES
 from udf_worker.core import handle_change
+from udf_worker.errors import TeardownError
 from udf_worker.models import StreamChange
-from udf_worker.teardown import TeardownError
 
 DEP = "3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c"
 MARKER = DEP + "#retry"

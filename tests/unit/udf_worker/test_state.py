@@ -9,7 +9,8 @@ from shared.errors import InputError
 from tests.conftest import load_event
 from tests.unit.udf_worker.fakes import STATE_TABLE, Rig
 from udf_worker import core
-from udf_worker.state import DeploymentGone, StateTable
+from udf_worker.errors import DeploymentGone
+from udf_worker.state import StateTable
 
 
 def test_state_update_sets_adds_and_keeps_existing_values(rig: Rig) -> None:

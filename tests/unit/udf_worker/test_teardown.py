@@ -6,9 +6,10 @@ import pytest
 
 from shared.invoke import CalleeError
 from tests.unit.udf_worker.fakes import APP, FUNCTIONS, POST, SEC, FakeUser, Rig
+from udf_worker.errors import TeardownError
 from udf_worker.models import DeploymentState
 from udf_worker.provision import provision
-from udf_worker.teardown import TeardownError, UserOutcome, teardown
+from udf_worker.teardown import UserOutcome, teardown
 
 A = "3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c"
 B = "9b8a7c6d-1e2f-4a3b-8c4d-5e6f7a8b9c0d"
