@@ -50,6 +50,7 @@ from acme_client.publish import metadata_for, publish, refuse_staging_over_produ
 from acme_client.store import CertStore, S3Client
 from shared.deadline import Deadline
 from shared.errors import TopsError
+from shared.handler import MetricsSink
 from shared.secret import Secret
 
 if TYPE_CHECKING:  # the ACME and DNS stacks load only when a run talks to the CA
@@ -70,10 +71,8 @@ METRIC_DEFERRED: Final = "RenewalDeferred"
 METRIC_FALLBACK: Final = "CertificateIssuedByFallback"
 
 
-class MetricsSink(Protocol):
-    """The part of Powertools Metrics the core uses."""
-
-    def add_metric(self, name: str, unit: Any, value: float, *args: Any, **kwargs: Any) -> None: ...
+class CertMetrics(MetricsSink, Protocol):
+    """The shared metric call, and the dimension this core adds itself (Powertools' `Metrics` fits)."""
 
     def add_dimension(self, name: str, value: str) -> None: ...
 
@@ -103,7 +102,7 @@ def _utcnow() -> dt.datetime:
 
 
 def renew_certificate(request: RenewRequest, config: AcmeConfig, *, s3: S3Client, route53: Route53Client,
-                      metrics: MetricsSink, deadline: Deadline, ca_connector: ConnectCa | None = None,
+                      metrics: CertMetrics, deadline: Deadline, ca_connector: ConnectCa | None = None,
                       ca_reader: CaReader | None = None, dns: ChallengeDns | None = None,
                       clock: Callable[[], dt.datetime] | None = None, rng: random.Random | None = None,
                       sleep: Callable[[float], None] | None = None) -> RunResult:
@@ -118,7 +117,7 @@ def renew_certificate(request: RenewRequest, config: AcmeConfig, *, s3: S3Client
 
 class _Run:
     def __init__(self, request: RenewRequest, config: AcmeConfig, *, s3: S3Client, route53: Route53Client,
-                 metrics: MetricsSink, deadline: Deadline, connector: ConnectCa | None,
+                 metrics: CertMetrics, deadline: Deadline, connector: ConnectCa | None,
                  reader: CaReader | None, dns: ChallengeDns | None, clock: Callable[[], dt.datetime],
                  rng: random.Random, sleep: Callable[[float], None]) -> None:
         self.request, self.config = request, config

@@ -14,9 +14,19 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, overload
 
 from shared.errors import ConfigError
+
+if TYPE_CHECKING:  # boto3-stubs, for the type checker only: nothing here is imported at run time
+    from boto3.session import Session
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_route53 import Route53Client
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_ssm import SSMClient
+
+    Service = Literal["dynamodb", "lambda", "route53", "s3", "ssm"]
 
 DEFAULT_REGION: Final = "us-east-1"
 
@@ -44,7 +54,7 @@ def reset() -> None:
         _memo.clear()
 
 
-def session() -> Any:
+def session() -> Session:
     """The boto3 Session every client of this execution environment is made from.
 
     Raises ConfigError (not retryable: another try cannot fix it) when `AWS_PROFILE` names no profile
@@ -52,7 +62,7 @@ def session() -> Any:
     resolve them anyway, and the Session keeps them.
     """
 
-    def build() -> Any:
+    def build() -> Session:
         import boto3  # deferred: boto3 is the slowest import on the cold path
         from botocore.exceptions import ProfileNotFound
 
@@ -70,7 +80,35 @@ def session() -> Any:
     return memo("session", build)
 
 
-def client(service: str, *, read_timeout: float = 30.0, max_attempts: int = 5) -> Any:
+# One overload per service the workers call, each returning its boto3-stubs client type. A service
+# missing here is a type error until its stub package (requirements-dev.txt), `Service` and an
+# overload are added.
+@overload
+def client(service: Literal["dynamodb"], *, read_timeout: float = ...,
+           max_attempts: int = ...) -> DynamoDBClient: ...
+
+
+@overload
+def client(service: Literal["lambda"], *, read_timeout: float = ...,
+           max_attempts: int = ...) -> LambdaClient: ...
+
+
+@overload
+def client(service: Literal["route53"], *, read_timeout: float = ...,
+           max_attempts: int = ...) -> Route53Client: ...
+
+
+@overload
+def client(service: Literal["s3"], *, read_timeout: float = ...,
+           max_attempts: int = ...) -> S3Client: ...
+
+
+@overload
+def client(service: Literal["ssm"], *, read_timeout: float = ...,
+           max_attempts: int = ...) -> SSMClient: ...
+
+
+def client(service: Service, *, read_timeout: float = 30.0, max_attempts: int = 5) -> Any:
     """A boto3 client with bounded timeouts and the SDK's standard retry mode (throttling included).
 
     `max_attempts` counts every attempt, the first included (botocore's `total_max_attempts`: its own

@@ -53,6 +53,12 @@ class TenantRequest(Protocol):
     def ssm_base_path(self) -> str: ...
 
 
+class MetricsSink(Protocol):
+    """The metric call a worker's core makes: Powertools' `Metrics` fits, and so does a test's recorder."""
+
+    def add_metric(self, name: str, unit: str, value: float) -> None: ...
+
+
 R = TypeVar("R")  # what `parse` returns
 Q = TypeVar("Q", bound=TenantRequest)  # a directly invoked worker's request
 C = TypeVar("C")  # the worker's settings

@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
-from typing import Any, Final, Protocol, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, Unpack
 
 from shared.deadline import BUDGET_FIELD, Deadline
 from shared.errors import TopsError
 from shared.secret import mask
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda.type_defs import InvocationRequestTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +29,10 @@ T = TypeVar("T")
 
 
 class LambdaClient(Protocol):
-    def invoke(self, **kwargs: Any) -> dict[str, Any]: ...
+    """The one call made here, with boto3-stubs' own signature: the boto3 client fits (mypy checks it
+    where `lambda_client` returns one), and so does a test's recorder."""
+
+    def invoke(self, **kwargs: Unpack[InvocationRequestTypeDef]) -> Mapping[str, Any]: ...
 
 
 class CalleeError(TopsError):
@@ -45,7 +51,7 @@ def short_name(function: str) -> str:
     return function.rsplit(":", 1)[-1] if function.startswith("arn:") else function
 
 
-def lambda_client() -> Any:
+def lambda_client() -> LambdaClient:
     from shared import aws
 
     # One attempt: a read timeout must not silently invoke the callee a second time.

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 from shared.deadline import Deadline
 from shared.secret import mask
@@ -26,6 +26,9 @@ from token_refresh.errors import (
 )
 from token_refresh.models import CredentialState, RefreshRequest, RefreshResult, RenewalPolicy
 
+if TYPE_CHECKING:
+    from shared.handler import MetricsSink
+
 log = logging.getLogger(__name__)
 
 # How long to keep reading the expiry back after a renew (XC shows it at once; this absorbs lag).
@@ -36,12 +39,6 @@ SKEW: Final = timedelta(hours=1)
 METRIC_DAYS_BEFORE: Final = "CredentialDaysLeftBefore"
 METRIC_DAYS_AFTER: Final = "CredentialDaysLeftAfter"
 METRIC_RENEWED: Final = "CredentialRenewed"
-
-
-class MetricsSink(Protocol):
-    """What core needs from Powertools `Metrics`."""
-
-    def add_metric(self, name: str, unit: str, value: float) -> None: ...
 
 
 def utcnow() -> datetime:

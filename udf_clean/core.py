@@ -8,12 +8,16 @@ lab was torn down and provisioned again 90 s later).
 from __future__ import annotations
 
 import logging
-from typing import Any, Final, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final, Protocol, Unpack
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from udf_clean.errors import SweepError
 from udf_clean.models import SweepResult
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import DeleteItemInputTypeDef, ScanInputTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +26,12 @@ _NAMES: Final = {"#ttl": "ttl"}  # `ttl` is a DynamoDB reserved word
 
 
 class DynamoDBClient(Protocol):
-    def scan(self, **kwargs: Any) -> dict[str, Any]: ...
+    """The two calls made here, with boto3-stubs' own signatures: the boto3 client fits (mypy checks it
+    in function.py), and so does a test's wrapper around one."""
 
-    def delete_item(self, **kwargs: Any) -> dict[str, Any]: ...
+    def scan(self, **kwargs: Unpack[ScanInputTypeDef]) -> Mapping[str, Any]: ...
+
+    def delete_item(self, **kwargs: Unpack[DeleteItemInputTypeDef]) -> object: ...
 
 
 def sweep_expired(db: DynamoDBClient, table: str, *, now: int) -> SweepResult:
@@ -38,7 +45,7 @@ def sweep_expired(db: DynamoDBClient, table: str, *, now: int) -> SweepResult:
     failures: list[str] = []
     start: dict[str, Any] | None = None
     while True:
-        kwargs: dict[str, Any] = {
+        kwargs: ScanInputTypeDef = {
             "TableName": table,
             "FilterExpression": "#ttl < :now",
             "ProjectionExpression": "dep_id, #ttl",

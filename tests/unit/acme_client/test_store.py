@@ -88,7 +88,7 @@ def old_sdk_s3(aws_mock: None, tmp_path: Path) -> Any:
     (folder / "service-2.json").write_text(json.dumps(model))
     session = botocore.session.get_session()
     session.get_component("data_loader").search_paths.insert(0, str(tmp_path))
-    client = session.create_client("s3", region_name="us-east-1")
+    client: Any = session.create_client("s3", region_name="us-east-1")  # our own model, not the stubs'
     client.create_bucket(Bucket=BUCKET)
     return client
 

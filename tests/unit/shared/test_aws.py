@@ -37,7 +37,7 @@ def test_clients_of_every_service_share_one_session(aws_mock: Any, sessions: lis
 def test_client_is_memoised_per_service_and_settings(aws_mock: Any) -> None:
     assert aws.client("ssm") is aws.client("ssm")
     assert aws.client("lambda", read_timeout=75.0) is not aws.client("lambda")
-    invoke = aws.client("lambda", read_timeout=75.0, max_attempts=1)
+    invoke: Any = aws.client("lambda", read_timeout=75.0, max_attempts=1)  # stubs omit Config's attributes
     assert invoke.meta.config.read_timeout == 75.0
     # one attempt in all: botocore's own `max_attempts` would count retries and send an invoke twice
     assert invoke.meta.config.retries == {"mode": "standard", "total_max_attempts": 1}
