@@ -1,7 +1,7 @@
 # One command runs the tests (make test), one runs the whole system locally (make demo); `make help`
 # lists every target. Each sets up what it needs: a .venv with requirements-dev.txt (`setup`), and
-# Debian's pebble package for the targets that run Pebble (`pebble`: test, integration, demo,
-# devstack, bench).
+# Debian's pebble package for the targets that run Pebble (`pebble`: test, test-stress, integration,
+# demo, devstack, bench).
 
 # Both can be overridden, e.g. make test PYTHON=python3.13 VENV=/tmp/venv313
 PYTHON ?= python3
@@ -11,11 +11,11 @@ STAMP := $(VENV)/.installed
 REQS := requirements.txt requirements-dev.txt constraints.txt acme_client/requirements.txt cert_mgmt/requirements.txt
 
 .DEFAULT_GOAL := help
-.PHONY: help test lint unit integration packaging demo devstack package bench clean setup pebble
+.PHONY: help test test-stress lint format unit integration packaging demo devstack package bench clean setup pebble
 
 help: ## list the targets
 	@echo "make <target> [PYTHON=python3.13] [VENV=/tmp/venv313]"
-	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z]+:[^#]*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z-]*:[^#]*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 setup: $(STAMP) ## create the virtual environment (VENV, default .venv) from requirements-dev.txt
 	@echo "setup: $(VENV) is ready ($$($(PY) --version))"
@@ -30,7 +30,7 @@ $(STAMP): $(REQS)
 	@touch $(STAMP)
 
 # Pebble (Let's Encrypt's test CA) from Debian, for the ACME integration tests, the demo and the stack.
-pebble: ## install Debian's pebble package when it is missing (test, integration, demo, devstack, bench)
+pebble: ## install Debian's pebble package when it is missing (test, test-stress, integration, demo, ...)
 	@if command -v pebble >/dev/null 2>&1 || [ -x /usr/bin/pebble ]; then \
 	  echo "pebble: found $$(command -v pebble || echo /usr/bin/pebble)"; \
 	elif command -v apt-get >/dev/null 2>&1; then \
@@ -39,13 +39,30 @@ pebble: ## install Debian's pebble package when it is missing (test, integration
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq pebble; \
 	else echo "pebble is missing and apt-get is not available: install Debian's pebble package" >&2; exit 1; fi
 
-lint: $(STAMP) ## ruff, mypy and actionlint
+lint: $(STAMP) ## ruff (lint and format check), mypy and actionlint
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck
 
+format: $(STAMP) ## rewrite the code in the house format (ruff format) and apply ruff's safe fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
 test: setup pebble lint ## what CI runs (.ci/run): setup, lint, then every test
 	$(VENV)/bin/pytest
+
+# The suite of `make test` (without lint) while one busy loop per CPU (two at least) keeps every core at
+# 100 %: a test that passes only on an idle machine fails here. The loops are this shell's children and
+# are killed when it exits, whatever the suite's outcome; the suite's exit status is the target's.
+test-stress: setup pebble ## every test while a CPU hog keeps all cores busy (the suite must not need an idle machine)
+	@n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -ge 2 ] || n=2; hogs=""; \
+	trap 'kill $$hogs 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
+	for i in $$(seq "$$n"); do $(PYTHON) -c 'while True: pass' & hogs="$$hogs $$!"; done; \
+	echo "test-stress: $$n busy loops running (pids$$hogs); the suite starts"; \
+	started=$$(date +%s); status=0; $(VENV)/bin/pytest || status=$$?; \
+	echo "test-stress: suite exited $$status after $$(( $$(date +%s) - started )) s under load"; \
+	exit $$status
 
 unit: $(STAMP) ## the unit tests only (no sockets)
 	$(VENV)/bin/pytest tests/unit

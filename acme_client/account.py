@@ -74,12 +74,14 @@ def _parse(doc: dict[str, Any], directory_url: str) -> Account:
         raise StoreError(f"stored ACME account key is unreadable: {type(exc).__name__}") from None
     jwk, alg = jwk_and_alg(key)
     uri = doc.get("uri")
-    return Account(directory_url, secret, jwk, alg, uri if isinstance(uri, str) and uri else None,
-                   doc.get("created_at"))
+    return Account(
+        directory_url, secret, jwk, alg, uri if isinstance(uri, str) and uri else None, doc.get("created_at")
+    )
 
 
-def load_or_create_account(store: CertStore, directory_url: str, key_type: str, register: Register,
-                           *, now: dt.datetime | None = None) -> tuple[Account, bool]:
+def load_or_create_account(
+    store: CertStore, directory_url: str, key_type: str, register: Register, *, now: dt.datetime | None = None
+) -> tuple[Account, bool]:
     """The account for `directory_url`, registering it on first use. Returns (account, key_created)."""
     object_key = store.account_key(directory_url)
     doc = store.read_json(object_key)
@@ -87,8 +89,13 @@ def load_or_create_account(store: CertStore, directory_url: str, key_type: str, 
     if doc is None:
         pem = certs.key_to_pem(certs.generate_key(key_type)).decode()
         Secret(pem)  # registers the value with the log masker before it can go anywhere
-        doc = {"version": 1, "directory": directory_url, "private_key_pem": pem, "uri": None,
-               "created_at": (now or dt.datetime.now(dt.UTC)).isoformat()}
+        doc = {
+            "version": 1,
+            "directory": directory_url,
+            "private_key_pem": pem,
+            "uri": None,
+            "created_at": (now or dt.datetime.now(dt.UTC)).isoformat(),
+        }
         created = store.create(object_key, json.dumps(doc, indent=2).encode(), "application/json")
         if not created:
             log.info("another run created the ACME account key first; using it", extra={"key": object_key})
@@ -106,8 +113,9 @@ def load_or_create_account(store: CertStore, directory_url: str, key_type: str, 
 def register_and_store(store: CertStore, account: Account, register: Register) -> Account:
     """Register the stored key (or find its existing account) and write the URL beside the key."""
     uri = register(account.jwk, account.alg)
-    updated = Account(account.directory_url, account.key_pem, account.jwk, account.alg, uri,
-                      account.created_at)
+    updated = Account(
+        account.directory_url, account.key_pem, account.jwk, account.alg, uri, account.created_at
+    )
     store.write_json(store.account_key(account.directory_url), updated.to_json())
     log.info("ACME account registered", extra={"account": uri})
     return updated

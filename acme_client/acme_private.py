@@ -40,8 +40,9 @@ class AcmeLibraryChangedError(ImportError):
 def parameters(method: Any) -> str:
     """`method`'s parameters as `(a, b=1, *args, **kwargs)`, without annotations."""
     signature = inspect.signature(method)
-    bare = [parameter.replace(annotation=inspect.Parameter.empty)
-            for parameter in signature.parameters.values()]
+    bare = [
+        parameter.replace(annotation=inspect.Parameter.empty) for parameter in signature.parameters.values()
+    ]
     return str(signature.replace(parameters=bare, return_annotation=inspect.Signature.empty))
 
 
@@ -64,8 +65,9 @@ def check(*, signatures_too: bool = False) -> None:
         elif signatures_too and signature != EXPECTED_SIGNATURES[name]:
             problems.append(f"{name} is now {signature}, expected {EXPECTED_SIGNATURES[name]}")
     if problems:
-        raise AcmeLibraryChangedError("acme_client.acme_private needs updating for this acme version: "
-                                      + "; ".join(problems))
+        raise AcmeLibraryChangedError(
+            "acme_client.acme_private needs updating for this acme version: " + "; ".join(problems)
+        )
 
 
 check()  # presence only: cheap enough for every import, and loud before any order is placed
@@ -83,8 +85,9 @@ def post_as_get(client: ClientV2, url: str) -> requests.Response:
     return response
 
 
-def authorization_from_response(client: ClientV2, response: requests.Response,
-                                uri: str) -> messages.AuthorizationResource:
+def authorization_from_response(
+    client: ClientV2, response: requests.Response, uri: str
+) -> messages.AuthorizationResource:
     """The authorization in a POST-as-GET answer, with its URL."""
     return client._authzr_from_response(response, uri=uri)
 

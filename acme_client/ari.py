@@ -49,9 +49,12 @@ class HttpCaReader:
     """GETs with a bounded timeout and no retries; every failure is a typed error."""
 
     def __init__(self, *, verify: bool | str = True, timeout: float = 10.0) -> None:
-        self._pool = urllib3.PoolManager(ssl_context=_tls_context(verify), retries=False,
-                                         timeout=urllib3.Timeout(connect=timeout, read=timeout),
-                                         headers={"User-Agent": USER_AGENT})
+        self._pool = urllib3.PoolManager(
+            ssl_context=_tls_context(verify),
+            retries=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            headers={"User-Agent": USER_AGENT},
+        )
 
     def directory(self, url: str) -> Mapping[str, Any]:
         doc, _ = self._get(url)

@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 
+from shared.certinfo import spki
+
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
 _STAGING_MARKERS = ("(STAGING)", "Fake LE")
@@ -31,8 +33,9 @@ def generate_key(key_type: str) -> PrivateKey:
 
 
 def key_to_pem(key: PrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def load_key(pem: bytes) -> PrivateKey:
@@ -69,10 +72,27 @@ def dns_names(cert: x509.Certificate) -> tuple[str, ...]:
     return tuple(name.lower() for name in san.get_values_for_type(x509.DNSName))  # type: ignore[attr-defined]
 
 
+class LeafFirst:
+    """The leaf's facts for a class that holds a `chain`, leaf first (a stored or an issued pair)."""
+
+    __slots__ = ()
+    chain: tuple[x509.Certificate, ...]
+
+    @property
+    def leaf(self) -> x509.Certificate:
+        return self.chain[0]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return dns_names(self.leaf)
+
+    @property
+    def serial(self) -> str:
+        return format(self.leaf.serial_number, "x")
+
+
 def same_public_key(key: PrivateKey, cert: x509.Certificate) -> bool:
-    fmt = serialization.PublicFormat.SubjectPublicKeyInfo
-    return bool(key.public_key().public_bytes(serialization.Encoding.DER, fmt)
-                == cert.public_key().public_bytes(serialization.Encoding.DER, fmt))
+    return spki(key.public_key()) == spki(cert.public_key())
 
 
 def chain_problem(chain: Sequence[x509.Certificate]) -> str | None:
@@ -107,9 +127,7 @@ def fingerprint(cert: x509.Certificate) -> str:
 
 
 def public_key_fingerprint(key: PrivateKey) -> str:
-    der = key.public_key().public_bytes(serialization.Encoding.DER,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha256(der).hexdigest()
+    return hashlib.sha256(spki(key.public_key())).hexdigest()
 
 
 def _b64url(data: bytes) -> str:

@@ -51,9 +51,13 @@ ZEROSSL: Final = "https://acme.zerossl.com/v2/DV90"
 GOOGLE: Final = "https://dv.acme-v02.api.pki.goog/directory"
 GOOGLE_STAGING: Final = "https://dv.acme-v02.test-api.pki.goog/directory"
 DIRECTORY_NAMES: Final = {
-    "production": LE_PRODUCTION, "staging": LE_STAGING,
-    "letsencrypt": LE_PRODUCTION, "letsencrypt-staging": LE_STAGING,
-    "zerossl": ZEROSSL, "google": GOOGLE, "google-staging": GOOGLE_STAGING,
+    "production": LE_PRODUCTION,
+    "staging": LE_STAGING,
+    "letsencrypt": LE_PRODUCTION,
+    "letsencrypt-staging": LE_STAGING,
+    "zerossl": ZEROSSL,
+    "google": GOOGLE,
+    "google-staging": GOOGLE_STAGING,
 }
 _STAGING_DIRECTORIES: Final = frozenset({LE_STAGING, GOOGLE_STAGING})
 KEY_TYPES: Final = ("ec256", "ec384", "rsa2048", "rsa3072", "rsa4096")
@@ -182,8 +186,9 @@ def _directory(name: str, raw: str, problems: list[str]) -> str:
     return url
 
 
-def _eab(environ: Mapping[str, str], kid_name: str, key_name: str, problems: list[str]
-         ) -> tuple[str | None, Secret | None]:
+def _eab(
+    environ: Mapping[str, str], kid_name: str, key_name: str, problems: list[str]
+) -> tuple[str | None, Secret | None]:
     kid = environ.get(kid_name, "").strip() or None
     raw = environ.get(key_name, "").strip()
     key = Secret(raw) if raw else None
@@ -197,25 +202,35 @@ def _eab(environ: Mapping[str, str], kid_name: str, key_name: str, problems: lis
 def _fallbacks(environ: Mapping[str, str], first: str, problems: list[str]) -> tuple[CaConfig, ...]:
     """ACME_FALLBACK_DIRECTORY_URLS with ACME_FALLBACK_EAB_*_<n>; the whole list is one class."""
     raw = environ.get(ACME_FALLBACK_DIRECTORY_URLS, "")
-    urls = [_directory(ACME_FALLBACK_DIRECTORY_URLS, item, problems)
-            for item in re.split(r"[,\s]+", raw.strip()) if item]
+    urls = [
+        _directory(ACME_FALLBACK_DIRECTORY_URLS, item, problems)
+        for item in re.split(r"[,\s]+", raw.strip())
+        if item
+    ]
     fallbacks = []
     for position, url in enumerate(urls, start=1):
-        kid, key = _eab(environ, f"{ACME_FALLBACK_EAB_KID_PREFIX}{position}",
-                        f"{ACME_FALLBACK_EAB_HMAC_KEY_PREFIX}{position}", problems)
+        kid, key = _eab(
+            environ,
+            f"{ACME_FALLBACK_EAB_KID_PREFIX}{position}",
+            f"{ACME_FALLBACK_EAB_HMAC_KEY_PREFIX}{position}",
+            problems,
+        )
         fallbacks.append(CaConfig(url, kid, key))
     for name in environ:
         for prefix in (ACME_FALLBACK_EAB_KID_PREFIX, ACME_FALLBACK_EAB_HMAC_KEY_PREFIX):
-            suffix = name[len(prefix):] if name.startswith(prefix) else None
+            suffix = name[len(prefix) :] if name.startswith(prefix) else None
             if suffix is not None and not (suffix.isdigit() and 1 <= int(suffix) <= len(urls)):
-                problems.append(f"{name} is set but {ACME_FALLBACK_DIRECTORY_URLS} has no CA at position "
-                                f"{suffix!r}")
+                problems.append(
+                    f"{name} is set but {ACME_FALLBACK_DIRECTORY_URLS} has no CA at position {suffix!r}"
+                )
     every = [first, *urls]
     if len(set(every)) != len(every):
         problems.append(f"{ACME_FALLBACK_DIRECTORY_URLS} repeats a directory (ACME_DIRECTORY_URL included)")
     if urls and len({is_staging(directory_kind(url)) for url in every}) > 1:
-        problems.append(f"{ACME_FALLBACK_DIRECTORY_URLS} mixes staging and production directories: a "
-                        "production CA never falls back to a staging one (nor staging to production)")
+        problems.append(
+            f"{ACME_FALLBACK_DIRECTORY_URLS} mixes staging and production directories: a "
+            "production CA never falls back to a staging one (nor staging to production)"
+        )
     return tuple(fallbacks)
 
 
@@ -276,12 +291,29 @@ def load_config(environ: Mapping[str, str] | None = None) -> AcmeConfig:
     namespace = env.text(POWERTOOLS_METRICS_NAMESPACE, DEFAULT_METRICS_NAMESPACE)
     env.done()
     return AcmeConfig(
-        cert_name=cert_name, domain=domain, bucket=bucket, email=email,
-        challenge_record=challenge_record, challenge_zone_id=zone_id,
-        directory_url=directory, key_type=key_type, account_key_type=account_key_type,
-        include_apex=include_apex, renew_fraction=fraction, eab_kid=eab_kid, eab_hmac_key=eab_key,
-        dns_servers=dns_servers, dns_check=dns_check, dns_timeout=dns_timeout, ca_bundle=ca_bundle,
-        state_prefix=prefix, txt_ttl=txt_ttl, profile=profile, start_jitter=jitter,
-        schedule_hours=schedule_hours, http_timeout=http_timeout, metrics_namespace=namespace,
+        cert_name=cert_name,
+        domain=domain,
+        bucket=bucket,
+        email=email,
+        challenge_record=challenge_record,
+        challenge_zone_id=zone_id,
+        directory_url=directory,
+        key_type=key_type,
+        account_key_type=account_key_type,
+        include_apex=include_apex,
+        renew_fraction=fraction,
+        eab_kid=eab_kid,
+        eab_hmac_key=eab_key,
+        dns_servers=dns_servers,
+        dns_check=dns_check,
+        dns_timeout=dns_timeout,
+        ca_bundle=ca_bundle,
+        state_prefix=prefix,
+        txt_ttl=txt_ttl,
+        profile=profile,
+        start_jitter=jitter,
+        schedule_hours=schedule_hours,
+        http_timeout=http_timeout,
+        metrics_namespace=namespace,
         fallbacks=fallbacks,
     )

@@ -81,13 +81,25 @@ ConnectCa = Callable[[str, Deadline], "AcmeSession"]
 """Opens a session with the CA at a directory URL (the default reads the directory, or reuses it)."""
 
 
-def connect_ca(ca: CaConfig, config: AcmeConfig, deadline: Deadline, *, sleep: Callable[[float], None],
-               directory: Mapping[str, Any] | None) -> AcmeSession:
+def connect_ca(
+    ca: CaConfig,
+    config: AcmeConfig,
+    deadline: Deadline,
+    *,
+    sleep: Callable[[float], None],
+    directory: Mapping[str, Any] | None,
+) -> AcmeSession:
     """The default ConnectCa: the ACME library, with the directory this run may already have read."""
     from acme_client.issue import connect
 
-    return connect(ca.directory_url, verify=config.ca_bundle or True, timeout=config.http_timeout,
-                   deadline=deadline, sleep=sleep, directory=directory)
+    return connect(
+        ca.directory_url,
+        verify=config.ca_bundle or True,
+        timeout=config.http_timeout,
+        deadline=deadline,
+        sleep=sleep,
+        directory=directory,
+    )
 
 
 def ca_reader_for(config: AcmeConfig) -> CaReader:
@@ -101,25 +113,58 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def renew_certificate(request: RenewRequest, config: AcmeConfig, *, s3: S3Client, route53: Route53Client,
-                      metrics: CertMetrics, deadline: Deadline, ca_connector: ConnectCa | None = None,
-                      ca_reader: CaReader | None = None, dns: ChallengeDns | None = None,
-                      clock: Callable[[], dt.datetime] | None = None, rng: random.Random | None = None,
-                      sleep: Callable[[float], None] | None = None) -> RunResult:
+def renew_certificate(
+    request: RenewRequest,
+    config: AcmeConfig,
+    *,
+    s3: S3Client,
+    route53: Route53Client,
+    metrics: CertMetrics,
+    deadline: Deadline,
+    ca_connector: ConnectCa | None = None,
+    ca_reader: CaReader | None = None,
+    dns: ChallengeDns | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+    rng: random.Random | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> RunResult:
     """Issue, renew or keep the certificate of `config.cert_name`. Raises when the run failed and no
     valid certificate is published; returns `failed` when one still is. `clock` (UTC wall time), `rng`
     and `sleep` default to the real ones, looked up at call time."""
-    run = _Run(request, config, s3=s3, route53=route53, metrics=metrics, deadline=deadline,
-               connector=ca_connector, reader=ca_reader, dns=dns, clock=clock or _utcnow,
-               rng=rng or random.Random(), sleep=sleep or time.sleep)
+    run = _Run(
+        request,
+        config,
+        s3=s3,
+        route53=route53,
+        metrics=metrics,
+        deadline=deadline,
+        connector=ca_connector,
+        reader=ca_reader,
+        dns=dns,
+        clock=clock or _utcnow,
+        rng=rng or random.Random(),
+        sleep=sleep or time.sleep,
+    )
     return run.execute()
 
 
 class _Run:
-    def __init__(self, request: RenewRequest, config: AcmeConfig, *, s3: S3Client, route53: Route53Client,
-                 metrics: CertMetrics, deadline: Deadline, connector: ConnectCa | None,
-                 reader: CaReader | None, dns: ChallengeDns | None, clock: Callable[[], dt.datetime],
-                 rng: random.Random, sleep: Callable[[float], None]) -> None:
+    def __init__(
+        self,
+        request: RenewRequest,
+        config: AcmeConfig,
+        *,
+        s3: S3Client,
+        route53: Route53Client,
+        metrics: CertMetrics,
+        deadline: Deadline,
+        connector: ConnectCa | None,
+        reader: CaReader | None,
+        dns: ChallengeDns | None,
+        clock: Callable[[], dt.datetime],
+        rng: random.Random,
+        sleep: Callable[[float], None],
+    ) -> None:
         self.request, self.config = request, config
         self.store = CertStore(s3, config.bucket, config.cert_name, config.state_prefix)
         self.route53, self.metrics, self.deadline = route53, metrics, deadline
@@ -166,9 +211,16 @@ class _Run:
         wanted = Wanted(config.names, config.key_type, config.directory_kind)
 
         ari = self._ari(inspection, wanted, stored_kind)
-        decision = decide(inspection, wanted, self.now, force=self.request.force,
-                          fraction=config.renew_fraction, schedule=dt.timedelta(hours=config.schedule_hours),
-                          ari=ari, stored_directory_kind=stored_kind)
+        decision = decide(
+            inspection,
+            wanted,
+            self.now,
+            force=self.request.force,
+            fraction=config.renew_fraction,
+            schedule=dt.timedelta(hours=config.schedule_hours),
+            ari=ari,
+            stored_directory_kind=stored_kind,
+        )
         if ari is not self.state.ari:
             self.state = replace(self.state, ari=ari)
             self._save_state()
@@ -223,9 +275,16 @@ class _Run:
     def removed(self, record: str, zone_id: str, values: Sequence[str]) -> None:
         """TxtJournal: the values are gone; the state is saved with the run's outcome."""
         done = frozenset(values)
-        self.state = replace(self.state, dns_pending=tuple(
-            entry for entry in self.state.dns_pending
-            if not (entry.record == record and entry.zone_id == zone_id and frozenset(entry.values) == done)))
+        self.state = replace(
+            self.state,
+            dns_pending=tuple(
+                entry
+                for entry in self.state.dns_pending
+                if not (
+                    entry.record == record and entry.zone_id == zone_id and frozenset(entry.values) == done
+                )
+            ),
+        )
 
     def _purge_leftovers(self) -> None:
         """Remove the journaled values of runs that cannot be running any more. Costs nothing (no
@@ -237,52 +296,71 @@ class _Run:
 
         kept = [entry for entry in self.state.dns_pending if entry.expires > self.now]
         for entry in due:
-            records = TxtRecords(self.route53, entry.zone_id, entry.record, self.config.txt_ttl,
-                                 sleep=self.sleep, rng=self.rng)
+            records = TxtRecords(
+                self.route53, entry.zone_id, entry.record, self.config.txt_ttl, sleep=self.sleep, rng=self.rng
+            )
             try:
                 records.remove(entry.values, self.deadline)
             except Exception as exc:  # tried again by the next run
-                log.warning("could not remove TXT values left by an earlier run",
-                            extra={"record": entry.record, "error": f"{type(exc).__name__}: {exc}"})
+                log.warning(
+                    "could not remove TXT values left by an earlier run",
+                    extra={"record": entry.record, "error": f"{type(exc).__name__}: {exc}"},
+                )
                 kept.append(entry)
             else:
-                log.warning("removed TXT values left by an earlier run that did not finish",
-                            extra={"record": entry.record, "values": len(entry.values)})
+                log.warning(
+                    "removed TXT values left by an earlier run that did not finish",
+                    extra={"record": entry.record, "values": len(entry.values)},
+                )
         self.state = replace(self.state, dns_pending=tuple(kept))
         self._save_state()
 
     # --- ARI ---
 
-    def _ari(self, inspection: Inspection, wanted: Wanted,
-             stored_kind: DirectoryKind | None) -> AriState | None:
+    def _ari(
+        self, inspection: Inspection, wanted: Wanted, stored_kind: DirectoryKind | None
+    ) -> AriState | None:
         """The ARI answer for the stored certificate, asked of the CA that issued it, when it matters."""
         cached = self.state.ari
         cert = inspection.cert
-        if self.request.force or cert is None or hard_reason(
-                inspection, wanted, self.now, force=False, stored_directory_kind=stored_kind) is not None:
+        if (
+            self.request.force
+            or cert is None
+            or hard_reason(inspection, wanted, self.now, force=False, stored_directory_kind=stored_kind)
+            is not None
+        ):
             return cached
         cert_id = certs.ari_cert_id(cert.leaf)
         if cert_id is None:
             return cached
         if cached is not None and cached.cert_id == cert_id and self.now < cached.next_check:
             return cached  # the CA said when to ask again: no request at all
+        renewal_info = self._renewal_info_url()
+        if renewal_info is None:
+            return cached
+        return ari_advice(self._reader().renewal_info, renewal_info, cert_id, self.now, self.rng, cached)
+
+    def _renewal_info_url(self) -> str | None:
+        """The `renewalInfo` URL of the CA that issued the stored certificate; None (logged) when that CA
+        is no longer configured, unreachable, or has no ARI: the lifetime rule decides then."""
         url = self._issuer_url()
         if url is None:
-            log.info("the CA that issued the certificate is no longer configured; using the lifetime rule",
-                     extra={"directory": self.stored_directory})
-            return cached
-        reader = self._reader()
+            log.info(
+                "the CA that issued the certificate is no longer configured; using the lifetime rule",
+                extra={"directory": self.stored_directory},
+            )
+            return None
         try:
-            directory = reader.directory(url)
+            directory = self._reader().directory(url)
         except Exception as exc:  # the lifetime rule still decides
-            log.warning("ACME directory unreachable; using the lifetime rule",
-                        extra={"directory": url, "error": f"{type(exc).__name__}: {exc}"})
-            return cached
+            log.warning(
+                "ACME directory unreachable; using the lifetime rule",
+                extra={"directory": url, "error": f"{type(exc).__name__}: {exc}"},
+            )
+            return None
         self.directories[url] = directory
         renewal_info = directory.get("renewalInfo")
-        if not isinstance(renewal_info, str) or not renewal_info:
-            return cached
-        return ari_advice(reader.renewal_info, renewal_info, cert_id, self.now, self.rng, cached)
+        return renewal_info if isinstance(renewal_info, str) and renewal_info else None
 
     def _reader(self) -> CaReader:
         if self.reader is None:
@@ -307,9 +385,17 @@ class _Run:
         config = self.config
         if self.dns is None:
             self.dns = Dns01(
-                self.route53, record=config.challenge_record, zone_id=config.challenge_zone_id,
-                ttl=config.txt_ttl, servers=config.dns_servers, mode=config.dns_check,
-                timeout=config.dns_timeout, sleep=self.sleep, rng=self.rng, journal=self)
+                self.route53,
+                record=config.challenge_record,
+                zone_id=config.challenge_zone_id,
+                ttl=config.txt_ttl,
+                servers=config.dns_servers,
+                mode=config.dns_check,
+                timeout=config.dns_timeout,
+                sleep=self.sleep,
+                rng=self.rng,
+                journal=self,
+            )
         elif isinstance(self.dns, Dns01) and self.dns.journal is None:
             self.dns.journal = self
         return self.dns
@@ -333,29 +419,40 @@ class _Run:
                 error = self._translate(exc)
                 if isinstance(error, RateLimitedError):
                     until = fallback.rate_limit_until(error, self.clock())
-                    self.state = replace(self.state, ca_not_before={**self.state.ca_not_before,
-                                                                    ca.directory_url: until})
+                    self.state = replace(
+                        self.state, ca_not_before={**self.state.ca_not_before, ca.directory_url: until}
+                    )
                 reason = fallback.fallback_reason(error)
                 self.ca_failures.append(f"{ca.directory_url}: {type(error).__name__}: {error}")
                 if reason is None or last:
                     _reraise(exc, error)
                 if self.deadline.remaining() < FALLBACK_MIN_S:
-                    log.error("the CA failed and no time is left to try the next one",
-                              extra={"directory": ca.directory_url, "reason": reason})
+                    log.error(
+                        "the CA failed and no time is left to try the next one",
+                        extra={"directory": ca.directory_url, "reason": reason},
+                    )
                     _reraise(exc, error)
-                log.warning("the CA failed; trying the next one", extra={
-                    "directory": ca.directory_url, "reason": reason,
-                    "error": f"{type(error).__name__}: {error}", "next": todo[index + 1][1].directory_url})
+                log.warning(
+                    "the CA failed; trying the next one",
+                    extra={
+                        "directory": ca.directory_url,
+                        "reason": reason,
+                        "error": f"{type(error).__name__}: {error}",
+                        "next": todo[index + 1][1].directory_url,
+                    },
+                )
         raise AssertionError("unreachable: the last CA re-raises")
 
     def _connect(self, ca: CaConfig) -> AcmeSession:
         if self.connector is not None:
             return self.connector(ca.directory_url, self.deadline)
-        return connect_ca(ca, self.config, self.deadline, sleep=self.sleep,
-                          directory=self.directories.get(ca.directory_url))
+        return connect_ca(
+            ca, self.config, self.deadline, sleep=self.sleep, directory=self.directories.get(ca.directory_url)
+        )
 
-    def _issue_at(self, position: int, ca: CaConfig, dns: ChallengeDns, inspection: Inspection,
-                  decision: Decision) -> RunResult:
+    def _issue_at(
+        self, position: int, ca: CaConfig, dns: ChallengeDns, inspection: Inspection, decision: Decision
+    ) -> RunResult:
         config = self.config
         self.session = None  # a failure to connect must not be read with the previous CA's response
         session = self._connect(ca)
@@ -363,20 +460,23 @@ class _Run:
         self.sessions.append(session)
 
         def register(jwk: Any, alg: Any) -> str:
-            return session.register(jwk, alg, email=config.email, eab_kid=ca.eab_kid,
-                                    eab_hmac_key=ca.eab_hmac_key)
+            return session.register(
+                jwk, alg, email=config.email, eab_kid=ca.eab_kid, eab_hmac_key=ca.eab_hmac_key
+            )
 
         from acme import messages
 
         from acme_client.account import load_or_create_account, register_and_store
         from acme_client.issue import problem_code
 
-        account, _ = load_or_create_account(self.store, ca.directory_url, config.account_key_type, register,
-                                            now=self.now)
+        account, _ = load_or_create_account(
+            self.store, ca.directory_url, config.account_key_type, register, now=self.now
+        )
         session.use_account(account)
         # `replaces` names a certificate of this very CA (and account), and only where ARI is offered
-        replaces = decision.replaces if session.renewal_info_url and ca.directory_url == self._issuer_url() \
-            else None
+        replaces = (
+            decision.replaces if session.renewal_info_url and ca.directory_url == self._issuer_url() else None
+        )
         try:
             issued = self._obtain(session, dns, replaces)
         except messages.Error as exc:
@@ -392,18 +492,32 @@ class _Run:
         from acme_client.issue import obtain_certificate
 
         return obtain_certificate(
-            session, dns, names=self.config.names, key_type=self.config.key_type,
-            deadline=self.deadline.earlier(PUBLISH_RESERVE_S), cleanup_deadline=self.deadline,
-            replaces=replaces, profile=self.config.profile, sleep=self.sleep)
+            session,
+            dns,
+            names=self.config.names,
+            key_type=self.config.key_type,
+            deadline=self.deadline.earlier(PUBLISH_RESERVE_S),
+            cleanup_deadline=self.deadline,
+            replaces=replaces,
+            profile=self.config.profile,
+            sleep=self.sleep,
+        )
 
-    def _publish(self, position: int, ca: CaConfig, issued: Issued, inspection: Inspection,
-                 decision: Decision) -> RunResult:
+    def _publish(
+        self, position: int, ca: CaConfig, issued: Issued, inspection: Inspection, decision: Decision
+    ) -> RunResult:
         config = self.config
         now = self.clock()
         validated = validate(issued.fullchain_pem, issued.key_pem, names=config.names, now=now, kind=ca.kind)
-        metadata = metadata_for(validated, cert_name=config.cert_name, directory_url=ca.directory_url,
-                                now=now, replaced=issued.replaced, order_url=issued.order_url,
-                                ca_position=position)
+        metadata = metadata_for(
+            validated,
+            cert_name=config.cert_name,
+            directory_url=ca.directory_url,
+            now=now,
+            replaced=issued.replaced,
+            order_url=issued.order_url,
+            ca_position=position,
+        )
         publish(self.store, validated, metadata, previous_key_pem=self.key_pem)
         self.published = StoredCert(validated.chain, None, None)
         self.state = record_success(self.state, now)
@@ -412,9 +526,16 @@ class _Run:
         if position > 0:
             self.metrics.add_metric(name=METRIC_FALLBACK, unit="Count", value=1)
         action = "issued" if inspection.cert is None else "renewed"
-        log.info(f"certificate {action}", extra={
-            "serial": validated.serial, "reason": decision.reason, "directory": ca.directory_url,
-            "ca_position": position, "authorizations_reused": issued.reused_authorizations})
+        log.info(
+            f"certificate {action}",
+            extra={
+                "serial": validated.serial,
+                "reason": decision.reason,
+                "directory": ca.directory_url,
+                "ca_position": position,
+                "authorizations_reused": issued.reused_authorizations,
+            },
+        )
         return self._result(action, decision.reason, self.published, ca.directory_url)
 
     # --- failures ---
@@ -438,16 +559,26 @@ class _Run:
             self.state = record_costless_failure(self.state, now, described, retry_at)
         self._save_state()
         self.metrics.add_metric(name=METRIC_FAILURE, unit="Count", value=1)
-        log.error("certificate renewal failed", exc_info=exc, extra={
-            "error_type": type(error).__name__, "error": described, "failures": self.state.failures,
-            "spent_at_ca": spent,
-            "retry_not_before": _iso(self.state.retry_not_before),
-            "subproblems": list(getattr(error, "subproblems", ())),
-        })
+        log.error(
+            "certificate renewal failed",
+            exc_info=exc,
+            extra={
+                "error_type": type(error).__name__,
+                "error": described,
+                "failures": self.state.failures,
+                "spent_at_ca": spent,
+                "retry_not_before": _iso(self.state.retry_not_before),
+                "subproblems": list(getattr(error, "subproblems", ())),
+            },
+        )
         cert = inspection.cert
         if cert is not None and cert.usable(now):
-            return self._result("failed", f"renewal failed ({described}); the published certificate stays "
-                                          "in place", cert, self.stored_directory)
+            return self._result(
+                "failed",
+                f"renewal failed ({described}); the published certificate stays in place",
+                cert,
+                self.stored_directory,
+            )
         _reraise(exc, error)
 
     def _deferred(self, inspection: Inspection, decision: Decision) -> RunResult:
@@ -455,8 +586,10 @@ class _Run:
         assert state.retry_not_before is not None
         self.metrics.add_metric(name=METRIC_DEFERRED, unit="Count", value=1)
         cert = inspection.cert
-        message = (f"{decision.reason}; backing off after {state.failures} failure(s) until "
-                   f"{state.retry_not_before.isoformat()}")
+        message = (
+            f"{decision.reason}; backing off after {state.failures} failure(s) until "
+            f"{state.retry_not_before.isoformat()}"
+        )
         if cert is not None and cert.usable(self.now):
             log.warning("renewal deferred", extra={"reason": message, "last_error": state.last_error})
             return self._result("valid", message, cert, self.stored_directory)
@@ -470,8 +603,15 @@ class _Run:
 
     def _result(self, action: Any, reason: str, cert: StoredCert, ca: str | None) -> RunResult:
         now = self.clock()
-        return RunResult(action=action, reason=reason, names=cert.names, not_after=cert.not_after,
-                         serial=cert.serial, days_left=cert.days_left(now), ca=ca)
+        return RunResult(
+            action=action,
+            reason=reason,
+            names=cert.names,
+            not_after=cert.not_after,
+            serial=cert.serial,
+            days_left=cert.days_left(now),
+            ca=ca,
+        )
 
 
 def _iso(value: dt.datetime | None) -> str | None:

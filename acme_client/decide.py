@@ -36,25 +36,21 @@ ARI_ERROR_RETRY: Final = dt.timedelta(hours=6)
 ARI_DEFAULT_RETRY: Final = dt.timedelta(hours=6)
 # LE's suggestion: 1 min, 10 min, 100 min, then daily. The daily step is an hour short of a day so
 # that a daily schedule firing a few seconds early is not pushed to the day after.
-BACKOFF_STEPS: Final = (dt.timedelta(minutes=1), dt.timedelta(minutes=10), dt.timedelta(minutes=100),
-                        dt.timedelta(hours=23))
+BACKOFF_STEPS: Final = (
+    dt.timedelta(minutes=1),
+    dt.timedelta(minutes=10),
+    dt.timedelta(minutes=100),
+    dt.timedelta(hours=23),
+)
 
 
 @dataclass(frozen=True, slots=True)
-class StoredCert:
+class StoredCert(certs.LeafFirst):
     """The published pair as read from S3. `key_problem` says why the key is unusable, if it is."""
 
     chain: tuple[x509.Certificate, ...]
     key: certs.PrivateKey | None
     key_problem: str | None
-
-    @property
-    def leaf(self) -> x509.Certificate:
-        return self.chain[0]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return certs.dns_names(self.leaf)
 
     @property
     def key_type(self) -> str | None:
@@ -67,10 +63,6 @@ class StoredCert:
     @property
     def not_after(self) -> dt.datetime:
         return self.leaf.not_valid_after_utc
-
-    @property
-    def serial(self) -> str:
-        return format(self.leaf.serial_number, "x")
 
     def days_left(self, now: dt.datetime) -> float:
         return round((self.not_after - now).total_seconds() / 86400, 2)
@@ -127,14 +119,32 @@ class Decision:
         return self.action != "valid"
 
 
-def hard_reason(inspection: Inspection, wanted: Wanted, now: dt.datetime, *, force: bool,
-                stored_directory_kind: DirectoryKind | None = None) -> str | None:
+def hard_reason(
+    inspection: Inspection,
+    wanted: Wanted,
+    now: dt.datetime,
+    *,
+    force: bool,
+    stored_directory_kind: DirectoryKind | None = None,
+) -> str | None:
     """A reason to re-issue whatever the date, or None."""
     cert = inspection.cert
     if force:
         return "forced by the event"
     if cert is None:
         return inspection.problem or "no certificate stored"
+    changed = _unlike_wanted(cert, wanted, stored_directory_kind)
+    if changed is not None:
+        return changed
+    if cert.not_after <= now:
+        return f"certificate expired at {cert.not_after.isoformat()}"
+    return None
+
+
+def _unlike_wanted(
+    cert: StoredCert, wanted: Wanted, stored_directory_kind: DirectoryKind | None
+) -> str | None:
+    """How the stored certificate differs from the configured one (key, names, key type, CA kind), or None."""
     if cert.key_problem:
         return cert.key_problem
     if sorted(cert.names) != sorted(n.lower() for n in wanted.names):
@@ -145,8 +155,6 @@ def hard_reason(inspection: Inspection, wanted: Wanted, now: dt.datetime, *, for
         certs.is_staging_issuer(cert.leaf) or is_staging(stored_directory_kind)
     ):
         return "stored certificate is from a staging CA while production is configured"
-    if cert.not_after <= now:
-        return f"certificate expired at {cert.not_after.isoformat()}"
     return None
 
 
@@ -174,8 +182,10 @@ def parse_renewal_info(doc: Any) -> RenewalWindow | None:
     window = doc.get("suggestedWindow")
     if not isinstance(window, Mapping):
         return None
-    start, end = parse_timestamp(window.get("start"), naive_is_utc=True), parse_timestamp(
-        window.get("end"), naive_is_utc=True)
+    start, end = (
+        parse_timestamp(window.get("start"), naive_is_utc=True),
+        parse_timestamp(window.get("end"), naive_is_utc=True),
+    )
     if start is None or end is None or end <= start:
         return None
     url = doc.get("explanationURL")
@@ -208,8 +218,14 @@ AriFetch = Callable[[str], tuple[Any, str | None]]
 """GET a renewalInfo URL; returns (parsed JSON, Retry-After header). Raises on any failure."""
 
 
-def ari_advice(fetch: AriFetch, base_url: str, cert_id: str, now: dt.datetime, rng: random.Random,
-               cached: AriState | None) -> AriState:
+def ari_advice(
+    fetch: AriFetch,
+    base_url: str,
+    cert_id: str,
+    now: dt.datetime,
+    rng: random.Random,
+    cached: AriState | None,
+) -> AriState:
     """Ask the CA (unless the cached answer for this certificate is still current) and choose a time.
 
     Never raises: a failed fetch is recorded (`error`) and asked again in 6 hours; the caller then
@@ -222,8 +238,11 @@ def ari_advice(fetch: AriFetch, base_url: str, cert_id: str, now: dt.datetime, r
         doc, retry_after = fetch(url)
     except Exception as exc:  # ARI is advisory; any failure falls back to the lifetime rule
         log.warning("ARI request failed", extra={"url": url, "error": f"{type(exc).__name__}: {exc}"})
-        return AriState(cert_id=cert_id, next_check=now + clamp_retry_after(None, error=True),
-                        error=f"{type(exc).__name__}: {exc}")
+        return AriState(
+            cert_id=cert_id,
+            next_check=now + clamp_retry_after(None, error=True),
+            error=f"{type(exc).__name__}: {exc}",
+        )
     next_check = now + clamp_retry_after(parse_retry_after(retry_after, now))
     window = parse_renewal_info(doc)
     if window is None:
@@ -232,13 +251,27 @@ def ari_advice(fetch: AriFetch, base_url: str, cert_id: str, now: dt.datetime, r
     chosen = choose_renewal_time(window, rng)
     if window.explanation_url:
         log.warning("CA explains its renewal window", extra={"explanation_url": window.explanation_url})
-    return AriState(cert_id=cert_id, next_check=next_check, renew_at=chosen, window_start=window.start,
-                    window_end=window.end, explanation_url=window.explanation_url)
+    return AriState(
+        cert_id=cert_id,
+        next_check=next_check,
+        renew_at=chosen,
+        window_start=window.start,
+        window_end=window.end,
+        explanation_url=window.explanation_url,
+    )
 
 
-def decide(inspection: Inspection, wanted: Wanted, now: dt.datetime, *, force: bool, fraction: float,
-           schedule: dt.timedelta, ari: AriState | None = None,
-           stored_directory_kind: DirectoryKind | None = None) -> Decision:
+def decide(
+    inspection: Inspection,
+    wanted: Wanted,
+    now: dt.datetime,
+    *,
+    force: bool,
+    fraction: float,
+    schedule: dt.timedelta,
+    ari: AriState | None = None,
+    stored_directory_kind: DirectoryKind | None = None,
+) -> Decision:
     """The decision for this run. `schedule` is the time to the next scheduled run."""
     cert = inspection.cert
     cert_id = certs.ari_cert_id(cert.leaf) if cert is not None else None
@@ -250,14 +283,21 @@ def decide(inspection: Inspection, wanted: Wanted, now: dt.datetime, *, force: b
     if ari is not None and ari.renew_at is not None and ari.cert_id == cert_id:
         window = f"{_day(ari.window_start)}..{_day(ari.window_end)}"
         if ari.renew_at <= now + schedule:
-            return Decision("renew", f"ARI window {window}: chosen time {ari.renew_at.isoformat()} is "
-                                     "before the next run", replaces=cert_id)
-        return Decision("valid", f"{days} days left; ARI window {window}, renewal at "
-                                 f"{ari.renew_at.isoformat()}")
+            return Decision(
+                "renew",
+                f"ARI window {window}: chosen time {ari.renew_at.isoformat()} is before the next run",
+                replaces=cert_id,
+            )
+        return Decision(
+            "valid", f"{days} days left; ARI window {window}, renewal at {ari.renew_at.isoformat()}"
+        )
     due = lifetime_renewal_time(cert, fraction)
     if now >= due:
-        return Decision("renew", f"{days} days left, under the renewal threshold reached at "
-                                 f"{due.isoformat()}", replaces=cert_id)
+        return Decision(
+            "renew",
+            f"{days} days left, under the renewal threshold reached at {due.isoformat()}",
+            replaces=cert_id,
+        )
     return Decision("valid", f"{days} days left; renewal due at {due.isoformat()}")
 
 
@@ -275,19 +315,20 @@ def backoff_delay(failures: int) -> dt.timedelta:
     return BACKOFF_STEPS[min(failures, len(BACKOFF_STEPS)) - 1]
 
 
-def record_failure(state: RunState, now: dt.datetime, error: str,
-                   retry_after: dt.datetime | None = None) -> RunState:
+def record_failure(
+    state: RunState, now: dt.datetime, error: str, retry_after: dt.datetime | None = None
+) -> RunState:
     """The state after one more failure: count, time, message and the earliest next attempt."""
     failures = state.failures + 1
     until = now + backoff_delay(failures)
     if retry_after is not None and retry_after > until:
         until = retry_after
-    return replace(state, failures=failures, last_failure=now, last_error=error[:500],
-                   retry_not_before=until)
+    return replace(state, failures=failures, last_failure=now, last_error=error[:500], retry_not_before=until)
 
 
-def record_costless_failure(state: RunState, now: dt.datetime, error: str,
-                            retry_after: dt.datetime | None = None) -> RunState:
+def record_costless_failure(
+    state: RunState, now: dt.datetime, error: str, retry_after: dt.datetime | None = None
+) -> RunState:
     """A failure that spent nothing at any CA (a configuration error, every CA unreachable or still
     rate-limited): remembered, but it neither counts nor starts the backoff. `retry_after` is set only
     when every CA asked to wait."""

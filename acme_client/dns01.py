@@ -40,8 +40,15 @@ from shared.deadline import Deadline
 
 log = logging.getLogger(__name__)
 
-_THROTTLED: Final = frozenset({"Throttling", "ThrottlingException", "PriorRequestNotComplete",
-                               "RequestLimitExceeded", "TooManyRequestsException"})
+_THROTTLED: Final = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "PriorRequestNotComplete",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+    }
+)
 # AWS says InvalidChangeBatch when a DELETE does not match the current set exactly or a CREATE meets an
 # existing set; moto says InvalidInput (and accepts some batches AWS refuses: see docs/acme.md §7).
 _STALE_CHANGE: Final = frozenset({"InvalidChangeBatch", "InvalidInput"})
@@ -103,9 +110,17 @@ class TxtSet:
 class TxtRecords:
     """The TXT record set at one name in one hosted zone, changed as a set of values."""
 
-    def __init__(self, route53: Route53Client, zone_id: str, name: str, ttl: int, *,
-                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
-                 poll_interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        route53: Route53Client,
+        zone_id: str,
+        name: str,
+        ttl: int,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        poll_interval: float = 2.0,
+    ) -> None:
         self._route53 = route53
         self.zone_id = zone_id
         self.name = normalize(name)
@@ -115,12 +130,20 @@ class TxtRecords:
         self._poll_interval = poll_interval
 
     def read(self, deadline: Deadline | None = None) -> TxtSet | None:
-        response = self._call(self._route53.list_resource_record_sets, deadline, HostedZoneId=self.zone_id,
-                              StartRecordName=self.name, StartRecordType="TXT", MaxItems="1")
+        response = self._call(
+            self._route53.list_resource_record_sets,
+            deadline,
+            HostedZoneId=self.zone_id,
+            StartRecordName=self.name,
+            StartRecordType="TXT",
+            MaxItems="1",
+        )
         for rrset in response.get("ResourceRecordSets", []):
             if normalize(rrset["Name"]) == self.name and rrset["Type"] == "TXT":
-                return TxtSet(int(rrset.get("TTL", self.ttl)),
-                              tuple(rr["Value"] for rr in rrset.get("ResourceRecords", [])))
+                return TxtSet(
+                    int(rrset.get("TTL", self.ttl)),
+                    tuple(rr["Value"] for rr in rrset.get("ResourceRecords", [])),
+                )
         return None
 
     def add(self, values: Iterable[str], deadline: Deadline) -> str | None:
@@ -162,8 +185,9 @@ class TxtRecords:
             log.info("challenge TXT values removed", extra={"record": self.name})
         return change
 
-    def _swap(self, plan: Callable[[TxtSet | None], list[tuple[str, TxtSet]]], deadline: Deadline,
-              what: str) -> str | None:
+    def _swap(
+        self, plan: Callable[[TxtSet | None], list[tuple[str, TxtSet]]], deadline: Deadline, what: str
+    ) -> str | None:
         """Compare and swap: read the set, then DELETE exactly what was read and CREATE the new set in one
         change batch. Route53 refuses the batch (InvalidChangeBatch) when the set changed in between, or
         when a CREATE meets a set created in between; then read again and retry, a bounded number of
@@ -179,11 +203,14 @@ class TxtRecords:
                 if _code(exc) not in _STALE_CHANGE:
                     raise
                 pause = 0.05 * attempt * self._rng.uniform(1.0, 2.0)
-                log.info("challenge record changed under us; reading it again",
-                         extra={"record": self.name, "code": _code(exc), "attempt": attempt, "step": what})
+                log.info(
+                    "challenge record changed under us; reading it again",
+                    extra={"record": self.name, "code": _code(exc), "attempt": attempt, "step": what},
+                )
                 if attempt == _MAX_SWAP_ATTEMPTS or deadline.remaining() <= pause:
-                    raise DnsUpdateError(f"could not {what} our values at {self.name}: the record kept "
-                                         f"changing ({_code(exc)})") from exc
+                    raise DnsUpdateError(
+                        f"could not {what} our values at {self.name}: the record kept changing ({_code(exc)})"
+                    ) from exc
                 self._sleep(pause)
         raise AssertionError("unreachable")
 
@@ -200,13 +227,24 @@ class TxtRecords:
             interval = min(interval * 2, self._poll_interval)
 
     def _change(self, changes: Sequence[tuple[str, TxtSet]], deadline: Deadline) -> str:
-        batch = {"Comment": "acme_client DNS-01", "Changes": [
-            {"Action": action, "ResourceRecordSet": {
-                "Name": self.name, "Type": "TXT", "TTL": txt.ttl,
-                "ResourceRecords": [{"Value": v} for v in txt.values]}}
-            for action, txt in changes]}
-        response = self._call(self._route53.change_resource_record_sets, deadline, HostedZoneId=self.zone_id,
-                              ChangeBatch=batch)
+        batch = {
+            "Comment": "acme_client DNS-01",
+            "Changes": [
+                {
+                    "Action": action,
+                    "ResourceRecordSet": {
+                        "Name": self.name,
+                        "Type": "TXT",
+                        "TTL": txt.ttl,
+                        "ResourceRecords": [{"Value": v} for v in txt.values],
+                    },
+                }
+                for action, txt in changes
+            ],
+        }
+        response = self._call(
+            self._route53.change_resource_record_sets, deadline, HostedZoneId=self.zone_id, ChangeBatch=batch
+        )
         return str(response["ChangeInfo"]["Id"])
 
     def _call(self, operation: Callable[..., Any], deadline: Deadline | None, **kwargs: Any) -> Any:
@@ -224,8 +262,9 @@ class TxtRecords:
                 out_of_time = deadline is not None and deadline.remaining() <= delay
                 if attempt > _MAX_THROTTLE_RETRIES or out_of_time:
                     raise DnsUpdateError(f"Route53 kept refusing ({_code(exc)}) for {self.name}") from exc
-                log.warning("Route53 throttled; retrying",
-                            extra={"code": _code(exc), "delay": round(delay, 2)})
+                log.warning(
+                    "Route53 throttled; retrying", extra={"code": _code(exc), "delay": round(delay, 2)}
+                )
                 self._sleep(delay)
 
 
@@ -275,14 +314,19 @@ def resolve_host(host: str) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def zone_nameservers(route53: Route53Client, zone_id: str, apex: str,
-                     resolve: Callable[[str], list[str]] = resolve_host) -> tuple[DnsServer, ...]:
+def zone_nameservers(
+    route53: Route53Client, zone_id: str, apex: str, resolve: Callable[[str], list[str]] = resolve_host
+) -> tuple[DnsServer, ...]:
     """The zone's authoritative servers from its apex NS set (no GetHostedZone in the acme role)."""
-    response = route53.list_resource_record_sets(HostedZoneId=zone_id, StartRecordName=apex,
-                                                 StartRecordType="NS", MaxItems="1")
-    hosts = [rr["Value"] for rrset in response.get("ResourceRecordSets", [])
-             if normalize(rrset["Name"]) == normalize(apex) and rrset["Type"] == "NS"
-             for rr in rrset.get("ResourceRecords", [])]
+    response = route53.list_resource_record_sets(
+        HostedZoneId=zone_id, StartRecordName=apex, StartRecordType="NS", MaxItems="1"
+    )
+    hosts = [
+        rr["Value"]
+        for rrset in response.get("ResourceRecordSets", [])
+        if normalize(rrset["Name"]) == normalize(apex) and rrset["Type"] == "NS"
+        for rr in rrset.get("ResourceRecords", [])
+    ]
     servers: list[DnsServer] = []
     for host in hosts:
         try:
@@ -316,7 +360,8 @@ def query_txt(server: DnsServer, name: str, timeout: float) -> frozenset[str]:
     qname = dns.name.from_text(name)
     return frozenset(
         b"".join(rdata.strings).decode(errors="replace")
-        for rrset in response.answer if rrset.name == qname and rrset.rdtype == dns.rdatatype.TXT
+        for rrset in response.answer
+        if rrset.name == qname and rrset.rdtype == dns.rdatatype.TXT
         for rdata in rrset
     )
 
@@ -350,9 +395,17 @@ QueryTxt = Callable[[DnsServer, str, float], frozenset[str]]
 LookupCname = Callable[[str], str | None]
 
 
-def wait_until_visible(servers: Sequence[DnsServer], name: str, expected: Iterable[str],
-                       deadline: Deadline, *, mode: str, timeout: float, query: QueryTxt = query_txt,
-                       sleep: Callable[[float], None] = time.sleep) -> None:
+def wait_until_visible(
+    servers: Sequence[DnsServer],
+    name: str,
+    expected: Iterable[str],
+    deadline: Deadline,
+    *,
+    mode: str,
+    timeout: float,
+    query: QueryTxt = query_txt,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
     """Return once every server serves all `expected` values at `name`; raise PropagationError at the
     deadline. `auto` gives up on the check (INSYNC only, logged) when no server answers at all;
     `authoritative` requires every server; `insync` skips the check."""
@@ -374,20 +427,27 @@ def wait_until_visible(servers: Sequence[DnsServer], name: str, expected: Iterab
                 reachable[str(server)] = query(server, name, max(0.1, min(timeout, deadline.remaining())))
             except DnsQueryError as exc:
                 unreachable[str(server)] = f"no answer ({exc})"
-        lacking = {s: f"{len(wanted - got)} of {len(wanted)} values missing"
-                   for s, got in reachable.items() if not wanted <= got}
+        lacking = {
+            s: f"{len(wanted - got)} of {len(wanted)} values missing"
+            for s, got in reachable.items()
+            if not wanted <= got
+        }
         answers = {**{s: f"{len(got)} value(s)" for s, got in reachable.items()}, **unreachable}
         log.debug("TXT check round", extra={"record": name, "answers": answers})
         if not reachable and mode == "auto":
-            log.warning("no authoritative server reachable; relying on INSYNC",
-                        extra={"record": name, "answers": answers})
+            log.warning(
+                "no authoritative server reachable; relying on INSYNC",
+                extra={"record": name, "answers": answers},
+            )
             return
         if not lacking and (mode == "auto" or not unreachable):
             if unreachable:
-                log.warning("some authoritative servers did not answer", extra={"record": name,
-                                                                               "answers": answers})
-            log.info("TXT values visible on the authoritative servers", extra={"record": name,
-                                                                              "answers": answers})
+                log.warning(
+                    "some authoritative servers did not answer", extra={"record": name, "answers": answers}
+                )
+            log.info(
+                "TXT values visible on the authoritative servers", extra={"record": name, "answers": answers}
+            )
             return
         if deadline.remaining() <= interval:
             raise PropagationError(name, {**lacking, **unreachable})
@@ -410,11 +470,23 @@ class TxtJournal(Protocol):
 class Dns01:
     """Publishes DNS-01 values at the challenge record of one certificate and proves they are visible."""
 
-    def __init__(self, route53: Route53Client, *, record: str, zone_id: str | None, ttl: int,
-                 servers: Sequence[DnsServer], mode: str, timeout: float,
-                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None,
-                 query: QueryTxt = query_txt, resolve: Callable[[str], list[str]] = resolve_host,
-                 lookup_cname: LookupCname | None = None, journal: TxtJournal | None = None) -> None:
+    def __init__(
+        self,
+        route53: Route53Client,
+        *,
+        record: str,
+        zone_id: str | None,
+        ttl: int,
+        servers: Sequence[DnsServer],
+        mode: str,
+        timeout: float,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        query: QueryTxt = query_txt,
+        resolve: Callable[[str], list[str]] = resolve_host,
+        lookup_cname: LookupCname | None = None,
+        journal: TxtJournal | None = None,
+    ) -> None:
         self._route53 = route53
         self.journal = journal
         self.record = normalize(record)
@@ -467,8 +539,9 @@ class Dns01:
         except DnsQueryError as exc:
             if self._mode == "authoritative":
                 raise DelegationError(source, self.record, f"unresolvable ({exc})") from exc
-            log.warning("cannot check the challenge delegation; going on",
-                        extra={"source": source, "error": str(exc)})
+            log.warning(
+                "cannot check the challenge delegation; going on", extra={"source": source, "error": str(exc)}
+            )
             return
         if found is None or normalize(found) != self.record:
             raise DelegationError(source, self.record, normalize(found) if found else None)
@@ -493,8 +566,9 @@ class Dns01:
         return TxtRecords(self._route53, zone_id, self.record, self._ttl, sleep=self._sleep, rng=self._rng)
 
     @contextmanager
-    def published(self, values: Sequence[str], deadline: Deadline,
-                  cleanup_deadline: Deadline) -> Iterator[None]:
+    def published(
+        self, values: Sequence[str], deadline: Deadline, cleanup_deadline: Deadline
+    ) -> Iterator[None]:
         """Inside the block our values are in Route53, INSYNC and served by every authoritative server.
         They are removed on the way out, whatever happened (a cleanup failure is logged, not raised over
         the original error)."""
@@ -505,15 +579,25 @@ class Dns01:
             change = records.add(values, deadline)
             if change is not None:
                 records.wait_insync(change, deadline)
-            wait_until_visible(self.servers(), self.record, values, deadline, mode=self._mode,
-                               timeout=self._timeout, query=self._query, sleep=self._sleep)
+            wait_until_visible(
+                self.servers(),
+                self.record,
+                values,
+                deadline,
+                mode=self._mode,
+                timeout=self._timeout,
+                query=self._query,
+                sleep=self._sleep,
+            )
             yield
         finally:
             try:
                 records.remove(values, cleanup_deadline)
             except Exception:
-                log.exception("challenge TXT cleanup failed; the next run removes the values",
-                              extra={"record": self.record})
+                log.exception(
+                    "challenge TXT cleanup failed; the next run removes the values",
+                    extra={"record": self.record},
+                )
             else:
                 if self.journal is not None:
                     self.journal.removed(records.name, records.zone_id, values)

@@ -15,8 +15,9 @@ class AcmeError(TopsError):
 class AcmeProblemError(AcmeError):
     """The CA answered with an RFC 7807 problem. `code` is the ACME error name (`badCSR`, `caa`...)."""
 
-    def __init__(self, code: str | None, detail: str, *, subproblems: Sequence[str] = (),
-                 status: int | None = None) -> None:
+    def __init__(
+        self, code: str | None, detail: str, *, subproblems: Sequence[str] = (), status: int | None = None
+    ) -> None:
         self.code = code
         self.detail = detail
         self.subproblems = tuple(subproblems)
@@ -108,5 +109,7 @@ class BackoffError(TopsError):
 
     def __init__(self, failures: int, until: dt.datetime, last_error: str | None) -> None:
         self.failures, self.until, self.last_error = failures, until, last_error
-        super().__init__(f"backing off after {failures} failure(s) until {until.isoformat()}"
-                         + (f"; last error: {last_error}" if last_error else ""))
+        super().__init__(
+            f"backing off after {failures} failure(s) until {until.isoformat()}"
+            + (f"; last error: {last_error}" if last_error else "")
+        )

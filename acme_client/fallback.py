@@ -43,16 +43,17 @@ def rate_limit_until(error: RateLimitedError, now: dt.datetime) -> dt.datetime:
     return error.retry_after if error.retry_after is not None else now + DEFAULT_RATE_LIMIT_WAIT
 
 
-def candidates(cas: Sequence[CaConfig], limits: Mapping[str, dt.datetime],
-               now: dt.datetime) -> list[tuple[int, CaConfig]]:
+def candidates(
+    cas: Sequence[CaConfig], limits: Mapping[str, dt.datetime], now: dt.datetime
+) -> list[tuple[int, CaConfig]]:
     """(position, CA) to try, in order: every CA except those that asked to wait past `now`. The first
     CA is always preferred again once its wait is over."""
-    return [(position, ca) for position, ca in enumerate(cas)
-            if limits.get(ca.directory_url, now) <= now]
+    return [(position, ca) for position, ca in enumerate(cas) if limits.get(ca.directory_url, now) <= now]
 
 
-def every_ca_waiting_until(cas: Sequence[CaConfig], limits: Mapping[str, dt.datetime],
-                           now: dt.datetime) -> dt.datetime | None:
+def every_ca_waiting_until(
+    cas: Sequence[CaConfig], limits: Mapping[str, dt.datetime], now: dt.datetime
+) -> dt.datetime | None:
     """When every configured CA asked to wait: the earliest time one of them allows again; else None."""
     waits = [limits.get(ca.directory_url) for ca in cas]
     if not waits or any(when is None or when <= now for when in waits):

@@ -25,6 +25,14 @@ metrics = Metrics(service=SERVICE)
 @event_worker(logger, parse=parse_event, config=load_config, log_event=False, margin=SAFETY_MARGIN_S)
 def lambda_handler(request: RenewRequest, config: AcmeConfig, deadline: Deadline) -> Response:
     logger.append_keys(cert_name=config.cert_name, domain=config.domain)
+    # Powertools clears dimensions only when it flushes a metric: a failed run left this container's.
+    metrics.clear_metrics()
     metrics.namespace = config.metrics_namespace
-    return renew_certificate(request, config, s3=aws.client("s3"), route53=aws.client("route53"),
-                             metrics=metrics, deadline=deadline).to_response()
+    return renew_certificate(
+        request,
+        config,
+        s3=aws.client("s3"),
+        route53=aws.client("route53"),
+        metrics=metrics,
+        deadline=deadline,
+    ).to_response()

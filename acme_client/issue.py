@@ -68,10 +68,17 @@ class FailedResponse:
 class AcmeNetwork(ClientNetwork):
     """`ClientNetwork` with bounded badNonce retries and memory of the last failed response."""
 
-    def __init__(self, key: jose.JWK | None = None, *, alg: jose.JWASignature = jose.ES256,
-                 verify: bool | str = True, timeout: int = 10, bad_nonce_retries: int = BAD_NONCE_RETRIES,
-                 sleep: Callable[[float], None] = time.sleep,
-                 deadline: Deadline | None = None) -> None:
+    def __init__(
+        self,
+        key: jose.JWK | None = None,
+        *,
+        alg: jose.JWASignature = jose.ES256,
+        verify: bool | str = True,
+        timeout: int = 10,
+        bad_nonce_retries: int = BAD_NONCE_RETRIES,
+        sleep: Callable[[float], None] = time.sleep,
+        deadline: Deadline | None = None,
+    ) -> None:
         super().__init__(key=key, alg=alg, verify_ssl=True, user_agent=USER_AGENT, timeout=timeout)
         # requests takes a CA bundle path where the library's annotation says bool (Pebble's TLS CA).
         self.verify_ssl = verify  # type: ignore[assignment]
@@ -86,8 +93,9 @@ class AcmeNetwork(ClientNetwork):
         self.last_failure = None
         if response.ok:
             return
-        self.last_failure = FailedResponse(response.status_code, response.headers.get("Retry-After"),
-                                           str(response.url))
+        self.last_failure = FailedResponse(
+            response.status_code, response.headers.get("Retry-After"), str(response.url)
+        )
         if self.REPLAY_NONCE_HEADER in response.headers:
             try:  # a badNonce answer carries a fresh nonce: keep it for the retry
                 acme_private.add_nonce(self, response)
@@ -164,20 +172,32 @@ class AcmeSession:
         meta = getattr(self.client.directory, "meta", None)
         return getattr(meta, "profiles", None) or {}
 
-    def register(self, jwk: jose.JWK, alg: jose.JWASignature, *, email: str | None,
-                 eab_kid: str | None = None, eab_hmac_key: Secret | None = None) -> str:
+    def register(
+        self,
+        jwk: jose.JWK,
+        alg: jose.JWASignature,
+        *,
+        email: str | None,
+        eab_kid: str | None = None,
+        eab_hmac_key: Secret | None = None,
+    ) -> str:
         """newAccount for this key; an existing account for the key is found, not duplicated."""
         self.net.key, self.net.alg, self.net.account = jwk, alg, None
         binding = None
         if eab_kid and eab_hmac_key:
             binding = messages.ExternalAccountBinding.from_data(
-                account_public_key=jwk.public_key(), kid=eab_kid, hmac_key=eab_hmac_key.reveal(),
-                directory=self.client.directory)
+                account_public_key=jwk.public_key(),
+                kid=eab_kid,
+                hmac_key=eab_hmac_key.reveal(),
+                directory=self.client.directory,
+            )
         elif self.client.external_account_required():
-            raise ConfigError(["the CA requires external account binding: "
-                               "set ACME_EAB_KID and ACME_EAB_HMAC_KEY"])
+            raise ConfigError(
+                ["the CA requires external account binding: set ACME_EAB_KID and ACME_EAB_HMAC_KEY"]
+            )
         registration = messages.NewRegistration.from_data(
-            email=email, terms_of_service_agreed=True, external_account_binding=binding)
+            email=email, terms_of_service_agreed=True, external_account_binding=binding
+        )
         try:
             uri = self.client.new_account(registration).uri
         except errors.ConflictError as exc:  # the key already has an account: that one is ours
@@ -195,29 +215,36 @@ class AcmeSession:
         self.net.account = messages.RegistrationResource(uri=uri, body=messages.Registration())
         self._account_key = jwk
 
-    def new_order(self, names: Sequence[str], csr_pem: bytes, *, replaces: str | None,
-                  profile: str | None) -> messages.OrderResource:
+    def new_order(
+        self, names: Sequence[str], csr_pem: bytes, *, replaces: str | None, profile: str | None
+    ) -> messages.OrderResource:
         fields: dict[str, Any] = {
-            "identifiers": [messages.Identifier(typ=messages.IDENTIFIER_FQDN, value=n) for n in names]}
+            "identifiers": [messages.Identifier(typ=messages.IDENTIFIER_FQDN, value=n) for n in names]
+        }
         if profile:
             if profile in self.profiles:
                 fields["profile"] = profile
             else:
-                log.warning("the CA does not offer this profile; using its default",
-                            extra={"profile": profile})
+                log.warning(
+                    "the CA does not offer this profile; using its default", extra={"profile": profile}
+                )
         if replaces and self.renewal_info_url:
             fields["replaces"] = replaces
         # ClientV2.new_order cannot carry `replaces`; the rest mirrors it.
-        response = acme_private.post(self.client, self.client.directory["newOrder"],
-                                     NewOrderWithReplaces(**fields))
+        response = acme_private.post(
+            self.client, self.client.directory["newOrder"], NewOrderWithReplaces(**fields)
+        )
         self.spent = True
         body = messages.Order.from_json(response.json())
         authorizations = [
-            acme_private.authorization_from_response(self.client, acme_private.post_as_get(self.client, url),
-                                                     url)
-            for url in body.authorizations]
-        return messages.OrderResource(body=body, uri=response.headers.get("Location"),
-                                      authorizations=authorizations, csr_pem=csr_pem)
+            acme_private.authorization_from_response(
+                self.client, acme_private.post_as_get(self.client, url), url
+            )
+            for url in body.authorizations
+        ]
+        return messages.OrderResource(
+            body=body, uri=response.headers.get("Location"), authorizations=authorizations, csr_pem=csr_pem
+        )
 
     def authorization(self, authzr: messages.AuthorizationResource) -> messages.AuthorizationResource:
         updated, _ = self.client.poll(authzr)
@@ -226,8 +253,9 @@ class AcmeSession:
     def answer(self, challb: messages.ChallengeBody) -> None:
         self.client.answer_challenge(challb, challb.response(self.account_key))
 
-    def finalize(self, orderr: messages.OrderResource, deadline: Deadline,
-                 sleep: Callable[[float], None] = time.sleep) -> str:
+    def finalize(
+        self, orderr: messages.OrderResource, deadline: Deadline, sleep: Callable[[float], None] = time.sleep
+    ) -> str:
         """Finalize (tolerating orderNotReady), poll the order and download the default chain."""
         try:
             orderr = self.client.begin_finalization(orderr)
@@ -240,8 +268,11 @@ class AcmeSession:
             if body.status == messages.STATUS_VALID and body.certificate:
                 return str(acme_private.post_as_get(self.client, body.certificate).text)
             if body.status == messages.STATUS_INVALID:
-                raise errors.IssuanceError(body.error) if body.error else AcmeProblemError(
-                    None, "order became invalid at finalization")
+                raise (
+                    errors.IssuanceError(body.error)
+                    if body.error
+                    else AcmeProblemError(None, "order became invalid at finalization")
+                )
             if body.status == messages.STATUS_READY:  # an earlier finalize met orderNotReady
                 orderr = self.client.begin_finalization(orderr)
                 if orderr.body.status == messages.STATUS_VALID:
@@ -257,14 +288,23 @@ class AcmeSession:
                 interval = min(max(interval, hint.total_seconds()), max(0.05, deadline.remaining() - 1))
 
 
-def connect(directory_url: str, *, verify: bool | str, timeout: float, deadline: Deadline | None = None,
-            sleep: Callable[[float], None] = time.sleep,
-            directory: Mapping[str, Any] | None = None) -> AcmeSession:
+def connect(
+    directory_url: str,
+    *,
+    verify: bool | str,
+    timeout: float,
+    deadline: Deadline | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    directory: Mapping[str, Any] | None = None,
+) -> AcmeSession:
     """GET the directory (unless this run already read it: `directory`), the only call made before the
     account is known."""
     net = AcmeNetwork(verify=verify, timeout=max(1, int(timeout)), deadline=deadline, sleep=sleep)
-    parsed = (messages.Directory.from_json(dict(directory)) if directory is not None
-              else ClientV2.get_directory(directory_url, net))
+    parsed = (
+        messages.Directory.from_json(dict(directory))
+        if directory is not None
+        else ClientV2.get_directory(directory_url, net)
+    )
     return AcmeSession(ClientV2(parsed, net), net, directory_url)
 
 
@@ -277,20 +317,23 @@ class CaSession(Protocol):
     @property
     def account_key(self) -> jose.JWK: ...
 
-    def new_order(self, names: Sequence[str], csr_pem: bytes, *, replaces: str | None,
-                  profile: str | None) -> messages.OrderResource: ...
+    def new_order(
+        self, names: Sequence[str], csr_pem: bytes, *, replaces: str | None, profile: str | None
+    ) -> messages.OrderResource: ...
 
     def authorization(self, authzr: messages.AuthorizationResource) -> messages.AuthorizationResource: ...
 
     def answer(self, challb: messages.ChallengeBody) -> None: ...
 
-    def finalize(self, orderr: messages.OrderResource, deadline: Deadline,
-                 sleep: Callable[[float], None] = time.sleep) -> str: ...
+    def finalize(
+        self, orderr: messages.OrderResource, deadline: Deadline, sleep: Callable[[float], None] = time.sleep
+    ) -> str: ...
 
 
 class ChallengeDns(Protocol):
-    def published(self, values: Sequence[str], deadline: Deadline,
-                  cleanup_deadline: Deadline) -> AbstractContextManager[None]: ...
+    def published(
+        self, values: Sequence[str], deadline: Deadline, cleanup_deadline: Deadline
+    ) -> AbstractContextManager[None]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,8 +354,9 @@ def _identifier(authzr: messages.AuthorizationResource) -> str:
     return f"*.{value}" if getattr(body, "wildcard", False) else str(value)
 
 
-def _order(session: CaSession, names: Sequence[str], csr_pem: bytes, replaces: str | None,
-           profile: str | None) -> tuple[messages.OrderResource, str | None]:
+def _order(
+    session: CaSession, names: Sequence[str], csr_pem: bytes, replaces: str | None, profile: str | None
+) -> tuple[messages.OrderResource, str | None]:
     try:
         return session.new_order(names, csr_pem, replaces=replaces, profile=profile), replaces
     except (messages.Error, errors.ConflictError) as exc:
@@ -320,13 +364,19 @@ def _order(session: CaSession, names: Sequence[str], csr_pem: bytes, replaces: s
         if replaces is None or code not in _REPLACES_REFUSED:
             raise
         # e.g. the predecessor came from a lost account, or was already replaced (docs/acme.md §3).
-        log.warning("CA refused the order with replaces; ordering once without it",
-                    extra={"code": code, "detail": getattr(exc, "detail", None)})
+        log.warning(
+            "CA refused the order with replaces; ordering once without it",
+            extra={"code": code, "detail": getattr(exc, "detail", None)},
+        )
         return session.new_order(names, csr_pem, replaces=None, profile=profile), None
 
 
-def _wait_for_authorizations(session: CaSession, pending: Sequence[messages.AuthorizationResource],
-                             deadline: Deadline, sleep: Callable[[float], None]) -> None:
+def _wait_for_authorizations(
+    session: CaSession,
+    pending: Sequence[messages.AuthorizationResource],
+    deadline: Deadline,
+    sleep: Callable[[float], None],
+) -> None:
     waiting = list(pending)
     interval = 0.05
     while waiting:
@@ -374,15 +424,26 @@ def _authz_problem(authzr: messages.AuthorizationResource) -> str:
         if challb.error is not None:
             error = challb.error
             parts = [f"{problem_code(error) or error.typ}: {error.detail or error.title or ''}".strip()]
-            parts += [f"{sub.identifier.value if sub.identifier else '?'}: {sub.detail}"
-                      for sub in error.subproblems or ()]
+            parts += [
+                f"{sub.identifier.value if sub.identifier else '?'}: {sub.detail}"
+                for sub in error.subproblems or ()
+            ]
             return "; ".join(parts)
     return f"status {authzr.body.status.name}"
 
 
-def obtain_certificate(session: CaSession, dns: ChallengeDns, *, names: Sequence[str], key_type: str,
-                       deadline: Deadline, cleanup_deadline: Deadline, replaces: str | None = None,
-                       profile: str | None = None, sleep: Callable[[float], None] = time.sleep) -> Issued:
+def obtain_certificate(
+    session: CaSession,
+    dns: ChallengeDns,
+    *,
+    names: Sequence[str],
+    key_type: str,
+    deadline: Deadline,
+    cleanup_deadline: Deadline,
+    replaces: str | None = None,
+    profile: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Issued:
     """Order a certificate for `names` with a fresh key and prove control through DNS-01.
 
     The TXT values exist only around the answers (removed in every case); a challenge is answered only
@@ -399,8 +460,9 @@ def obtain_certificate(session: CaSession, dns: ChallengeDns, *, names: Sequence
         status = authzr.body.status
         if status == messages.STATUS_VALID:
             reused += 1
-            log.info("authorization already valid; nothing to answer",
-                     extra={"identifier": _identifier(authzr)})
+            log.info(
+                "authorization already valid; nothing to answer", extra={"identifier": _identifier(authzr)}
+            )
             continue
         if status != messages.STATUS_PENDING:
             raise ValidationFailedError({_identifier(authzr): f"authorization is {status.name}"})
@@ -439,21 +501,38 @@ def translate(exc: BaseException, net: AcmeNetwork | None, now: dt.datetime) -> 
     status = failure.status if failure else None
     retry_header = failure.retry_after if failure else None
     if isinstance(exc, messages.Error):
-        code = problem_code(exc)
-        detail = exc.detail or exc.title or str(exc.typ)
-        subs = [f"{s.identifier.value if s.identifier else '?'}: {problem_code(s)}: {s.detail}"
-                for s in exc.subproblems or ()]
-        if code == "rateLimited" or status == 429:
-            return RateLimitedError(detail, _retry_after_time(retry_header, detail, now))
-        return AcmeProblemError(code, detail, subproblems=subs, status=status)
+        return _problem(exc, status, retry_header, now)
     if isinstance(exc, errors.IssuanceError):
         return translate(exc.error, net, now)
     if isinstance(exc, errors.ValidationError):
         codes: set[str] = set()
         for authzr in exc.failed_authzrs:
             codes |= _authz_codes(authzr)
-        return ValidationFailedError({_identifier(a): _authz_problem(a) for a in exc.failed_authzrs},
-                                     frozenset(codes))
+        return ValidationFailedError(
+            {_identifier(a): _authz_problem(a) for a in exc.failed_authzrs}, frozenset(codes)
+        )
+    return _client_failure(exc, status, retry_header, now)
+
+
+def _problem(
+    exc: messages.Error, status: int | None, retry_header: str | None, now: dt.datetime
+) -> TopsError:
+    """An RFC 8555 problem document the CA answered."""
+    code = problem_code(exc)
+    detail = exc.detail or exc.title or str(exc.typ)
+    subs = [
+        f"{s.identifier.value if s.identifier else '?'}: {problem_code(s)}: {s.detail}"
+        for s in exc.subproblems or ()
+    ]
+    if code == "rateLimited" or status == 429:
+        return RateLimitedError(detail, _retry_after_time(retry_header, detail, now))
+    return AcmeProblemError(code, detail, subproblems=subs, status=status)
+
+
+def _client_failure(
+    exc: BaseException, status: int | None, retry_header: str | None, now: dt.datetime
+) -> TopsError:
+    """A failure the ACME library or the HTTP stack under it raised, without a problem document."""
     if isinstance(exc, errors.ConflictError):
         return AcmeProblemError("conflict", f"HTTP 409 for {exc.location}", status=409)
     if isinstance(exc, errors.TimeoutError):

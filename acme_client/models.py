@@ -64,9 +64,13 @@ class AriState:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "cert_id": self.cert_id, "next_check": _iso(self.next_check), "renew_at": _iso(self.renew_at),
-            "window_start": _iso(self.window_start), "window_end": _iso(self.window_end),
-            "explanation_url": self.explanation_url, "error": self.error,
+            "cert_id": self.cert_id,
+            "next_check": _iso(self.next_check),
+            "renew_at": _iso(self.renew_at),
+            "window_start": _iso(self.window_start),
+            "window_end": _iso(self.window_end),
+            "explanation_url": self.explanation_url,
+            "error": self.error,
         }
 
     @classmethod
@@ -75,9 +79,13 @@ class AriState:
         if not isinstance(doc.get("cert_id"), str) or next_check is None:
             return None
         return cls(
-            cert_id=doc["cert_id"], next_check=next_check, renew_at=_from_iso(doc.get("renew_at")),
-            window_start=_from_iso(doc.get("window_start")), window_end=_from_iso(doc.get("window_end")),
-            explanation_url=doc.get("explanation_url"), error=doc.get("error"),
+            cert_id=doc["cert_id"],
+            next_check=next_check,
+            renew_at=_from_iso(doc.get("renew_at")),
+            window_start=_from_iso(doc.get("window_start")),
+            window_end=_from_iso(doc.get("window_end")),
+            explanation_url=doc.get("explanation_url"),
+            error=doc.get("error"),
         )
 
 
@@ -92,8 +100,12 @@ class PendingTxt:
     expires: dt.datetime
 
     def to_json(self) -> dict[str, Any]:
-        return {"record": self.record, "zone_id": self.zone_id, "values": list(self.values),
-                "expires": _iso(self.expires)}
+        return {
+            "record": self.record,
+            "zone_id": self.zone_id,
+            "values": list(self.values),
+            "expires": _iso(self.expires),
+        }
 
     @classmethod
     def from_json(cls, doc: Any) -> PendingTxt | None:
@@ -102,8 +114,12 @@ class PendingTxt:
         expires = _from_iso(doc.get("expires"))
         values = doc.get("values")
         record, zone_id = doc.get("record"), doc.get("zone_id")
-        if expires is None or not isinstance(values, list) or not isinstance(record, str) \
-                or not isinstance(zone_id, str):
+        if (
+            expires is None
+            or not isinstance(values, list)
+            or not isinstance(record, str)
+            or not isinstance(zone_id, str)
+        ):
             return None
         return cls(record, zone_id, tuple(str(v) for v in values), expires)
 
@@ -128,14 +144,23 @@ class RunState:
         CA limits and leftover TXT values are not per name set)."""
         if sorted(self.names) == sorted(names):
             return self
-        return RunState(names=names, last_success=self.last_success, ari=self.ari,
-                        ca_not_before=self.ca_not_before, dns_pending=self.dns_pending)
+        return RunState(
+            names=names,
+            last_success=self.last_success,
+            ari=self.ari,
+            ca_not_before=self.ca_not_before,
+            dns_pending=self.dns_pending,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "version": 1, "names": list(self.names), "failures": self.failures,
-            "last_failure": _iso(self.last_failure), "last_error": self.last_error,
-            "retry_not_before": _iso(self.retry_not_before), "last_success": _iso(self.last_success),
+            "version": 1,
+            "names": list(self.names),
+            "failures": self.failures,
+            "last_failure": _iso(self.last_failure),
+            "last_error": self.last_error,
+            "retry_not_before": _iso(self.retry_not_before),
+            "last_success": _iso(self.last_success),
             "ari": self.ari.to_json() if self.ari else None,
             "ca_not_before": {url: when.isoformat() for url, when in sorted(self.ca_not_before.items())},
             "dns_pending": [entry.to_json() for entry in self.dns_pending],

@@ -29,29 +29,18 @@ CLOCK_SKEW: Final = dt.timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
-class ValidatedCert:
+class ValidatedCert(certs.LeafFirst):
     chain: tuple[x509.Certificate, ...]
     fullchain_pem: bytes
     key_pem: Secret
-
-    @property
-    def leaf(self) -> x509.Certificate:
-        return self.chain[0]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return certs.dns_names(self.leaf)
-
-    @property
-    def serial(self) -> str:
-        return format(self.leaf.serial_number, "x")
 
     def __repr__(self) -> str:
         return f"ValidatedCert(serial={self.serial!r}, names={self.names!r})"
 
 
-def validate(fullchain_pem: bytes, key_pem: Secret, *, names: Sequence[str], now: dt.datetime,
-             kind: DirectoryKind) -> ValidatedCert:
+def validate(
+    fullchain_pem: bytes, key_pem: Secret, *, names: Sequence[str], now: dt.datetime, kind: DirectoryKind
+) -> ValidatedCert:
     """Check the chain parses leaf first and verifies by signatures, the key matches the leaf, the names
     equal the configured set, the dates hold and a production CA did not hand out a staging chain.
     Raises PublishError listing every problem (never the key)."""
@@ -84,8 +73,9 @@ def validate(fullchain_pem: bytes, key_pem: Secret, *, names: Sequence[str], now
     return ValidatedCert(chain, fullchain_pem, key_pem)
 
 
-def refuse_staging_over_production(stored: StoredCert | None, stored_kind: DirectoryKind | None,
-                                   kind: DirectoryKind, now: dt.datetime) -> None:
+def refuse_staging_over_production(
+    stored: StoredCert | None, stored_kind: DirectoryKind | None, kind: DirectoryKind, now: dt.datetime
+) -> None:
     """Raise StagingRefusedError when a staging directory would replace a valid production certificate."""
     if not is_staging(kind) or stored is None or not stored.usable(now):
         return
@@ -94,11 +84,20 @@ def refuse_staging_over_production(stored: StoredCert | None, stored_kind: Direc
     raise StagingRefusedError(
         f"refusing to replace a valid production certificate (serial {stored.serial}, expires "
         f"{stored.not_after.isoformat()}) with one from a staging directory; set ACME_DIRECTORY_URL "
-        "to production or remove the stored certificate")
+        "to production or remove the stored certificate"
+    )
 
 
-def metadata_for(cert: ValidatedCert, *, cert_name: str, directory_url: str, now: dt.datetime,
-                 replaced: str | None, order_url: str | None, ca_position: int = 0) -> dict[str, Any]:
+def metadata_for(
+    cert: ValidatedCert,
+    *,
+    cert_name: str,
+    directory_url: str,
+    now: dt.datetime,
+    replaced: str | None,
+    order_url: str | None,
+    ca_position: int = 0,
+) -> dict[str, Any]:
     """What is known about the published certificate; `directory` says which CA issued it and
     `ca_position` where that CA stands in the configured list (0 = ACME_DIRECTORY_URL)."""
     leaf = cert.leaf
@@ -123,8 +122,9 @@ def metadata_for(cert: ValidatedCert, *, cert_name: str, directory_url: str, now
     }
 
 
-def publish(store: CertStore, cert: ValidatedCert, metadata: dict[str, Any], *,
-            previous_key_pem: bytes | None) -> None:
+def publish(
+    store: CertStore, cert: ValidatedCert, metadata: dict[str, Any], *, previous_key_pem: bytes | None
+) -> None:
     """Write privkey.pem, then fullchain.pem, then the metadata. If the chain write fails, the previous
     key is written back so the published pair stays a pair."""
     store.write(store.privkey_key, cert.key_pem.reveal().encode(), PEM_TYPE)
@@ -138,8 +138,15 @@ def publish(store: CertStore, cert: ValidatedCert, metadata: dict[str, Any], *,
             except StoreError:
                 log.exception("chain write failed and the previous private key could not be restored")
         raise
-    log.info("certificate published", extra={"serial": cert.serial, "names": list(cert.names),
-                                             "bucket": store.bucket, "prefix": f"{store.cert_name}/"})
+    log.info(
+        "certificate published",
+        extra={
+            "serial": cert.serial,
+            "names": list(cert.names),
+            "bucket": store.bucket,
+            "prefix": f"{store.cert_name}/",
+        },
+    )
     try:
         store.write_json(store.metadata_key, metadata)
     except StoreError:  # the pair is out; the metadata is advisory

@@ -1,7 +1,7 @@
 """The cert bucket: the published pair under `<CERT_NAME>/`, and acme_client's own objects under the
 state prefix (default `_acme/`), which no `<CERT_NAME>/` notification sees.
 
-Keys:
+Keys (the pair's two come from shared.certpair, the layout cert_mgmt reads too):
   <CERT_NAME>/privkey.pem               published key (written first; triggers cert_mgmt)
   <CERT_NAME>/fullchain.pem             published chain (written last; triggers cert_mgmt)
   <prefix>accounts/<host>-<hash>.json   the ACME account for one directory URL (key + URL)
@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import ClientError
 
 from acme_client.errors import StoreError
+from shared import certpair
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +91,11 @@ class CertStore:
 
     @property
     def privkey_key(self) -> str:
-        return f"{self.cert_name}/privkey.pem"
+        return certpair.key_key(self.cert_name)
 
     @property
     def fullchain_key(self) -> str:
-        return f"{self.cert_name}/fullchain.pem"
+        return certpair.chain_key(self.cert_name)
 
     @property
     def metadata_key(self) -> str:
@@ -134,8 +135,9 @@ class CertStore:
 
     def write(self, key: str, body: bytes, content_type: str) -> None:
         try:
-            self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
-                                ServerSideEncryption=SSE)
+            self._s3.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, ServerSideEncryption=SSE
+            )
         except ClientError as exc:
             raise StoreError(f"cannot write s3://{self.bucket}/{key}: {_code(exc)}") from exc
 
@@ -145,8 +147,14 @@ class CertStore:
     def create(self, key: str, body: bytes, content_type: str) -> bool:
         """Write only if absent (If-None-Match: *). False when another writer got there first."""
         try:
-            _put_if_absent(self._s3, Bucket=self.bucket, Key=key, Body=body, ContentType=content_type,
-                           ServerSideEncryption=SSE)
+            _put_if_absent(
+                self._s3,
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ContentType=content_type,
+                ServerSideEncryption=SSE,
+            )
         except ClientError as exc:
             if _code(exc) in _CONDITION_FAILED:
                 return False

@@ -41,26 +41,40 @@ def _runners(args: argparse.Namespace, zips: Zips) -> dict[str, Callable[[], lis
         "cold_start": lambda: cold_start.run(args.runs, top=args.top, zips=zips, before_dist=args.before),
         "size": lambda: size.run(top=args.top, zips=zips),
         "issuance": lambda: _issuance(args.issuance_runs),
-        "provisioning": lambda: provisioning.run(),
+        "provisioning": provisioning.run,
         "burst": lambda: burst.run(labs=args.burst_labs),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", metavar="NAME",
-                        help=f"benchmarks to run, among {', '.join(ORDER)} (default: all)")
-    parser.add_argument("--runs", type=int, default=COLD_START_RUNS,
-                        help="cold start: interleaved rounds of fresh processes per worker")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"benchmarks to run, among {', '.join(ORDER)} (default: all)"
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=COLD_START_RUNS,
+        help="cold start: interleaved rounds of fresh processes per worker",
+    )
     parser.add_argument("--top", type=int, default=10, help="imports or zip entries listed for a miss")
     parser.add_argument("--dist", type=Path, default=None, help="read the zips here instead of building them")
-    parser.add_argument("--before", type=Path, default=None,
-                        help="cold start: zips of an earlier build, measured beside these (before/after)")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="cold start: zips of an earlier build, measured beside these (before/after)",
+    )
     parser.add_argument("--issuance-runs", type=int, default=5)
     parser.add_argument("--burst-labs", type=int, default=100)
-    parser.add_argument("--results", type=Path, default=None,
-                        help="rewrite the figures block of this markdown file (e.g. bench/RESULTS.md)")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="rewrite the figures block of this markdown file (e.g. bench/RESULTS.md)",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.names) - set(ORDER))
     if unknown:
@@ -77,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
                 figures += runners[name]()
             except Exception as exc:  # a benchmark that cannot run is a miss, and the others still run
                 traceback.print_exc(limit=4)
-                failed = Figure(name, "-", "could not run", None, 0.0, "failures",
-                                f"error: {type(exc).__name__}: {exc}")
+                failed = Figure(
+                    name, "-", "could not run", None, 0.0, "failures", f"error: {type(exc).__name__}: {exc}"
+                )
                 print_figures([failed])
                 figures.append(failed)
             print(f"  ({name}: {time.monotonic() - started:.0f} s)\n", flush=True)

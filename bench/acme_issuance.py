@@ -69,28 +69,13 @@ class _Context:
 def _seed(moto_url: str) -> str:
     import boto3
 
+    from devstack.route53 import seed_challenge_zones
+
     route53 = boto3.client("route53", endpoint_url=moto_url, region_name="us-east-1")
     s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)
-    parent = route53.create_hosted_zone(Name="f5demos.com", CallerReference="p")["HostedZone"]["Id"]
-    child = route53.create_hosted_zone(Name="challenge.f5demos.com", CallerReference="c")["HostedZone"]["Id"]
-    route53.change_resource_record_sets(
-        HostedZoneId=parent,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": f"_acme-challenge.{DOMAIN}",
-                        "Type": "CNAME",
-                        "TTL": 10,
-                        "ResourceRecords": [{"Value": CHALLENGE_RECORD}],
-                    },
-                }
-            ]
-        },
-    )
-    return str(child.split("/")[-1])
+    _, challenge = seed_challenge_zones(route53, DOMAIN, CHALLENGE_RECORD, ttl=10)
+    return challenge
 
 
 @dataclass
@@ -225,8 +210,15 @@ print(json.dumps({"action": body["action"], "wall_s": wall, "peak_rss_mb": int(s
 
 
 def _child_run(event: dict[str, Any]) -> ChildRun | None:
-    result = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(event)], capture_output=True, text=True,
-                            timeout=180, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD, json.dumps(event)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     if result.returncode != 0:
         print(f"  cold run failed: {result.stderr.strip()[-400:]}")
         return None
@@ -250,8 +242,12 @@ def _floor(stack: _Stack) -> float:
     from shared import aws
 
     s3 = aws.client("s3")
-    keys = [f"{CERT_NAME}/fullchain.pem", f"{CERT_NAME}/privkey.pem", f"_acme/certs/{CERT_NAME}.json",
-            f"_acme/state/{CERT_NAME}.json"]
+    keys = [
+        f"{CERT_NAME}/fullchain.pem",
+        f"{CERT_NAME}/privkey.pem",
+        f"_acme/certs/{CERT_NAME}.json",
+        f"_acme/state/{CERT_NAME}.json",
+    ]
     started = time.perf_counter()
     for key in keys:
         s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
@@ -268,8 +264,9 @@ def bench_not_due(runs: int, *, cold: bool = True) -> NotDue:
         proxy = stack.proxy
         assert _handler({})["body"]["action"] == "issued"
         s3_calls: list[str] = []
-        aws.client("s3").meta.events.register("before-call.s3",
-                                              lambda model, **_: s3_calls.append(model.name))
+        aws.client("s3").meta.events.register(
+            "before-call.s3", lambda model, **_: s3_calls.append(model.name)
+        )
         for index in range(runs):
             _forget_ari()
             result.floors.append(_floor(stack))
@@ -281,9 +278,11 @@ def bench_not_due(runs: int, *, cold: bool = True) -> NotDue:
             result.times.append(elapsed)
             result.ca_requests.append([f"{e.method} {e.path.split('/')[1]}" for e in proxy.exchanges[seen:]])
             result.s3_calls.append(sorted(s3_calls))
-            print(f"  run {index + 1}: {elapsed:6.3f} s  {body['action']:<6} "
-                  f"floor {result.floors[-1]:.3f} s  CA: {', '.join(result.ca_requests[-1])}  "
-                  f"S3: {len(s3_calls)} calls")
+            print(
+                f"  run {index + 1}: {elapsed:6.3f} s  {body['action']:<6} "
+                f"floor {result.floors[-1]:.3f} s  CA: {', '.join(result.ca_requests[-1])}  "
+                f"S3: {len(s3_calls)} calls"
+            )
         for _ in range(runs):
             seen = len(proxy.exchanges)
             started = time.perf_counter()
@@ -301,28 +300,61 @@ def figures(runs: int = 5, *, cold: bool = True) -> list[Figure]:
     """Every figure of this benchmark, for `python -m bench`."""
     from bench.report import Figure
 
-    print(f"issuance: acme_client through lambda_handler against Pebble (VA no-sleep), {runs} runs",
-          flush=True)
+    print(
+        f"issuance: acme_client through lambda_handler against Pebble (VA no-sleep), {runs} runs", flush=True
+    )
     times = bench_issuance(max(1, runs))
-    found = [Figure("issuance", "acme_client", "median s per issuance", statistics.median(times), TARGET_S,
-                    "s", f"{len(times)} runs (first registers the account); min {min(times):.3f} s, "
-                    f"max {max(times):.3f} s")]
+    found = [
+        Figure(
+            "issuance",
+            "acme_client",
+            "median s per issuance",
+            statistics.median(times),
+            TARGET_S,
+            "s",
+            f"{len(times)} runs (first registers the account); min {min(times):.3f} s, "
+            f"max {max(times):.3f} s",
+        )
+    ]
     print(f"not due: scheduled runs through the renewalInfo proxy, {runs} runs", flush=True)
     not_due = bench_not_due(max(1, runs), cold=cold)
     requests = max(len(r) for r in not_due.ca_requests)
     found += [
-        Figure("issuance", "acme_client", "not-due run / floor", not_due.ratio, NOT_DUE_TARGET_X, "x",
-               f"median {statistics.median(not_due.times):.3f} s vs floor "
-               f"{statistics.median(not_due.floors):.3f} s (4 S3 GETs + 1 directory GET); before the CA's "
-               f"Retry-After {statistics.median(not_due.cached_times):.3f} s, no CA request"),
-        Figure("issuance", "acme_client", "CA requests, not-due run", requests, NOT_DUE_CA_REQUESTS, "calls",
-               f"{', '.join(not_due.ca_requests[0])}; S3 {', '.join(not_due.s3_calls[0])}"),
+        Figure(
+            "issuance",
+            "acme_client",
+            "not-due run / floor",
+            not_due.ratio,
+            NOT_DUE_TARGET_X,
+            "x",
+            f"median {statistics.median(not_due.times):.3f} s vs floor "
+            f"{statistics.median(not_due.floors):.3f} s (4 S3 GETs + 1 directory GET); before the CA's "
+            f"Retry-After {statistics.median(not_due.cached_times):.3f} s, no CA request",
+        ),
+        Figure(
+            "issuance",
+            "acme_client",
+            "CA requests, not-due run",
+            requests,
+            NOT_DUE_CA_REQUESTS,
+            "calls",
+            f"{', '.join(not_due.ca_requests[0])}; S3 {', '.join(not_due.s3_calls[0])}",
+        ),
     ]
     for name, run in (("not-due", not_due.cold_not_due), ("issuing", not_due.cold_issuing)):
         if run is not None:
-            found.append(Figure("issuance", "acme_client", f"peak RSS, cold {name} run", run.peak_rss_mb,
-                                RSS_TARGET_MB, "MB", f"{run.action} in {run.wall_s:.3f} s incl. imports; "
-                                "the bench's own interpreter, not a Lambda sandbox"))
+            found.append(
+                Figure(
+                    "issuance",
+                    "acme_client",
+                    f"peak RSS, cold {name} run",
+                    run.peak_rss_mb,
+                    RSS_TARGET_MB,
+                    "MB",
+                    f"{run.action} in {run.wall_s:.3f} s incl. imports; "
+                    "the bench's own interpreter, not a Lambda sandbox",
+                )
+            )
     return found
 
 
@@ -339,18 +371,12 @@ def _zip_size(root: Path, target: Path) -> int:
 
 
 def bench_sizes() -> None:
+    from scripts.package import pip_install_command
+
     with tempfile.TemporaryDirectory(prefix="acme-deps-") as tmp:
         target = Path(tmp) / "site"
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-compile",
-            "--target",
-            str(target),
+        command = pip_install_command(
+            target,
             "--platform",
             "manylinux2014_x86_64",
             "--implementation",
@@ -359,8 +385,8 @@ def bench_sizes() -> None:
             "3.11",
             "--only-binary=:all:",
             *DEPENDENCIES,
-        ]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        )
+        result = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300)
         if result.returncode != 0:
             print(f"  skipped: pip could not install the dependencies ({result.stderr.strip()[-300:]})")
             return
@@ -380,8 +406,9 @@ def bench_sizes() -> None:
 
 def bench_import() -> None:
     code = "import time; t=time.perf_counter(); import acme_client.function; print(time.perf_counter()-t)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                            cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
     if result.returncode == 0:
         print(f"  import acme_client.function (cold): {float(result.stdout.strip()):.3f} s")
 

@@ -86,12 +86,14 @@ def _stream_inserts(scenario: Scenario) -> tuple[list[dict[str, Any]], int]:
     shards = streams.describe_stream(StreamArn=arn)["StreamDescription"].get("Shards", [])
     records: list[dict[str, Any]] = []
     for shard in shards:
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
         for _ in range(10_000):  # bounded: one page per iteration
             page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            records += [stream_event_record(r, arn) for r in page.get("Records", [])
-                        if r.get("eventName") == "INSERT"]
+            records += [
+                stream_event_record(r, arn) for r in page.get("Records", []) if r.get("eventName") == "INSERT"
+            ]
             iterator = page.get("NextShardIterator")
             if not page.get("Records") or not iterator:
                 break
@@ -126,39 +128,64 @@ def _deliver_parallel(scenario: Scenario, concurrency: int) -> Delivery:
     return delivery
 
 
-def run(labs: int = LABS, calls: int = CALLS, window_s: float = WINDOW_S, latency_ms: int = 0,
-        visibility_ms: int = 0, stream_concurrency: int = 1) -> list[Figure]:
+def run(
+    labs: int = LABS,
+    calls: int = CALLS,
+    window_s: float = WINDOW_S,
+    latency_ms: int = 0,
+    visibility_ms: int = 0,
+    stream_concurrency: int = 1,
+) -> list[Figure]:
     labs, stream_concurrency = max(1, labs), max(1, stream_concurrency)
-    print(f"burst: {labs} labs at once; rate limit {calls} calls / {window_s:g} s (429 + Retry-After); "
-          f"latency {latency_ms} ms; visibility {visibility_ms} ms; stream concurrency {stream_concurrency}",
-          flush=True)
+    print(
+        f"burst: {labs} labs at once; rate limit {calls} calls / {window_s:g} s (429 + Retry-After); "
+        f"latency {latency_ms} ms; visibility {visibility_ms} ms; stream concurrency {stream_concurrency}",
+        flush=True,
+    )
     kinds = helper_labs()
     learners = [Learner.make(kinds[i % len(kinds)], f"burst-{i:03d}") for i in range(labs)]
     with Scenario(kinds) as scenario:
         scenario.xc.faults.latency_ms = latency_ms
-        scenario.xc.state.configure(namespace_visibility_delay_ms=visibility_ms,
-                                    object_visibility_delay_ms=visibility_ms)
+        scenario.xc.state.configure(
+            namespace_visibility_delay_ms=visibility_ms, object_visibility_delay_ms=visibility_ms
+        )
         scenario.xc.faults.set_rate_limit(calls, window_s)
         scenario.xc.faults.clear_requests()
         started = time.perf_counter()
         scenario.heartbeat(learners)
         if stream_concurrency == 1:
             delivery = _deliver_sequential(scenario, labs)
-            delivery.shards = len(scenario.stack.client("dynamodbstreams").describe_stream(
-                StreamArn=scenario.router.stream_arn)["StreamDescription"].get("Shards", []))
+            delivery.shards = len(
+                scenario.stack.client("dynamodbstreams")
+                .describe_stream(StreamArn=scenario.router.stream_arn)["StreamDescription"]
+                .get("Shards", [])
+            )
         else:
             delivery = _deliver_parallel(scenario, stream_concurrency)
         elapsed = time.perf_counter() - started
-        first_pass = sum(1 for item in scenario.items().values()
-                         if item.get("deployment_status") == COMPLETED)
+        first_pass = sum(
+            1 for item in scenario.items().values() if item.get("deployment_status") == COMPLETED
+        )
         rounds = _recover(scenario)
         records = scenario.xc.requests()
         items = scenario.items()
         # Waits on each lab's critical path: its namespace, and each helper object a later one needs.
         waits = sum((1 if lr.lab.user_ns else 0) + helper_plan(lr.lab, lr.petname).waited for lr in learners)
-    return _figures(learners, items, records, delivery, elapsed, calls=calls, window_s=window_s,
-                    latency_s=latency_ms / 1000, visibility_s=visibility_ms / 1000, waits=waits,
-                    concurrency=stream_concurrency, first_pass=first_pass, rounds=rounds)
+    return _figures(
+        learners,
+        items,
+        records,
+        delivery,
+        elapsed,
+        calls=calls,
+        window_s=window_s,
+        latency_s=latency_ms / 1000,
+        visibility_s=visibility_ms / 1000,
+        waits=waits,
+        concurrency=stream_concurrency,
+        first_pass=first_pass,
+        rounds=rounds,
+    )
 
 
 def _recover(scenario: Scenario) -> int:
@@ -171,21 +198,41 @@ def _recover(scenario: Scenario) -> int:
         if not markers:
             return round_ - 1
         for marker in markers:
-            db.update_item(TableName=STATE_TABLE, Key={"dep_id": {"S": marker}},
-                           UpdateExpression="SET #t = :t", ExpressionAttributeNames={"#t": "ttl"},
-                           ExpressionAttributeValues={":t": {"N": "1"}})
+            db.update_item(
+                TableName=STATE_TABLE,
+                Key={"dep_id": {"S": marker}},
+                UpdateExpression="SET #t = :t",
+                ExpressionAttributeNames={"#t": "ttl"},
+                ExpressionAttributeValues={":t": {"N": "1"}},
+            )
         scenario.router.fire_schedule()
         scenario.router.drain()
     return MAX_RETRY_ROUNDS
 
 
-def _figures(learners: list[Learner], items: dict[str, dict[str, Any]], records: list[Any],
-             delivery: Delivery, elapsed: float, *, calls: int, window_s: float, latency_s: float,
-             visibility_s: float, waits: int, concurrency: int, first_pass: int, rounds: int) -> list[Figure]:
+def _figures(
+    learners: list[Learner],
+    items: dict[str, dict[str, Any]],
+    records: list[Any],
+    delivery: Delivery,
+    elapsed: float,
+    *,
+    calls: int,
+    window_s: float,
+    latency_s: float,
+    visibility_s: float,
+    waits: int,
+    concurrency: int,
+    first_pass: int,
+    rounds: int,
+) -> list[Figure]:
     statuses = [str(items.get(lr.dep_id, {}).get("deployment_status")) for lr in learners]
     done = statuses.count(COMPLETED)
-    failed_items = [lr.petname + ":" + str(items.get(lr.dep_id, {}).get("failed_step"))
-                    for lr, status in zip(learners, statuses, strict=True) if status == "FAILED"]
+    failed_items = [
+        lr.petname + ":" + str(items.get(lr.dep_id, {}).get("failed_step"))
+        for lr, status in zip(learners, statuses, strict=True)
+        if status == "FAILED"
+    ]
     limited = sum(1 for r in records if r.fault == "rate_limited")
     accepted = len(records) - limited
     bound = accepted / calls * window_s
@@ -194,40 +241,69 @@ def _figures(learners: list[Learner], items: dict[str, dict[str, Any]], records:
     sequential = (len(records) * latency_s + waits * visibility_s) / concurrency
     model = max(bound, sequential)
     failures = len(failed_items) + len(delivery.errors) + delivery.dropped
-    print(f"  {len(records)} XC calls: {accepted} accepted, {limited} answered 429; "
-          f"rate bound {bound:.1f} s; sequential work {sequential:.1f} s over {concurrency} stream slot(s), "
-          f"{delivery.shards} shard(s); {delivery.invocations} deliveries")
+    print(
+        f"  {len(records)} XC calls: {accepted} accepted, {limited} answered 429; "
+        f"rate bound {bound:.1f} s; sequential work {sequential:.1f} s over {concurrency} stream slot(s), "
+        f"{delivery.shards} shard(s); {delivery.invocations} deliveries"
+    )
     if sequential > RATIO_TARGET * bound:
-        print(f"  under this model the target is unreachable: the sequential work alone ({sequential:.1f} s) "
-              f"exceeds {RATIO_TARGET} x the rate bound ({RATIO_TARGET * bound:.1f} s)")
+        print(
+            f"  under this model the target is unreachable: the sequential work alone ({sequential:.1f} s) "
+            f"exceeds {RATIO_TARGET} x the rate bound ({RATIO_TARGET * bound:.1f} s)"
+        )
     detail = "; ".join([*failed_items[:5], *delivery.errors[:3]])
     figures = [
-        Figure(NAME, f"{len(learners)} labs", "labs not COMPLETED", float(len(learners) - done), 0.0, "labs",
-               f"{done} COMPLETED ({first_pass} in the burst, {done - first_pass} by retries over {rounds} "
-               f"round(s)), {statuses.count('FAILED')} FAILED, "
-               f"{len(learners) - done - statuses.count('FAILED')} other"),
-        Figure(NAME, f"{len(learners)} labs", "failures during the burst (informational)",
-               float(failures), float("inf"), "failures",
-               detail or "no FAILED item, no delivery error, nothing dropped"),
-        Figure(NAME, f"{len(learners)} labs", "total / rate bound", elapsed / bound if bound else None,
-               RATIO_TARGET, "x", f"total {elapsed:.1f} s, bound {bound:.1f} s ({accepted} calls / {calls} x "
-               f"{window_s:g} s), model bound {model:.1f} s ({model / bound if bound else 0:.2f}x); "
-               f"{limited} x 429"),
+        Figure(
+            NAME,
+            f"{len(learners)} labs",
+            "labs not COMPLETED",
+            float(len(learners) - done),
+            0.0,
+            "labs",
+            f"{done} COMPLETED ({first_pass} in the burst, {done - first_pass} by retries over {rounds} "
+            f"round(s)), {statuses.count('FAILED')} FAILED, "
+            f"{len(learners) - done - statuses.count('FAILED')} other",
+        ),
+        Figure(
+            NAME,
+            f"{len(learners)} labs",
+            "failures during the burst (informational)",
+            float(failures),
+            float("inf"),
+            "failures",
+            detail or "no FAILED item, no delivery error, nothing dropped",
+        ),
+        Figure(
+            NAME,
+            f"{len(learners)} labs",
+            "total / rate bound",
+            elapsed / bound if bound else None,
+            RATIO_TARGET,
+            "x",
+            f"total {elapsed:.1f} s, bound {bound:.1f} s ({accepted} calls / {calls} x "
+            f"{window_s:g} s), model bound {model:.1f} s ({model / bound if bound else 0:.2f}x); "
+            f"{limited} x 429",
+        ),
     ]
     print_figures(figures)
     return figures
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--labs", type=int, default=LABS)
     parser.add_argument("--calls", type=int, default=CALLS, help="accepted calls per window")
     parser.add_argument("--window-s", type=float, default=WINDOW_S)
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--visibility-ms", type=int, default=0)
-    parser.add_argument("--stream-concurrency", type=int, default=1,
-                        help="records of the stream in flight at once (deployed: 1)")
+    parser.add_argument(
+        "--stream-concurrency",
+        type=int,
+        default=1,
+        help="records of the stream in flight at once (deployed: 1)",
+    )
     args = parser.parse_args(argv)
     run(args.labs, args.calls, args.window_s, args.latency_ms, args.visibility_ms, args.stream_concurrency)
     return 0

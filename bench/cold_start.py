@@ -157,31 +157,59 @@ class Target:
     handler: str = "lambda_handler"
 
 
-def probe(python: Path, target: Target, *, env: Mapping[str, str], function: str, event: Any = None,
-          timeout_s: float = 60.0, count: bool = False, options: Sequence[str] = (),
-          profile: int = 0) -> tuple[Sample, str]:
+def probe(
+    python: Path,
+    target: Target,
+    *,
+    env: Mapping[str, str],
+    function: str,
+    event: Any = None,
+    timeout_s: float = 60.0,
+    count: bool = False,
+    options: Sequence[str] = (),
+    profile: int = 0,
+) -> tuple[Sample, str]:
     """Run `target` once in a new process (the handler with `event`, or only its import when `event` is
     None); return the sample and the process's stderr. Raises SampleError."""
-    spec: dict[str, Any] = {"path": [str(p) for p in target.path], "module": target.module,
-                            "handler": target.handler, "function": function, "timeout_s": timeout_s,
-                            "count": count, "profile": profile}
+    spec: dict[str, Any] = {
+        "path": [str(p) for p in target.path],
+        "module": target.module,
+        "handler": target.handler,
+        "function": function,
+        "timeout_s": timeout_s,
+        "count": count,
+        "profile": profile,
+    }
     if event is not None:
         spec["event"] = event
     command = [str(python), "-I", "-S", "-B", *options, "-c", PROBE, json.dumps(spec)]
     spawned = time.monotonic()
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=SAMPLE_TIMEOUT_S,
-                              env=dict(env), cwd=target.path[0], check=False)
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=SAMPLE_TIMEOUT_S,
+            env=dict(env),
+            cwd=target.path[0],
+            check=False,
+        )
     except subprocess.TimeoutExpired as exc:
         raise SampleError(f"{target.label}: no answer in {SAMPLE_TIMEOUT_S:.0f} s") from exc
     lines = [line for line in done.stdout.splitlines() if line.startswith(MARK)]
     if done.returncode != 0 or not lines:
         tail = (done.stderr.strip().splitlines() or done.stdout.strip().splitlines() or ["(no output)"])[-1]
         raise SampleError(f"{target.label}: exit {done.returncode}: {tail[:300]}")
-    got = json.loads(lines[-1][len(MARK):])
-    sample = Sample(whole=got["returned"] - spawned, start=got["began"] - spawned,
-                    imported=got["imported"] - got["started"], call=got["returned"] - got["imported"],
-                    rss_mb=got["rss_kb"] / 1024, result=got["result"], calls=got["calls"])
+    got = json.loads(lines[-1][len(MARK) :])
+    sample = Sample(
+        whole=got["returned"] - spawned,
+        start=got["began"] - spawned,
+        imported=got["imported"] - got["started"],
+        call=got["returned"] - got["imported"],
+        rss_mb=got["rss_kb"] / 1024,
+        result=got["result"],
+        calls=got["calls"],
+    )
     return sample, done.stderr
 
 
@@ -226,8 +254,11 @@ class Results:
 
     def ratio(self, variant: str, base: str = "floor") -> float | None:
         """Median over rounds of whole(variant) / whole(base) taken in the same round."""
-        pairs = [a.whole / b.whole for a, b in zip(self.samples.get(variant, []), self.samples.get(base, []),
-                                                   strict=False) if a is not None and b is not None]
+        pairs = [
+            a.whole / b.whole
+            for a, b in zip(self.samples.get(variant, []), self.samples.get(base, []), strict=False)
+            if a is not None and b is not None
+        ]
         return statistics.median(pairs) if pairs else None
 
 
@@ -250,9 +281,22 @@ def _lambda_env(function: str, tree: Path, home: Path, extra: Mapping[str, str])
     }
 
 
-_STACK_KEYS: Final = ("AWS_", "SSM_BASE_PATH", "S3_BUCKET", "CERT_NAME", "DEPLOYMENT_STATE_TABLE",
-                      "LAB_CONFIGURATION_TABLE", "NS_", "USER_", "ENV", "DOMAIN", "EMAIL", "CHALLENGE_",
-                      "ACME_", "POWERTOOLS_")
+_STACK_KEYS: Final = (
+    "AWS_",
+    "SSM_BASE_PATH",
+    "S3_BUCKET",
+    "CERT_NAME",
+    "DEPLOYMENT_STATE_TABLE",
+    "LAB_CONFIGURATION_TABLE",
+    "NS_",
+    "USER_",
+    "ENV",
+    "DOMAIN",
+    "EMAIL",
+    "CHALLENGE_",
+    "ACME_",
+    "POWERTOOLS_",
+)
 
 
 def _stack_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -263,26 +307,51 @@ def _callee_stubs() -> dict[str, Callable[[Any, Any], Any]]:
     """udf_worker's callees, answering their real shapes at once (README: Workers in detail)."""
 
     def ns_create(event: Any, context: Any) -> Any:
-        return {"statusCode": 200, "body": {"namespace": event["namespace_name"], "owner": event.get("owner"),
-                                            "created": True, "state": "created", "waited_s": 0.0,
-                                            "create_attempts": 1}}
+        return {
+            "statusCode": 200,
+            "body": {
+                "namespace": event["namespace_name"],
+                "owner": event.get("owner"),
+                "created": True,
+                "state": "created",
+                "waited_s": 0.0,
+                "create_attempts": 1,
+            },
+        }
 
     def user_create(event: Any, context: Any) -> Any:
         if event.get("lookup"):
-            return {"statusCode": 200, "body": {"email": event["email"], "exists": False,
-                                                "namespace_roles": [], "group_names": []}}
+            return {
+                "statusCode": 200,
+                "body": {"email": event["email"], "exists": False, "namespace_roles": [], "group_names": []},
+            }
         roles, groups = event.get("namespace_roles") or [], event.get("group_names") or []
-        return {"statusCode": 200, "body": {"email": event["email"], "created": True, "state": "created",
-                                            "updated": False, "added_roles": roles, "added_groups": groups,
-                                            "renamed_from": None, "namespace_roles": roles,
-                                            "group_names": groups}}
+        return {
+            "statusCode": 200,
+            "body": {
+                "email": event["email"],
+                "created": True,
+                "state": "created",
+                "updated": False,
+                "added_roles": roles,
+                "added_groups": groups,
+                "renamed_from": None,
+                "namespace_roles": roles,
+                "group_names": groups,
+            },
+        }
 
     def helper(event: Any, context: Any) -> Any:
-        return {"statusCode": 200, "body": {"lab": "example", "action": event.get("action", "create"),
-                                            "objects": []}}
+        return {
+            "statusCode": 200,
+            "body": {"lab": "example", "action": event.get("action", "create"), "objects": []},
+        }
 
-    return {"tops-ns-create": ns_create, "tops-user-create": user_create,
-            "tops-udf-helper-example-pre": helper}
+    return {
+        "tops-ns-create": ns_create,
+        "tops-user-create": user_create,
+        "tops-udf-helper-example-pre": helper,
+    }
 
 
 @contextmanager
@@ -300,8 +369,11 @@ def xc_cases(home: Path, trees: Mapping[str, Path]) -> Iterator[list[Case]]:
         for route, stub in _callee_stubs().items():
             stack.invoke.registry.set(route, stub)
         db = stack.client("dynamodb")
-        example = next(lab_id for lab_id, row in LAB_ROWS.items()
-                       if str(row.get("pre_lambda") or "").endswith("example-pre-dev"))
+        example = next(
+            lab_id
+            for lab_id, row in LAB_ROWS.items()
+            if str(row.get("pre_lambda") or "").endswith("example-pre-dev")
+        )
         common = _stack_env(stack.env)
         run_id = uuid.uuid4().hex[:6]
 
@@ -314,44 +386,83 @@ def xc_cases(home: Path, trees: Mapping[str, Path]) -> Iterator[list[Case]]:
             return f"answered {json.dumps(result)[:200]}"
 
         def ns_event(i: int) -> Any:
-            return {"ssm_base_path": BASE_PATH, "namespace_name": f"cs-{run_id}-{i}",
-                    "owner": str(uuid.uuid4()), "description": "cold start bench"}
+            return {
+                "ssm_base_path": BASE_PATH,
+                "namespace_name": f"cs-{run_id}-{i}",
+                "owner": str(uuid.uuid4()),
+                "description": "cold start bench",
+            }
 
         def user_event(i: int) -> Any:
-            return {"ssm_base_path": BASE_PATH, "first_name": "Lab User", "last_name": f"cs{i}",
-                    "email": f"cs-{run_id}-{i}@bench.example.com", "group_names": ["xc-lab-users"],
-                    "namespace_roles": [{"namespace": "system", "role": "f5xc-web-app-scanning-user"}]}
+            return {
+                "ssm_base_path": BASE_PATH,
+                "first_name": "Lab User",
+                "last_name": f"cs{i}",
+                "email": f"cs-{run_id}-{i}@bench.example.com",
+                "group_names": ["xc-lab-users"],
+                "namespace_roles": [{"namespace": "system", "role": "f5xc-web-app-scanning-user"}],
+            }
 
         def token_event(i: int) -> Any:
             # Due again before every sample: three days left, so each run renews and reads back.
-            stack.xc.state.seed_credential("service_credentials", CREDENTIAL, stack.token,
-                                           time.time() + 3 * 86400)
-            return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
-                    "source": "aws.events", "account": "123456789012", "time": "2026-01-01T00:00:00Z",
-                    "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/tr"],
-                    "detail": {}}
+            stack.xc.state.seed_credential(
+                "service_credentials", CREDENTIAL, stack.token, time.time() + 3 * 86400
+            )
+            return {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": "123456789012",
+                "time": "2026-01-01T00:00:00Z",
+                "region": "us-east-1",
+                "resources": ["arn:aws:events:us-east-1:123456789012:rule/tr"],
+                "detail": {},
+            }
 
         def token_ok(result: Any, sample: Any) -> str | None:
-            if isinstance(result, dict) and result.get("statusCode") == 200 and \
-                    result.get("body", {}).get("renewed") is not False:
+            if (
+                isinstance(result, dict)
+                and result.get("statusCode") == 200
+                and result.get("body", {}).get("renewed") is not False
+            ):
                 return None
             return f"answered {json.dumps(result)[:200]}"
 
         def stream_event(i: int) -> Any:
             dep_id = str(uuid.uuid4())
-            item = {"dep_id": {"S": dep_id}, "lab_id": {"S": example},
-                    "email": {"S": f"w{i}-{run_id}@bench.test"}, "petname": {"S": f"cs-{run_id}-w{i}"},
-                    "deployment_status": {"S": "STARTING"}, "created_at": {"S": "2026-01-01T00:00:00.000000"},
-                    "ttl": {"N": str(int(time.time()) + 3600)}}
+            item = {
+                "dep_id": {"S": dep_id},
+                "lab_id": {"S": example},
+                "email": {"S": f"w{i}-{run_id}@bench.test"},
+                "petname": {"S": f"cs-{run_id}-w{i}"},
+                "deployment_status": {"S": "STARTING"},
+                "created_at": {"S": "2026-01-01T00:00:00.000000"},
+                "ttl": {"N": str(int(time.time()) + 3600)},
+            }
             db.put_item(TableName=STATE_TABLE, Item=item)
-            return {"Records": [{
-                "eventID": uuid.uuid4().hex, "eventName": "INSERT", "eventVersion": "1.1",
-                "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-                "dynamodb": {"ApproximateCreationDateTime": int(time.time()),
-                             "Keys": {"dep_id": {"S": dep_id}}, "NewImage": item,
-                             "SequenceNumber": str(10**20 + i), "SizeBytes": 300,
-                             "StreamViewType": "NEW_AND_OLD_IMAGES"},
-                "eventSourceARN": f"arn:aws:dynamodb:us-east-1:123456789012:table/{STATE_TABLE}/stream/x"}]}
+            return {
+                "Records": [
+                    {
+                        "eventID": uuid.uuid4().hex,
+                        "eventName": "INSERT",
+                        "eventVersion": "1.1",
+                        "eventSource": "aws:dynamodb",
+                        "awsRegion": "us-east-1",
+                        "dynamodb": {
+                            "ApproximateCreationDateTime": int(time.time()),
+                            "Keys": {"dep_id": {"S": dep_id}},
+                            "NewImage": item,
+                            "SequenceNumber": str(10**20 + i),
+                            "SizeBytes": 300,
+                            "StreamViewType": "NEW_AND_OLD_IMAGES",
+                        },
+                        "eventSourceARN": (
+                            f"arn:aws:dynamodb:us-east-1:123456789012:table/{STATE_TABLE}/stream/x"
+                        ),
+                    }
+                ]
+            }
 
         def stream_ok(result: Any, event: Any) -> str | None:
             if not isinstance(result, dict) or result.get("batchItemFailures"):
@@ -367,14 +478,43 @@ def xc_cases(home: Path, trees: Mapping[str, Path]) -> Iterator[list[Case]]:
             return len(stack.xc.faults.requests)
 
         yield [
-            Case("ns_create", "tops-ns-create-dev", "ns_create", ns_event, ok,
-                 env("tops-ns-create-dev", "ns_create"), xc_log=xc_requests),
-            Case("user_create", "tops-user-create-dev", "user_create", user_event, ok,
-                 env("tops-user-create-dev", "user_create"), xc_log=xc_requests),
-            Case("token_refresh", "tops-token-refresh-sec", "token_refresh", token_event, token_ok,
-                 env("tops-token-refresh-sec", "token_refresh"), xc_log=xc_requests),
-            Case("udf_worker", "tops-udf-worker-dev", "udf_worker", stream_event, stream_ok,
-                 env("tops-udf-worker-dev", "udf_worker"), timeout_s=300.0, xc_log=xc_requests),
+            Case(
+                "ns_create",
+                "tops-ns-create-dev",
+                "ns_create",
+                ns_event,
+                ok,
+                env("tops-ns-create-dev", "ns_create"),
+                xc_log=xc_requests,
+            ),
+            Case(
+                "user_create",
+                "tops-user-create-dev",
+                "user_create",
+                user_event,
+                ok,
+                env("tops-user-create-dev", "user_create"),
+                xc_log=xc_requests,
+            ),
+            Case(
+                "token_refresh",
+                "tops-token-refresh-sec",
+                "token_refresh",
+                token_event,
+                token_ok,
+                env("tops-token-refresh-sec", "token_refresh"),
+                xc_log=xc_requests,
+            ),
+            Case(
+                "udf_worker",
+                "tops-udf-worker-dev",
+                "udf_worker",
+                stream_event,
+                stream_ok,
+                env("tops-udf-worker-dev", "udf_worker"),
+                timeout_s=300.0,
+                xc_log=xc_requests,
+            ),
         ]
     finally:
         stack.stop()
@@ -403,10 +543,27 @@ def acme_cases(home: Path, trees: Mapping[str, Path]) -> Iterator[tuple[Case, Ca
             action = result.get("body", {}).get("action") if isinstance(result, dict) else None
             return None if action in ("issued", "renewed") else f"answered {json.dumps(result)[:200]}"
 
-        yield (Case("acme_client", "tops-acme-client-mcn", "acme_client", not_due, skipped, env,
-                    timeout_s=180.0, target=WHOLE_TARGETS["acme_client"]),
-               Case("acme_client issuing", "tops-acme-client-mcn", "", lambda i: {"force": True}, issued, env,
-                    timeout_s=180.0))
+        yield (
+            Case(
+                "acme_client",
+                "tops-acme-client-mcn",
+                "acme_client",
+                not_due,
+                skipped,
+                env,
+                timeout_s=180.0,
+                target=WHOLE_TARGETS["acme_client"],
+            ),
+            Case(
+                "acme_client issuing",
+                "tops-acme-client-mcn",
+                "",
+                lambda i: {"force": True},
+                issued,
+                env,
+                timeout_s=180.0,
+            ),
+        )
 
 
 # --------------------------------------------------------------------------- running
@@ -428,11 +585,33 @@ class Bench:
             found["before"] = Target(f"{case.name} before", (self.before[case.name.split()[0]], self.sdk))
         return found
 
+    def probe_case(
+        self,
+        case: Case,
+        target: Target,
+        event: Any,
+        *,
+        count: bool = False,
+        options: Sequence[str] = (),
+        profile: int = 0,
+    ) -> tuple[Sample, str]:
+        """`probe` of `target` with the case's environment, function name and timeout."""
+        return probe(
+            self.python,
+            target,
+            env=case.env,
+            function=case.function,
+            event=event,
+            timeout_s=case.timeout_s,
+            count=count,
+            options=options,
+            profile=profile,
+        )
+
     def one(self, case: Case, variant: str, target: Target, index: int, results: Results) -> None:
         event = case.event(index)
         try:
-            sample, _ = probe(self.python, target, env=case.env, function=case.function, event=event,
-                              timeout_s=case.timeout_s)
+            sample, _ = self.probe_case(case, target, event)
         except SampleError as exc:
             results.add(variant, None)
             results.error = results.error or str(exc)
@@ -448,7 +627,7 @@ class Bench:
         results = {case.name: Results() for case in cases}
         index = 0
         for round_no in range(runs):
-            order = list(cases[round_no % len(cases):]) + list(cases[:round_no % len(cases)])
+            order = list(cases[round_no % len(cases) :]) + list(cases[: round_no % len(cases)])
             for case in order:
                 targets = list(self.targets(case).items())
                 shift = round_no % len(targets)
@@ -464,8 +643,7 @@ class Bench:
             event = case.prepare(10_000 + len(results.census))
             seen = case.xc_log() if case.xc_log else None
             try:
-                sample, _ = probe(self.python, target, env=case.env, function=case.function, event=event,
-                                  timeout_s=case.timeout_s, count=True)
+                sample, _ = self.probe_case(case, target, event, count=True)
             except SampleError as exc:
                 results.error = results.error or str(exc)
                 continue
@@ -475,11 +653,9 @@ class Bench:
     def trace(self, case: Case, top: int) -> None:
         """One sample under -X importtime and cProfile: where the import and the first call go."""
         target = self.targets(case)["worker"]
-        _, stderr = probe(self.python, target, env=case.env, function=case.function,
-                          event=case.prepare(20_000), timeout_s=case.timeout_s, options=("-X", "importtime"))
+        _, stderr = self.probe_case(case, target, case.prepare(20_000), options=("-X", "importtime"))
         imports = [line for line in stderr.splitlines() if line.startswith("import time:")]
-        _, stderr = probe(self.python, target, env=case.env, function=case.function,
-                          event=case.prepare(20_001), timeout_s=case.timeout_s, profile=top)
+        _, stderr = self.probe_case(case, target, case.prepare(20_001), profile=top)
         profile = stderr.splitlines()
         print(f"  trace of {case.name}: imports by cumulative time (first call included), top {top}")
         parsed: list[tuple[int, int, str]] = []
@@ -491,7 +667,7 @@ class Bench:
         for total, own, module in sorted(parsed, reverse=True)[:top]:
             print(f"    {total / 1000:7.1f} ms (self {own / 1000:5.1f})  {module.strip()}")
         print(f"  trace of {case.name}: first call under cProfile (sorted by cumulative time)")
-        for line in profile[:top + 12]:
+        for line in profile[: top + 12]:
             print("   ", line)
 
 
@@ -505,26 +681,47 @@ def whole_figures(case: Case, results: Results) -> list[Figure]:
     figures: list[Figure] = []
     worker, floor, before = results.good("worker"), results.good("floor"), results.good("before")
     if not worker or (case.floor and not floor):
-        return [Figure(NAME, case.name, "whole cold invocation / floor" if case.floor else "peak RSS", None,
-                       case.target if case.floor else RSS_TARGET_MB, "x" if case.floor else "MB",
-                       f"error: {results.error}")]
+        return [
+            Figure(
+                NAME,
+                case.name,
+                "whole cold invocation / floor" if case.floor else "peak RSS",
+                None,
+                case.target if case.floor else RSS_TARGET_MB,
+                "x" if case.floor else "MB",
+                f"error: {results.error}",
+            )
+        ]
 
     def parts(samples: list[Sample]) -> str:
         def ms(values: list[float]) -> str:
             return f"{median(values) * 1000:.0f}"
 
-        return (f"{ms([s.whole for s in samples])} ms = start {ms([s.start for s in samples])}"
-                f" + import {ms([s.imported for s in samples])} + call {ms([s.call for s in samples])}")
+        return (
+            f"{ms([s.whole for s in samples])} ms = start {ms([s.start for s in samples])}"
+            f" + import {ms([s.imported for s in samples])} + call {ms([s.call for s in samples])}"
+        )
 
     if case.floor:
         detail = f"worker {parts(worker)}; floor {parts(floor)}; {len(worker)} rounds"
         if before:
-            detail += (f"; before {parts(before)} ({results.ratio('before'):.2f}x the floor, "
-                       f"{results.ratio('before', 'worker'):.2f}x the worker)")
+            detail += (
+                f"; before {parts(before)} ({results.ratio('before'):.2f}x the floor, "
+                f"{results.ratio('before', 'worker'):.2f}x the worker)"
+            )
         if results.error:
             detail += f"; some samples failed: {results.error}"
-        figures.append(Figure(NAME, case.name, "whole cold invocation / floor", results.ratio("worker"),
-                              case.target, "x", detail))
+        figures.append(
+            Figure(
+                NAME,
+                case.name,
+                "whole cold invocation / floor",
+                results.ratio("worker"),
+                case.target,
+                "x",
+                detail,
+            )
+        )
     rss = max(s.rss_mb for s in worker)
     detail = f"max of {len(worker)} runs, median {median([s.rss_mb for s in worker]):.1f} MB"
     if floor:
@@ -547,8 +744,9 @@ def whole_figures(case: Case, results: Results) -> list[Figure]:
     return figures
 
 
-def import_only(bench: Bench, zips: Zips, before: Zips | None, runs: int, top: int,
-                home: Path) -> list[Figure]:
+def import_only(
+    bench: Bench, zips: Zips, before: Zips | None, runs: int, top: int, home: Path
+) -> list[Figure]:
     """Every zip's `import function` beside a bare `import boto3`, interleaved."""
     names = [d.name for d in zips.deployables]
     env = _lambda_env("tops-import-only", Path.cwd(), home, {})
@@ -556,7 +754,7 @@ def import_only(bench: Bench, zips: Zips, before: Zips | None, runs: int, top: i
     samples: dict[str, dict[str, list[float]]] = {n: {"boto3": [], "worker": [], "before": []} for n in names}
     errors: dict[str, str] = {}
     for round_no in range(runs):
-        order = names[round_no % len(names):] + names[:round_no % len(names)]
+        order = names[round_no % len(names) :] + names[: round_no % len(names)]
         for name in order:
             if name in errors:
                 continue
@@ -577,8 +775,9 @@ def import_only(bench: Bench, zips: Zips, before: Zips | None, runs: int, top: i
         got = samples[d.name]
         limit = IMPORT_TARGETS.get(d.name, IMPORT_TARGET)
         if d.name in errors or not got["worker"]:
-            figure = Figure(NAME, d.name, "import only / boto3", None, limit, "x",
-                            f"error: {errors.get(d.name)}")
+            figure = Figure(
+                NAME, d.name, "import only / boto3", None, limit, "x", f"error: {errors.get(d.name)}"
+            )
         else:
             base, mine = median(got["boto3"]), median(got["worker"])
             detail = f"median {mine * 1000:.0f} ms vs boto3 {base * 1000:.0f} ms"
@@ -594,8 +793,11 @@ def import_only(bench: Bench, zips: Zips, before: Zips | None, runs: int, top: i
                 print(f"    (same package, same imports as {explained[d.package]})")
             else:
                 explained[d.package] = d.name
-                print_slowest(import_times(bench.python, zips.tree(d.name), bench.sdk),
-                              {"function", "shared", d.package}, top)
+                print_slowest(
+                    import_times(bench.python, zips.tree(d.name), bench.sdk),
+                    {"function", "shared", d.package},
+                    top,
+                )
     return figures
 
 
@@ -621,8 +823,14 @@ class ImportLine:
 def import_times(python: Path, tree: Path, sdk: Path) -> list[ImportLine]:
     """`-X importtime` of the handler import from `tree`, in the order printed."""
     code = f"import sys; sys.path[:0] = [{str(tree)!r}, {str(sdk)!r}]; from function import lambda_handler"
-    done = subprocess.run([str(python), "-I", "-S", "-B", "-X", "importtime", "-c", code],
-                          capture_output=True, text=True, timeout=SAMPLE_TIMEOUT_S, cwd=tree, check=False)
+    done = subprocess.run(
+        [str(python), "-I", "-S", "-B", "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=SAMPLE_TIMEOUT_S,
+        cwd=tree,
+        check=False,
+    )
     parsed: list[tuple[int, int, int, str]] = []
     for raw in done.stderr.splitlines():
         if not raw.startswith("import time:") or "self [us]" in raw:
@@ -659,9 +867,18 @@ def _load() -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
 
 
-def run(runs: int = DEFAULT_RUNS, dist: Path | None = None, top: int = 10, zips: Zips | None = None, *,
-        before_dist: Path | None = None, acme: bool = True, only: Sequence[str] = (),
-        trace: str | None = None, imports: bool = True) -> list[Figure]:
+def run(
+    runs: int = DEFAULT_RUNS,
+    dist: Path | None = None,
+    top: int = 10,
+    zips: Zips | None = None,
+    *,
+    before_dist: Path | None = None,
+    acme: bool = True,
+    only: Sequence[str] = (),
+    trace: str | None = None,
+    imports: bool = True,
+) -> list[Figure]:
     runs = max(MIN_RUNS, runs)
     owned = zips is None
     zips = zips or Zips(dist=dist)
@@ -675,11 +892,23 @@ def run(runs: int = DEFAULT_RUNS, dist: Path | None = None, top: int = 10, zips:
             before.close()
 
 
-def _run(zips: Zips, before: Zips | None, runs: int, top: int, *, acme: bool, only: Sequence[str],
-         trace: str | None, imports: bool) -> list[Figure]:
+def _run(
+    zips: Zips,
+    before: Zips | None,
+    runs: int,
+    top: int,
+    *,
+    acme: bool,
+    only: Sequence[str],
+    trace: str | None,
+    imports: bool,
+) -> list[Figure]:
     python = zips.python()
-    print(f"cold start: whole cold invocations (new {python.name} process -> import -> first call), "
-          f"{runs} interleaved rounds; {_load()}", flush=True)
+    print(
+        f"cold start: whole cold invocations (new {python.name} process -> import -> first call), "
+        f"{runs} interleaved rounds; {_load()}",
+        flush=True,
+    )
     zips.build()
     if before is not None:
         before.build()
@@ -721,35 +950,64 @@ def _run(zips: Zips, before: Zips | None, runs: int, top: int, *, acme: bool, on
                 print_figures(found)
                 figures += found
         except Exception as exc:  # Pebble missing, ...: a figure without a value, the rest still counts
-            figures.append(Figure(NAME, "acme_client", "whole cold invocation / floor", None,
-                                  WHOLE_TARGETS["acme_client"], "x", f"error: {type(exc).__name__}: {exc}"))
+            figures.append(
+                Figure(
+                    NAME,
+                    "acme_client",
+                    "whole cold invocation / floor",
+                    None,
+                    WHOLE_TARGETS["acme_client"],
+                    "x",
+                    f"error: {type(exc).__name__}: {exc}",
+                )
+            )
             print_figures(figures[-1:])
     if imports:
-        print(f"cold start, import only: `import function` / `import boto3`, {runs} interleaved rounds",
-              flush=True)
+        print(
+            f"cold start, import only: `import function` / `import boto3`, {runs} interleaved rounds",
+            flush=True,
+        )
         figures += import_only(bench, zips, before, runs, top, home)
     print(f"  {_load()} at the end", flush=True)
     return figures
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help=f"interleaved rounds (>= {MIN_RUNS})")
     parser.add_argument("--dist", type=Path, default=None, help="read the zips here instead of building them")
-    parser.add_argument("--before", type=Path, default=None,
-                        help="zips of an earlier build, measured interleaved as a third variant")
-    parser.add_argument("--top", type=int, default=10,
-                        help="lines listed by --trace and for a zip over target")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="zips of an earlier build, measured interleaved as a third variant",
+    )
+    parser.add_argument(
+        "--top", type=int, default=10, help="lines listed by --trace and for a zip over target"
+    )
     parser.add_argument("--no-acme", action="store_true", help="skip acme_client (needs Pebble)")
     parser.add_argument("--no-imports", action="store_true", help="skip the import-only figures")
-    parser.add_argument("--only", nargs="*", default=(),
-                        help="workers whose whole cold invocation is measured (default: all; `none`: only "
-                             "the import-only figures)")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=(),
+        help="workers whose whole cold invocation is measured (default: all; `none`: only "
+        "the import-only figures)",
+    )
     parser.add_argument("--trace", default=None, help="print an import and cProfile trace of this worker")
     args = parser.parse_args(argv)
-    figures = run(args.runs, args.dist, args.top, before_dist=args.before, acme=not args.no_acme,
-                  only=args.only, trace=args.trace, imports=not args.no_imports)
+    figures = run(
+        args.runs,
+        args.dist,
+        args.top,
+        before_dist=args.before,
+        acme=not args.no_acme,
+        only=args.only,
+        trace=args.trace,
+        imports=not args.no_imports,
+    )
     print("summary")
     print_figures(figures)
     return 0

@@ -55,16 +55,20 @@ class LabRun:
 
 def run(latency_ms: int = LATENCY_MS, visibility_ms: int = VISIBILITY_MS) -> list[Figure]:
     latency_s, visibility_s = latency_ms / 1000, visibility_ms / 1000
-    print(f"provisioning: one lab of each helper kind through udf_worker; XC latency {latency_ms} ms "
-          f"per call, namespaces and objects invisible {visibility_ms} ms after create", flush=True)
+    print(
+        f"provisioning: one lab of each helper kind through udf_worker; XC latency {latency_ms} ms "
+        f"per call, namespaces and objects invisible {visibility_ms} ms after create",
+        flush=True,
+    )
     labs = helper_labs()
     runs: list[LabRun] = []
     with Scenario(labs) as scenario:
         durations: list[float] = []
         scenario.timed_worker(durations)
         scenario.xc.faults.latency_ms = latency_ms
-        scenario.xc.state.configure(namespace_visibility_delay_ms=visibility_ms,
-                                    object_visibility_delay_ms=visibility_ms)
+        scenario.xc.state.configure(
+            namespace_visibility_delay_ms=visibility_ms, object_visibility_delay_ms=visibility_ms
+        )
         for lab in labs:
             learner = Learner.make(lab, f"bench-{lab.name}")
             plan = helper_plan(lab, learner.petname)
@@ -78,13 +82,20 @@ def run(latency_ms: int = LATENCY_MS, visibility_ms: int = VISIBILITY_MS) -> lis
             records = scenario.xc.requests()
             item = scenario.items().get(learner.dep_id, {})
             problems = [repr(e)[:200] for e in (*queue.errors, *stream.errors)] + stream.dropped
-            runs.append(LabRun(
-                lab=lab.name, wall_s=sum(durations), calls=len(records), minimum=minimum, waits=waits,
-                delays_s=waits * visibility_s, breakdown=call_breakdown(records),
-                status=str(item.get("deployment_status")),
-                error="; ".join(problems) or (f"{len(durations)} worker invocations" if len(durations) != 1
-                                              else ""),
-            ))
+            runs.append(
+                LabRun(
+                    lab=lab.name,
+                    wall_s=sum(durations),
+                    calls=len(records),
+                    minimum=minimum,
+                    waits=waits,
+                    delays_s=waits * visibility_s,
+                    breakdown=call_breakdown(records),
+                    status=str(item.get("deployment_status")),
+                    error="; ".join(problems)
+                    or (f"{len(durations)} worker invocations" if len(durations) != 1 else ""),
+                )
+            )
             time.sleep(0)  # nothing shared between labs but the stack
     return _figures(runs, latency_s)
 
@@ -96,29 +107,51 @@ def _figures(runs: list[LabRun], latency_s: float) -> list[Figure]:
         floor = r.floor_s(latency_s)
         why = "" if ok else f"; status {r.status} {r.error}".rstrip()
         value = r.wall_s / floor if ok and floor else None
-        ratio = Figure(NAME, r.lab, "wall / floor", value, RATIO_TARGET, "x",
-                       f"wall {r.wall_s:.3f} s, floor {floor:.3f} s ({r.calls} calls x {latency_s:.3f} s + "
-                       f"{r.delays_s:.1f} s visibility); ideal {r.ideal_s(latency_s):.3f} s{why}")
-        calls = Figure(NAME, r.lab, "XC calls", float(r.calls) if ok else None, float(r.minimum + r.waits),
-                       "calls", f"minimum {r.minimum} + {r.waits} poll(s); {r.breakdown}{why}")
+        ratio = Figure(
+            NAME,
+            r.lab,
+            "wall / floor",
+            value,
+            RATIO_TARGET,
+            "x",
+            f"wall {r.wall_s:.3f} s, floor {floor:.3f} s ({r.calls} calls x {latency_s:.3f} s + "
+            f"{r.delays_s:.1f} s visibility); ideal {r.ideal_s(latency_s):.3f} s{why}",
+        )
+        calls = Figure(
+            NAME,
+            r.lab,
+            "XC calls",
+            float(r.calls) if ok else None,
+            float(r.minimum + r.waits),
+            "calls",
+            f"minimum {r.minimum} + {r.waits} poll(s); {r.breakdown}{why}",
+        )
         print_figures([ratio, calls])
         figures += [ratio, calls]
     if runs and all(r.status == COMPLETED and not r.error for r in runs):
         wall = sum(r.wall_s for r in runs)
         floor = sum(r.floor_s(latency_s) for r in runs)
-        total = Figure(NAME, "all labs", "wall / floor", wall / floor, RATIO_TARGET, "x",
-                       f"wall {wall:.3f} s, floor {floor:.3f} s, ideal "
-                       f"{sum(r.ideal_s(latency_s) for r in runs):.3f} s; "
-                       f"calls {sum(r.calls for r in runs)} vs allowed "
-                       f"{sum(r.minimum + r.waits for r in runs)}")
+        total = Figure(
+            NAME,
+            "all labs",
+            "wall / floor",
+            wall / floor,
+            RATIO_TARGET,
+            "x",
+            f"wall {wall:.3f} s, floor {floor:.3f} s, ideal "
+            f"{sum(r.ideal_s(latency_s) for r in runs):.3f} s; "
+            f"calls {sum(r.calls for r in runs)} vs allowed "
+            f"{sum(r.minimum + r.waits for r in runs)}",
+        )
         print_figures([total])
         figures.append(total)
     return figures
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--latency-ms", type=int, default=LATENCY_MS)
     parser.add_argument("--visibility-ms", type=int, default=VISIBILITY_MS)
     args = parser.parse_args(argv)

@@ -55,8 +55,10 @@ class Figure:
         return f"{number:.3f} {self.unit}"
 
     def line(self) -> str:
-        text = (f"  {self.verdict}  {self.subject:<16} {self.measure:<28} "
-                f"{self.shown(self.value):>12}  (target <= {self.shown(self.target)})")
+        text = (
+            f"  {self.verdict}  {self.subject:<16} {self.measure:<28} "
+            f"{self.shown(self.value):>12}  (target <= {self.shown(self.target)})"
+        )
         return f"{text}  {self.detail}" if self.detail else text
 
 
@@ -82,14 +84,19 @@ def cpu_model() -> str:
 def machine() -> dict[str, str]:
     """`uname -a`, the CPU model and the CPU count, as RESULTS.md records them."""
     try:
-        uname = subprocess.run(["uname", "-a"], capture_output=True, text=True, timeout=10,
-                               check=False).stdout.strip()
+        uname = subprocess.run(
+            ["uname", "-a"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout.strip()
     except OSError:
         uname = " ".join(platform.uname())
     one, five, fifteen = os.getloadavg()
-    return {"uname -a": uname, "CPU": cpu_model(), "nproc": str(os.cpu_count() or "?"),
-            "Python": platform.python_version(),
-            "load average when written (1, 5, 15 min)": f"{one:.2f} {five:.2f} {fifteen:.2f}"}
+    return {
+        "uname -a": uname,
+        "CPU": cpu_model(),
+        "nproc": str(os.cpu_count() or "?"),
+        "Python": platform.python_version(),
+        "load average when written (1, 5, 15 min)": f"{one:.2f} {five:.2f} {fifteen:.2f}",
+    }
 
 
 def _cell(text: str) -> str:
@@ -101,11 +108,16 @@ def markdown(figures: Sequence[Figure], when: dt.datetime | None = None) -> str:
     stamp = (when or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
     lines = [BEGIN, f"Run: {stamp}", ""]
     lines += [f"- {key}: `{value}`" for key, value in machine().items()]
-    lines += ["", "| benchmark | subject | measure | target | measured | verdict | detail |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "| benchmark | subject | measure | target | measured | verdict | detail |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for f in figures:
-        lines.append(f"| {f.bench} | {f.subject} | {_cell(f.measure)} | <= {f.shown(f.target)} | "
-                     f"{f.shown(f.value)} | {f.verdict} | {_cell(f.detail)} |")
+        lines.append(
+            f"| {f.bench} | {f.subject} | {_cell(f.measure)} | <= {f.shown(f.target)} | "
+            f"{f.shown(f.value)} | {f.verdict} | {_cell(f.detail)} |"
+        )
     passed = sum(f.passed for f in figures)
     lines += ["", f"{passed} of {len(figures)} figures within target.", END]
     return "\n".join(lines)

@@ -8,8 +8,6 @@ benchmark 1, not these), then sends heartbeats and lets the router deliver them.
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import logging
 import os
 import time
@@ -19,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from devstack.pki import certificate_body, self_signed
 from devstack.stack import ENV_NAME, LAB_ROWS, STATE_TABLE, LocalStack, StackOptions
 
 HELPER_PREFIX: Final = "tops-udf-helper-"
@@ -45,7 +44,7 @@ def helper_labs() -> list[Lab]:
     for lab_id, row in LAB_ROWS.items():
         function = str(row.get("pre_lambda") or "").rsplit(":", 1)[-1]
         if function.startswith(HELPER_PREFIX) and function.endswith(HELPER_SUFFIX):
-            labs.append(Lab(lab_id, function[len(HELPER_PREFIX):-len(HELPER_SUFFIX)], row))
+            labs.append(Lab(lab_id, function[len(HELPER_PREFIX) : -len(HELPER_SUFFIX)], row))
     return labs
 
 
@@ -84,41 +83,9 @@ class Learner:
     def body(self) -> str:
         import json
 
-        return json.dumps({"lab_id": self.lab.lab_id, "dep_id": self.dep_id, "email": self.email,
-                           "petname": self.petname})
-
-
-def self_signed(common_name: str) -> tuple[bytes, bytes]:
-    """A self-signed EC certificate for `*.common_name` and its key, both PEM."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1)).not_valid_after(now + dt.timedelta(days=90))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(f"*.{common_name}")]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
-
-
-def certificate_body(name: str, cert_pem: bytes, key_pem: bytes) -> dict[str, Any]:
-    """A certificate as cert_mgmt creates it in `shared` (docs/xc-api.md §7.4)."""
-
-    def url(data: bytes) -> str:
-        return "string:///" + base64.b64encode(data).decode()
-
-    secret = {"clear_secret_info": {"url": url(key_pem)}}
-    return {"metadata": {"name": name, "namespace": "shared", "disable": False},
-            "spec": {"certificate_url": url(cert_pem), "private_key": secret}}
+        return json.dumps(
+            {"lab_id": self.lab.lab_id, "dep_id": self.dep_id, "email": self.email, "petname": self.petname}
+        )
 
 
 def quiet() -> None:
@@ -176,7 +143,7 @@ class Scenario:
             names.add(definition.context("seed", config).cert_name)
         for name in sorted(names):
             if name not in {o["name"] for o in self._shared("certificates")}:
-                cert_pem, key_pem = self_signed(f"{name}.bench.example.com")
+                cert_pem, key_pem = self_signed(f"{name}.bench.example.com").pem_pair
                 body = certificate_body(name, cert_pem, key_pem)
                 self.xc.state.create_object("shared", "certificates", body)
 

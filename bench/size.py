@@ -56,8 +56,15 @@ def _run(zips: Zips, top: int) -> list[Figure]:
         path = paths[d.name]
         size = path.stat().st_size
         source_only = zips.source_only_zip_size(d.name)
-        figure = Figure(NAME, d.name, "zipped size", size / MIB, TARGETS_MIB.get(d.name, DEFAULT_TARGET_MIB),
-                        "MiB", f"{size} B; without .pyc {source_only / MIB:.2f} MiB")
+        figure = Figure(
+            NAME,
+            d.name,
+            "zipped size",
+            size / MIB,
+            TARGETS_MIB.get(d.name, DEFAULT_TARGET_MIB),
+            "MiB",
+            f"{size} B; without .pyc {source_only / MIB:.2f} MiB",
+        )
         print_figures([figure])
         figures.append(figure)
         if not figure.passed:
@@ -67,8 +74,9 @@ def _run(zips: Zips, top: int) -> list[Figure]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dist", type=Path, default=None, help="read the zips here instead of building them")
     parser.add_argument("--top", type=int, default=8, help="entries listed for a zip over target")
     args = parser.parse_args(argv)

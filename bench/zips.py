@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from scripts.package import (
     Packager,
     load_manifest,
     load_target,
+    pip_install_command,
     read_requirements,
     write_zip,
 )
@@ -71,8 +71,9 @@ class Zips:
                     raise FileNotFoundError(f"{path} is missing: run `python -m scripts.package --all`")
                 self._paths[d.name] = path
             return self._paths
-        packager = Packager(root=ROOT, build_dir=self.work / "build", out_dir=self.work / "dist",
-                            log=lambda message: None)
+        packager = Packager(
+            root=ROOT, build_dir=self.work / "build", out_dir=self.work / "dist", log=lambda message: None
+        )
         for d in self.deployables:
             print(f"  building {d.zip_name}", flush=True)
             self._paths[d.name] = packager.build(d).path
@@ -117,19 +118,28 @@ class Zips:
         SDK_CACHE.mkdir(parents=True, exist_ok=True)
         partial = Path(tempfile.mkdtemp(prefix=".sdk-", dir=SDK_CACHE))
         try:
-            install = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                       "--no-input", "--no-compile", "--target", str(partial),
-                       "--constraint", str(ROOT / "constraints.txt"),
-                       f"boto3=={version}", f"botocore=={version}"]
+            install = pip_install_command(
+                partial,
+                "--constraint",
+                str(ROOT / "constraints.txt"),
+                f"boto3=={version}",
+                f"botocore=={version}",
+            )
             subprocess.run(install, check=True, capture_output=True, text=True, timeout=600)
             shutil.rmtree(partial / "bin", ignore_errors=True)
-            subprocess.run([str(python), "-m", "compileall", "-q", "-j", "0", str(partial)], check=True,
-                           capture_output=True, text=True, timeout=600,
-                           env={**os.environ, "PYTHONHASHSEED": "0"})
+            subprocess.run(
+                [str(python), "-m", "compileall", "-q", "-j", "0", str(partial)],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                env={**os.environ, "PYTHONHASHSEED": "0"},
+            )
             partial.rename(sdk)
         except subprocess.CalledProcessError as exc:
-            raise RuntimeError(f"installing the SDK for the bench failed: {exc.stderr.strip()[-400:]}") \
-                from exc
+            raise RuntimeError(
+                f"installing the SDK for the bench failed: {exc.stderr.strip()[-400:]}"
+            ) from exc
         finally:
             shutil.rmtree(partial, ignore_errors=True)
         return sdk

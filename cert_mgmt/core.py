@@ -11,8 +11,9 @@ from typing import Any, Final, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cert_mgmt.errors import CertificateObjectMissingError, CertificateSourceError, InvalidCertificateError
-from cert_mgmt.models import CHAIN_FILE, KEY_FILE, Action, CertRequest, CertTarget, EventResult, PushResult
+from cert_mgmt.models import Action, CertRequest, CertTarget, EventResult, PushResult
 from cert_mgmt.pem import CertificatePair, LeafInfo, validate_pair
+from shared.certpair import CHAIN_FILE, KEY_FILE
 from shared.deadline import Deadline
 from shared.errors import RetryableError
 from shared.secret import Secret
@@ -43,17 +44,26 @@ def utcnow() -> datetime:
 
 
 def push_certificates(
-    request: CertRequest, *, s3: S3Reader, xc: XCRequester, deadline: Deadline | None = None,
+    request: CertRequest,
+    *,
+    s3: S3Reader,
+    xc: XCRequester,
+    deadline: Deadline | None = None,
     now: Callable[[], datetime] = utcnow,
 ) -> EventResult:
     """Publish every certificate the event names, in order; the first failure is raised."""
-    results = tuple(push_certificate(target, s3=s3, xc=xc, deadline=deadline, now=now)
-                    for target in request.targets)
+    results = tuple(
+        push_certificate(target, s3=s3, xc=xc, deadline=deadline, now=now) for target in request.targets
+    )
     return EventResult(results=results, skipped=request.skipped)
 
 
 def push_certificate(
-    target: CertTarget, *, s3: S3Reader, xc: XCRequester, deadline: Deadline | None = None,
+    target: CertTarget,
+    *,
+    s3: S3Reader,
+    xc: XCRequester,
+    deadline: Deadline | None = None,
     now: Callable[[], datetime] = utcnow,
 ) -> PushResult:
     """Load and validate the pair, then make XC certificate `shared/<name>` hold it.
@@ -66,18 +76,30 @@ def push_certificate(
     chain_pem = read_object(s3, target.bucket, target.chain_key)
     key_pem = read_object(s3, target.bucket, target.key_key)
     pair = validate_pair(target.name, chain_pem, key_pem, now=now())
-    log.debug("certificate pair is valid", extra={
-        "certificate": target.name, "chain_length": pair.chain_length, "issuer": pair.leaf.issuer,
-        "not_after": pair.leaf.not_after.isoformat(),
-    })
+    log.debug(
+        "certificate pair is valid",
+        extra={
+            "certificate": target.name,
+            "chain_length": pair.chain_length,
+            "issuer": pair.leaf.issuer,
+            "not_after": pair.leaf.not_after.isoformat(),
+        },
+    )
     body = certificate_body(pair)
     action = _publish(xc, pair, body, deadline=deadline)
-    result = PushResult(certificate=target.name, action=action, not_after=pair.leaf.not_after,
-                        names=pair.leaf.names)
-    log.info(f"certificate {action}", extra={
-        "certificate": target.name, "action": action, "changed": result.changed,
-        "not_after": pair.leaf.not_after.isoformat(), "names": list(pair.leaf.names),
-    })
+    result = PushResult(
+        certificate=target.name, action=action, not_after=pair.leaf.not_after, names=pair.leaf.names
+    )
+    log.info(
+        f"certificate {action}",
+        extra={
+            "certificate": target.name,
+            "action": action,
+            "changed": result.changed,
+            "not_after": pair.leaf.not_after.isoformat(),
+            "names": list(pair.leaf.names),
+        },
+    )
     return result
 
 
@@ -97,10 +119,14 @@ def read_object(s3: S3Reader, bucket: str, key: str) -> bytes:
             raise CertificateObjectMissingError(
                 f"{where} does not exist (yet); the other half of the pair may still be uploading"
             ) from exc
-        hint = " (the role needs s3:GetObject, and s3:ListBucket to see a missing object as 404)" \
-            if code in ("AccessDenied", "403") else ""
-        raise CertificateSourceError(f"cannot read {where}: {code or 'error'}{hint}",
-                                     retryable=code not in _PERMANENT_CODES) from exc
+        hint = (
+            " (the role needs s3:GetObject, and s3:ListBucket to see a missing object as 404)"
+            if code in ("AccessDenied", "403")
+            else ""
+        )
+        raise CertificateSourceError(
+            f"cannot read {where}: {code or 'error'}{hint}", retryable=code not in _PERMANENT_CODES
+        ) from exc
     except BotoCoreError as exc:
         raise CertificateSourceError(f"cannot read {where}: {type(exc).__name__}", retryable=True) from exc
     if len(data) > OBJECT_MAX_BYTES:
@@ -170,8 +196,9 @@ def _algorithm_matches(shown: str, algorithm: str) -> bool:
     return shown.upper().replace("-", "_").startswith(family)
 
 
-def _publish(xc: XCRequester, pair: CertificatePair, body: dict[str, Any], *,
-             deadline: Deadline | None) -> Action:
+def _publish(
+    xc: XCRequester, pair: CertificatePair, body: dict[str, Any], *, deadline: Deadline | None
+) -> Action:
     current = _get(xc, pair.name, deadline=deadline)
     if current is None:
         try:

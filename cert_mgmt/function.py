@@ -16,8 +16,13 @@ from shared.tenant import call_with_tenant
 logger = get_logger("cert_mgmt")
 
 
-@event_worker(logger, parse=raw_event, config=load_config, failure="certificate push failed",
-              correlation_id_path="Records[0].s3.object.key")
+@event_worker(
+    logger,
+    parse=raw_event,
+    config=load_config,
+    failure="certificate push failed",
+    correlation_id_path="Records[0].s3.object.key",
+)
 def lambda_handler(event: Any, config: Config, deadline: Deadline) -> dict[str, Any]:
     """Publish the pair named by the event (read once the settings name the bucket and certificate it
     may touch). Failures raise, so the asynchronous S3 invoke is retried. The tenant is read only

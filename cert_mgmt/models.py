@@ -8,13 +8,12 @@ from datetime import datetime
 from typing import Any, Final, Literal, NotRequired, TypedDict
 from urllib.parse import unquote_plus
 
+from shared import certpair
 from shared.errors import InputError
 
-CHAIN_FILE: Final = "fullchain.pem"
-KEY_FILE: Final = "privkey.pem"
-PAIR_FILES: Final = (CHAIN_FILE, KEY_FILE)
 # XC object names are DNS-1035 labels; the key is `<name>/<file>` with nothing in between.
-_PAIR_KEY = re.compile(r"^(?P<name>[a-z]([-a-z0-9]{0,61}[a-z0-9])?)/(?P<file>fullchain\.pem|privkey\.pem)$")
+_FILES: Final = "|".join(re.escape(file) for file in certpair.PAIR_FILES)
+_PAIR_KEY = re.compile(rf"^(?P<name>[a-z]([-a-z0-9]{{0,61}}[a-z0-9])?)/(?P<file>{_FILES})$")
 
 Action = Literal["created", "replaced", "unchanged"]
 
@@ -28,11 +27,11 @@ class CertTarget:
 
     @property
     def chain_key(self) -> str:
-        return f"{self.name}/{CHAIN_FILE}"
+        return certpair.chain_key(self.name)
 
     @property
     def key_key(self) -> str:
-        return f"{self.name}/{KEY_FILE}"
+        return certpair.key_key(self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +63,11 @@ def parse_event(event: Any, *, bucket: str, cert_name: str) -> CertRequest:
         return CertRequest(targets=(), skipped=("s3:TestEvent",))
     records = event.get("Records")
     if not isinstance(records, list) or not any(isinstance(r, dict) and "s3" in r for r in records):
-        raise InputError("Records", f"holds no S3 record: this function publishes certificate {cert_name} "
-                                    f"on S3 ObjectCreated events for {cert_name}/ in {bucket}")
+        raise InputError(
+            "Records",
+            f"holds no S3 record: this function publishes certificate {cert_name} "
+            f"on S3 ObjectCreated events for {cert_name}/ in {bucket}",
+        )
     target = CertTarget(bucket=bucket, name=cert_name)
     wanted = False
     skipped: list[str] = []
@@ -83,15 +85,21 @@ def parse_event(event: Any, *, bucket: str, cert_name: str) -> CertRequest:
         bucket_field = s3.get("bucket")
         record_bucket = bucket_field.get("name") if isinstance(bucket_field, dict) else None
         if record_bucket != bucket:
-            raise InputError(f"{where}.s3.bucket.name",
-                             f"must be {bucket!r} (this function's bucket), got {record_bucket!r:.80}")
+            raise InputError(
+                f"{where}.s3.bucket.name",
+                f"must be {bucket!r} (this function's bucket), got {record_bucket!r:.80}",
+            )
         key = unquote_plus(raw_key)
         if not key.startswith(f"{cert_name}/"):
-            raise InputError(f"{where}.s3.object.key", f"{key[:120]!r} is not under {cert_name}/: this "
-                                                       f"function publishes certificate {cert_name} only")
+            raise InputError(
+                f"{where}.s3.object.key",
+                f"{key[:120]!r} is not under {cert_name}/: this "
+                f"function publishes certificate {cert_name} only",
+            )
         event_name = record.get("eventName")
-        if (isinstance(event_name, str) and not event_name.startswith("ObjectCreated:")) \
-                or cert_name_of(key) != cert_name:
+        if (isinstance(event_name, str) and not event_name.startswith("ObjectCreated:")) or cert_name_of(
+            key
+        ) != cert_name:
             skipped.append(key)
             continue
         wanted = True
@@ -118,8 +126,13 @@ class PushResult:
         return self.action != "unchanged"
 
     def body(self) -> PushBody:
-        return {"certificate": self.certificate, "action": self.action, "changed": self.changed,
-                "not_after": self.not_after.isoformat(), "names": list(self.names)}
+        return {
+            "certificate": self.certificate,
+            "action": self.action,
+            "changed": self.changed,
+            "not_after": self.not_after.isoformat(),
+            "names": list(self.names),
+        }
 
 
 class EventBody(TypedDict):

@@ -13,7 +13,6 @@ from typing import Any, Final
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from cert_mgmt.errors import (
@@ -22,7 +21,8 @@ from cert_mgmt.errors import (
     InvalidCertificateError,
     KeyMismatchError,
 )
-from cert_mgmt.models import CHAIN_FILE, KEY_FILE
+from shared.certinfo import key_algorithm, name_attribute, spki
+from shared.certpair import CHAIN_FILE, KEY_FILE
 from shared.secret import Secret
 
 _PRIVATE_KEY_MARK: Final = b"PRIVATE KEY-----"
@@ -62,64 +62,65 @@ def validate_pair(name: str, chain_pem: bytes, key_pem: bytes, *, now: datetime)
     certs = _load_chain(chain_pem)
     key = _load_key(key_pem)
     if len(certs) < 2:
-        raise ChainOrderError(CHAIN_FILE, (
-            f"holds only the leaf certificate ({_subject(certs[0])}); its issuer "
-            f"({certs[0].issuer.rfc4514_string() or 'empty issuer'}) must follow it"
-        ))
+        raise ChainOrderError(
+            CHAIN_FILE,
+            (
+                f"holds only the leaf certificate ({_subject(certs[0])}); its issuer "
+                f"({certs[0].issuer.rfc4514_string() or 'empty issuer'}) must follow it"
+            ),
+        )
     for index in range(len(certs) - 1):
         child, parent = certs[index], certs[index + 1]
         try:
             child.verify_directly_issued_by(parent)
         except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm) as exc:
-            raise ChainOrderError(CHAIN_FILE, (
-                f"the chain must be leaf first, each certificate signed by the next, but certificate "
-                f"{index} ({_subject(child)}) is not issued by certificate {index + 1} ({_subject(parent)})"
-            )) from exc
+            raise ChainOrderError(
+                CHAIN_FILE,
+                (
+                    "the chain must be leaf first, each certificate signed by the next, but certificate "
+                    f"{index} ({_subject(child)}) is not issued by "
+                    f"certificate {index + 1} ({_subject(parent)})"
+                ),
+            ) from exc
     leaf = certs[0]
     leaf_info = describe(leaf)
     if leaf_info.not_after <= now:
-        raise CertificateExpiredError(CHAIN_FILE, (
-            f"the leaf certificate ({_subject(leaf)}) expired at {leaf_info.not_after.isoformat()}"
-        ))
-    if _spki(key.public_key()) != _spki(leaf.public_key()):
+        raise CertificateExpiredError(
+            CHAIN_FILE,
+            (f"the leaf certificate ({_subject(leaf)}) expired at {leaf_info.not_after.isoformat()}"),
+        )
+    if spki(key.public_key()) != spki(leaf.public_key()):
         raise KeyMismatchError(
             f"{KEY_FILE} does not belong to the leaf of {CHAIN_FILE} ({_subject(leaf)}, notAfter "
             f"{leaf_info.not_after.isoformat()}): a renewal is probably half written; retry later"
         )
-    return CertificatePair(name=name, chain_pem=chain_pem, key_pem=Secret(key_pem.decode("ascii")),
-                           leaf=leaf_info, chain_length=len(certs))
+    return CertificatePair(
+        name=name,
+        chain_pem=chain_pem,
+        key_pem=Secret(key_pem.decode("ascii")),
+        leaf=leaf_info,
+        chain_length=len(certs),
+    )
 
 
 def describe(cert: x509.Certificate) -> LeafInfo:
     """The facts of a certificate that XC's `infos[]` reports too."""
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        names = [*san.get_values_for_type(x509.DNSName),
-                 *(str(ip) for ip in san.get_values_for_type(x509.IPAddress))]
+        names = [
+            *san.get_values_for_type(x509.DNSName),
+            *(str(ip) for ip in san.get_values_for_type(x509.IPAddress)),
+        ]
     except x509.ExtensionNotFound:
         names = []
     return LeafInfo(
-        common_name=_attribute(cert.subject, NameOID.COMMON_NAME),
+        common_name=name_attribute(cert.subject, NameOID.COMMON_NAME),
         names=tuple(sorted(set(names))),
         issuer=cert.issuer.rfc4514_string(),
-        issuer_common_name=_attribute(cert.issuer, NameOID.COMMON_NAME),
+        issuer_common_name=name_attribute(cert.issuer, NameOID.COMMON_NAME),
         not_after=cert.not_valid_after_utc,
         key_algorithm=key_algorithm(cert.public_key()),
     )
-
-
-def key_algorithm(key: Any) -> str:
-    if isinstance(key, rsa.RSAPublicKey):
-        return "RSA"
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return "ECDSA"
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        return "Ed25519"
-    if isinstance(key, ed448.Ed448PublicKey):
-        return "Ed448"
-    if isinstance(key, dsa.DSAPublicKey):
-        return "DSA"
-    return type(key).__name__
 
 
 def _load_chain(data: bytes) -> list[x509.Certificate]:
@@ -145,23 +146,11 @@ def _load_key(data: bytes) -> Any:
         data.decode("ascii")
         return serialization.load_pem_private_key(data, password=None)
     except TypeError:
-        raise InvalidCertificateError(KEY_FILE, "holds an encrypted private key; it must be unencrypted") \
-            from None
+        raise InvalidCertificateError(
+            KEY_FILE, "holds an encrypted private key; it must be unencrypted"
+        ) from None
     except (ValueError, UnsupportedAlgorithm):
         raise InvalidCertificateError(KEY_FILE, "is not a valid unencrypted PEM private key") from None
-
-
-def _spki(public_key: Any) -> bytes:
-    return bytes(public_key.public_bytes(serialization.Encoding.DER,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo))
-
-
-def _attribute(name: x509.Name, oid: x509.ObjectIdentifier) -> str:
-    values = name.get_attributes_for_oid(oid)
-    if not values:
-        return ""
-    value = values[0].value
-    return value if isinstance(value, str) else value.decode(errors="replace")
 
 
 def _subject(cert: x509.Certificate) -> str:

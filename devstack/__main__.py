@@ -64,8 +64,9 @@ def _run_xc(args: argparse.Namespace) -> int:
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="show the workers' own log lines and every HTTP request")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show the workers' own log lines and every HTTP request"
+    )
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -77,8 +78,12 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _up_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ttl", type=int, default=300, help="TTL_EXTENSION_SECONDS for udf_dispatch")
     parser.add_argument("--no-pebble", action="store_true", help="start without Pebble and the DNS server")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="also print the workers' own log lines and every HTTP request")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print the workers' own log lines and every HTTP request",
+    )
 
 
 def _python_command() -> str:
@@ -94,23 +99,42 @@ def _run_up(args: argparse.Namespace) -> int:
     from devstack.stack import LocalStack, StackOptions
     from devstack.trace import Console, quiet_logs
 
-    options = StackOptions(ttl_extension_seconds=args.ttl, pebble=not args.no_pebble,
-                           quiet_workers=not args.verbose, access_logs=args.verbose)
+    options = StackOptions(
+        ttl_extension_seconds=args.ttl,
+        pebble=not args.no_pebble,
+        quiet_workers=not args.verbose,
+        access_logs=args.verbose,
+    )
     with quiet_logs(not args.verbose), LocalStack(options) as stack:
         assert stack.invoke is not None and stack.router is not None
-        lines = ["Local stack", f"  moto (AWS)       {stack.moto_url}",
-                 f"  XC emulator      {stack.xc.url}  (state: {stack.xc.url}/_emulator/state)"]
+        lines = [
+            "Local stack",
+            f"  moto (AWS)       {stack.moto_url}",
+            f"  XC emulator      {stack.xc.url}  (state: {stack.xc.url}/_emulator/state)",
+        ]
         if stack.ari is not None:
-            lines += [f"  ACME (Pebble)    {stack.ari.directory_url}  (with renewalInfo)",
-                      f"  DNS (Route 53)   {stack.dns.address}"]
-        lines += [f"  Lambda invoke    {stack.invoke.url}  (every deployable in deployables.toml)", "",
-                  "Seeded"]
+            lines += [
+                f"  ACME (Pebble)    {stack.ari.directory_url}  (with renewalInfo)",
+                f"  DNS (Route 53)   {stack.dns.address}",
+            ]
+        lines += [
+            f"  Lambda invoke    {stack.invoke.url}  (every deployable in deployables.toml)",
+            "",
+            "Seeded",
+        ]
         lines += [f"  {line}" for line in stack.seeds()]
         lines += ["", "Wired (what the deployed triggers do)"]
         lines += [f"  {line}" for line in stack.router.wiring()]
         example = "ns_create --event tests/events/ns_create_basic.json"
-        lines += ["", "To run a worker against this stack, paste this into a shell at the repository root:",
-                  "", stack.exports(), "", f"{_python_command()} -m devstack invoke {example}", ""]
+        lines += [
+            "",
+            "To run a worker against this stack, paste this into a shell at the repository root:",
+            "",
+            stack.exports(),
+            "",
+            f"{_python_command()} -m devstack invoke {example}",
+            "",
+        ]
         print("\n".join(lines), flush=True)
         console = Console(sys.stdout)
         stack.invoke.on_invocation = console.invocation
@@ -118,8 +142,12 @@ def _run_up(args: argparse.Namespace) -> int:
         stop = threading.Event()
         routing = threading.Thread(target=stack.router.run, args=(stop,), name="devstack-router", daemon=True)
         routing.start()
-        print("Ready: one line per invocation follows" + ("" if args.verbose else " (-v adds the logs)")
-              + ". Ctrl-C to stop.", flush=True)
+        print(
+            "Ready: one line per invocation follows"
+            + ("" if args.verbose else " (-v adds the logs)")
+            + ". Ctrl-C to stop.",
+            flush=True,
+        )
         try:
             _wait_for_stop()
         finally:
@@ -132,10 +160,15 @@ def _run_up(args: argparse.Namespace) -> int:
 def _invoke_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("deployable", help="a name from deployables.toml, e.g. ns_create or apilab-pre")
     parser.add_argument("--event", required=True, help="JSON file with the event ('-' for stdin)")
-    parser.add_argument("--timeout", type=float, default=None,
-                        help="the function's timeout in seconds (default: the deployed one, 60 or 180)")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="show the worker's log lines and metrics (on stderr)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="the function's timeout in seconds (default: the deployed one, 60 or 180)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show the worker's log lines and metrics (on stderr)"
+    )
     parser.add_argument("--traceback", action="store_true", help="show the traceback of an unexpected error")
 
 
@@ -210,8 +243,11 @@ def _run_invoke(args: argparse.Namespace) -> int:
         except Exception as exc:  # a bug or a library's own error: one line unless asked
             if args.traceback:
                 traceback.print_exc()
-            print(f"{name}: unexpected {type(exc).__name__}: {one_line(exc, 1000)}"
-                  + ("" if args.traceback else " (--traceback shows where)"), file=sys.stderr)
+            print(
+                f"{name}: unexpected {type(exc).__name__}: {one_line(exc, 1000)}"
+                + ("" if args.traceback else " (--traceback shows where)"),
+                file=sys.stderr,
+            )
             return 1
     print(json.dumps(result, indent=2, default=str), flush=True)
     status = result.get("statusCode", 200) if isinstance(result, dict) else 200
@@ -223,11 +259,15 @@ def _run_invoke(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Command] = {
     "xc": Command("serve the fake F5 XC API in the foreground", _xc_arguments, _run_xc),
-    "demo": Command("run the whole system once on a fresh local stack and print a summary",
-                    _demo_arguments, _run_demo),
+    "demo": Command(
+        "run the whole system once on a fresh local stack and print a summary", _demo_arguments, _run_demo
+    ),
     "up": Command("start and seed the local stack and keep it running", _up_arguments, _run_up),
-    "invoke": Command("run one worker's handler once in this process, with the current environment",
-                      _invoke_arguments, _run_invoke),
+    "invoke": Command(
+        "run one worker's handler once in this process, with the current environment",
+        _invoke_arguments,
+        _run_invoke,
+    ),
 }
 
 

@@ -41,8 +41,9 @@ from devstack.pebble import Pebble
 
 RENEWAL_INFO_PATH: Final = "/renewal-info"
 DEFAULT_RETRY_AFTER_S: Final = 21600
-_HOP_BY_HOP: Final = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length",
-                                "content-encoding", "date", "server"})
+_HOP_BY_HOP: Final = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "date", "server"}
+)
 _PROBLEM: Final = "urn:ietf:params:acme:error:"
 
 
@@ -171,8 +172,12 @@ class AriProxy:
         self.host = host
         self.port = 0
         self._lock = threading.Lock()
-        self._upstream = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=pebble.ca_bundle_path,
-                                             retries=False, timeout=urllib3.Timeout(connect=5, read=30))
+        self._upstream = urllib3.PoolManager(
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=pebble.ca_bundle_path,
+            retries=False,
+            timeout=urllib3.Timeout(connect=5, read=30),
+        )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[Any] = set()
@@ -230,8 +235,12 @@ class AriProxy:
         context.load_cert_chain(self.pebble.tls_cert_path, self.pebble.tls_key_path)
         self._server = _Server((self.host, self.port), self, context)
         self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"ari-proxy-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"ari-proxy-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
 
     def _track(self, connection: Any, opened: bool) -> None:
@@ -249,8 +258,15 @@ class AriProxy:
 
     # --- what tests set ---
 
-    def set_window(self, start: dt.datetime, end: dt.datetime, *, cert_id: str | None = None,
-                   retry_after: int = DEFAULT_RETRY_AFTER_S, explanation_url: str | None = None) -> None:
+    def set_window(
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        cert_id: str | None = None,
+        retry_after: int = DEFAULT_RETRY_AFTER_S,
+        explanation_url: str | None = None,
+    ) -> None:
         """The window to suggest for `cert_id` (or, without it, for every certificate)."""
         with self._lock:
             self.windows[cert_id] = Window(start, end, retry_after, explanation_url)
@@ -264,8 +280,9 @@ class AriProxy:
         with self._lock:
             self.certificates[replaced_id].replaced = True
 
-    def fail_new_order(self, status: int, problem: str, detail: str, *, retry_after: str | None = None,
-                       times: int | None = 1) -> None:
+    def fail_new_order(
+        self, status: int, problem: str, detail: str, *, retry_after: str | None = None, times: int | None = 1
+    ) -> None:
         """Answer the next `times` newOrder requests (None: all, until `clear_faults`) with a problem."""
         with self._lock:
             self._fault = Fault(status, problem, detail, retry_after, times)
@@ -286,7 +303,7 @@ class AriProxy:
         host = headers.get("Host") or f"{self.host}:{self.port}"
         payload, kid = _jws(body) if method == "POST" else (None, None)
         if method == "GET" and path.startswith(RENEWAL_INFO_PATH + "/"):
-            answer = self._renewal_info(path[len(RENEWAL_INFO_PATH) + 1:])
+            answer = self._renewal_info(path[len(RENEWAL_INFO_PATH) + 1 :])
         elif method == "POST" and path == self._paths.get("newOrder"):
             answer = self._new_order(headers, host, body, payload, kid)
         else:
@@ -302,11 +319,19 @@ class AriProxy:
         return answer
 
     def _forward(self, method: str, path: str, headers: dict[str, str], host: str, body: bytes) -> _Answer:
-        sent = {name: value for name, value in headers.items() if name.lower() not in _HOP_BY_HOP
-                and name.lower() != "host"}
+        sent = {
+            name: value
+            for name, value in headers.items()
+            if name.lower() not in _HOP_BY_HOP and name.lower() != "host"
+        }
         sent["Host"] = host  # Pebble builds its URLs, and checks the JWS url, on this
-        upstream = self._upstream.request(method, f"https://{self.pebble.host}:{self.pebble.port}{path}",
-                                          body=body or None, headers=sent, redirect=False)
+        upstream = self._upstream.request(
+            method,
+            f"https://{self.pebble.host}:{self.pebble.port}{path}",
+            body=body or None,
+            headers=sent,
+            redirect=False,
+        )
         kept = [(name, value) for name, value in upstream.headers.items() if name.lower() not in _HOP_BY_HOP]
         return _Answer(upstream.status, kept, upstream.data)
 
@@ -314,7 +339,9 @@ class AriProxy:
         headers = [("Content-Type", "application/problem+json"), ("Cache-Control", "no-store")]
         nonce_path = self._paths.get("newNonce")
         if nonce_path:
-            fresh = self._upstream.request("HEAD", f"https://{self.pebble.host}:{self.pebble.port}{nonce_path}")
+            fresh = self._upstream.request(
+                "HEAD", f"https://{self.pebble.host}:{self.pebble.port}{nonce_path}"
+            )
             nonce = fresh.headers.get("Replay-Nonce")
             if nonce:
                 headers.append(("Replay-Nonce", nonce))
@@ -323,8 +350,9 @@ class AriProxy:
         body = json.dumps({"type": _PROBLEM + problem, "detail": detail, "status": status}).encode()
         return _Answer(status, headers, body)
 
-    def _new_order(self, headers: dict[str, str], host: str, body: bytes, payload: Any,
-                   kid: str | None) -> _Answer:
+    def _new_order(
+        self, headers: dict[str, str], host: str, body: bytes, payload: Any, kid: str | None
+    ) -> _Answer:
         with self._lock:
             self.orders.append(payload if isinstance(payload, dict) else {})
             fault = self._fault
@@ -343,8 +371,9 @@ class AriProxy:
             if predecessor.replaced:
                 return self._problem(409, "alreadyReplaced", f"certificate {replaces} was already replaced")
             if predecessor.account != kid:
-                return self._problem(403, "unauthorized",
-                                     "requester account did not request the certificate being replaced")
+                return self._problem(
+                    403, "unauthorized", "requester account did not request the certificate being replaced"
+                )
         answer = self._forward("POST", self._paths["newOrder"], headers, host, body)
         if isinstance(replaces, str) and answer.status == 201:
             self.mark_replaced(replaces)

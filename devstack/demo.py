@@ -264,7 +264,8 @@ class Demo:
 
 
 def run_demo(out: TextIO = sys.stdout, *, verbose: bool = False) -> int:
-    options = StackOptions(ttl_extension_seconds=DEMO_TTL_SECONDS, quiet_workers=not verbose,
-                           access_logs=verbose)
+    options = StackOptions(
+        ttl_extension_seconds=DEMO_TTL_SECONDS, quiet_workers=not verbose, access_logs=verbose
+    )
     with quiet_logs(not verbose), LocalStack(options) as stack:
         return Demo(stack, out).run()

@@ -36,6 +36,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
+from devstack.serving import serve_in_background
+
 log = logging.getLogger(__name__)
 
 SUPPORTED_TYPES: Final = ("A", "AAAA", "TXT", "CNAME", "NS", "SOA", "CAA", "MX")
@@ -103,8 +105,9 @@ def _rdata(rtype: str, value: str, zone: Zone) -> dns.rdata.Rdata:
         match = _MOTO_SOA.match(value.strip())
         if match:
             value = match.group(1)
-    return dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(rtype), value,
-                               origin=dns.name.root, relativize=False)
+    return dns.rdata.from_text(
+        dns.rdataclass.IN, dns.rdatatype.from_text(rtype), value, origin=dns.name.root, relativize=False
+    )
 
 
 class Resolver:
@@ -142,8 +145,13 @@ class Resolver:
         return best
 
     def _fill(
-        self, response: dns.message.Message, qname: dns.name.Name, qtype: str, zone: Zone,
-        zones: list[Zone], depth: int,
+        self,
+        response: dns.message.Message,
+        qname: dns.name.Name,
+        qtype: str,
+        zone: Zone,
+        zones: list[Zone],
+        depth: int,
     ) -> int:
         records = self._view.records(zone)
         at_name = [r for r in records if r.name == qname]
@@ -186,8 +194,10 @@ class Resolver:
         except (dns.exception.DNSException, ValueError):
             rdata = None
         if rdata is None:
-            text = _DEFAULT_SOA.format(ns=f"ns.{zone.origin.to_text(omit_final_dot=True)}",
-                                       zone=zone.origin.to_text(omit_final_dot=True))
+            text = _DEFAULT_SOA.format(
+                ns=f"ns.{zone.origin.to_text(omit_final_dot=True)}",
+                zone=zone.origin.to_text(omit_final_dot=True),
+            )
             rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.SOA, text)
         ttl = min(soa[0].ttl if soa else 900, rdata.minimum)  # type: ignore[attr-defined]
         response.authority.append(dns.rrset.from_rdata_list(zone.origin, ttl, [rdata]))
@@ -319,10 +329,9 @@ class DNSServer:
         else:
             raise OSError("no free port for both UDP and TCP")
         for server in (self._udp, self._tcp):
-            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                      name=f"dns-{type(server).__name__}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            self._threads.append(
+                serve_in_background(server, f"dns-{type(server).__name__}", poll_interval=0.1)
+            )
         log.info("DNS server listening on %s (udp+tcp)", self.address)
         return self
 
@@ -344,8 +353,11 @@ class DNSServer:
 
 
 def serve_dns(
-    endpoint_url: str | None = None, host: str = "127.0.0.1", port: int = 5053,
-    region: str = "us-east-1", stop: threading.Event | None = None,
+    endpoint_url: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 5053,
+    region: str = "us-east-1",
+    stop: threading.Event | None = None,
 ) -> None:
     """Run a DNSServer over the Route53 at `endpoint_url` (default: AWS_ENDPOINT_URL) until `stop` is
     set or the process is interrupted. For `python -m devstack`."""

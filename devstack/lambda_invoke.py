@@ -38,6 +38,8 @@ from types import TracebackType
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
+from devstack.serving import serve_in_background, stop_serving
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Any], Any]
@@ -70,8 +72,11 @@ def default_routes(manifest: Path = MANIFEST) -> dict[str, str]:
 
 def default_timeouts(manifest: Path = MANIFEST) -> dict[str, float]:
     data = tomllib.loads(manifest.read_text())
-    return {function_name_for(d["name"]): _LONG_TIMEOUTS[d["name"]]
-            for d in data.get("deployable", []) if d["name"] in _LONG_TIMEOUTS}
+    return {
+        function_name_for(d["name"]): _LONG_TIMEOUTS[d["name"]]
+        for d in data.get("deployable", [])
+        if d["name"] in _LONG_TIMEOUTS
+    }
 
 
 def split_function(function: str) -> tuple[str, str | None]:
@@ -134,8 +139,13 @@ class UnknownFunctionError(LookupError):
 class Registry:
     """Resolves function names to handlers, importing modules on first use."""
 
-    def __init__(self, routes: Mapping[str, Route], *, timeout_s: float = 60.0,
-                 timeouts: Mapping[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        routes: Mapping[str, Route],
+        *,
+        timeout_s: float = 60.0,
+        timeouts: Mapping[str, float] | None = None,
+    ) -> None:
         self._routes = dict(routes)
         self._timeout_s = timeout_s
         self._timeouts = dict(timeouts or {})
@@ -186,9 +196,17 @@ def _error_body(exc: BaseException) -> dict[str, Any]:
 class LambdaInvokeServer:
     """The Invoke API on `http://<host>:<port>` (port 0 picks a free one); see the module docstring."""
 
-    def __init__(self, routes: Mapping[str, Route] | None = None, host: str = "127.0.0.1", port: int = 0, *,
-                 timeout_s: float = 60.0, timeouts: Mapping[str, float] | None = None,
-                 region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT) -> None:
+    def __init__(
+        self,
+        routes: Mapping[str, Route] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        timeout_s: float = 60.0,
+        timeouts: Mapping[str, float] | None = None,
+        region: str = DEFAULT_REGION,
+        account: str = DEFAULT_ACCOUNT,
+    ) -> None:
         if routes is None:
             routes = default_routes()
             timeouts = {**default_timeouts(), **(timeouts or {})}
@@ -230,27 +248,21 @@ class LambdaInvokeServer:
 
         server = ThreadingHTTPServer((self.host, self._requested_port), _Handler)
         server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, name=f"lambda-invoke-{server.server_port}",
-                                  daemon=True)
-        thread.start()
+        thread = serve_in_background(server, f"lambda-invoke-{server.server_port}")
         self._server, self._thread = server, thread
         return self
 
     def stop(self) -> None:
         server, thread = self._server, self._thread
         self._server = self._thread = None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        stop_serving(server, thread)
 
     def __enter__(self) -> LambdaInvokeServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def run(self, function: str, event: Any) -> tuple[Any, dict[str, Any] | None]:
@@ -260,8 +272,9 @@ class LambdaInvokeServer:
         """
         route, timeout = self.registry.route(function)
         name, _ = split_function(function)
-        context = InvokeContext(function_name=name, timeout_s=timeout, region=self.region,
-                                account=self.account)
+        context = InvokeContext(
+            function_name=name, timeout_s=timeout, region=self.region, account=self.account
+        )
         started = time.monotonic()
         result: Any = None
         error: dict[str, Any] | None = None
@@ -269,8 +282,11 @@ class LambdaInvokeServer:
             handler = self.registry.handler(route)
         except Exception as exc:  # as Lambda reports a module that does not import
             error = _error_body(exc)
-            error.update(errorType="Runtime.ImportModuleError", requestId=context.aws_request_id,
-                         errorMessage=f"Unable to import module for {route}: {exc}")
+            error.update(
+                errorType="Runtime.ImportModuleError",
+                requestId=context.aws_request_id,
+                errorMessage=f"Unable to import module for {route}: {exc}",
+            )
         else:
             try:
                 result = handler(event, context)
@@ -281,16 +297,27 @@ class LambdaInvokeServer:
                 try:
                     json.dumps(result)
                 except (TypeError, ValueError) as exc:
-                    error = {"errorMessage": f"Unable to marshal response: {exc}",
-                             "errorType": "Runtime.MarshalError", "requestId": context.aws_request_id,
-                             "stackTrace": []}
+                    error = {
+                        "errorMessage": f"Unable to marshal response: {exc}",
+                        "errorType": "Runtime.MarshalError",
+                        "requestId": context.aws_request_id,
+                        "stackTrace": [],
+                    }
         elapsed = time.monotonic() - started
         if elapsed > timeout:
-            error = {"errorMessage": f"Task timed out after {elapsed:.2f} seconds",
-                     "errorType": "Sandbox.Timedout", "requestId": context.aws_request_id, "stackTrace": []}
+            error = {
+                "errorMessage": f"Task timed out after {elapsed:.2f} seconds",
+                "errorType": "Sandbox.Timedout",
+                "requestId": context.aws_request_id,
+                "stackTrace": [],
+            }
         invocation = Invocation(
-            function=function, route=route, payload=event, result=None if error else result,
-            error=error["errorType"] if error else None, duration_s=elapsed,
+            function=function,
+            route=route,
+            payload=event,
+            result=None if error else result,
+            error=error["errorType"] if error else None,
+            duration_s=elapsed,
             message=error["errorMessage"] if error else None,
         )
         with self._log_lock:
@@ -317,20 +344,26 @@ class _InvokeRequestHandler(BaseHTTPRequestHandler):
         if not (path.startswith(INVOKE_PREFIX) and path.endswith("/invocations")):
             self._api_error(HTTPStatus.NOT_FOUND, "UnknownOperationException", f"unknown operation {path}")
             return
-        function = unquote(path[len(INVOKE_PREFIX):-len("/invocations")])
+        function = unquote(path[len(INVOKE_PREFIX) : -len("/invocations")])
         owner = self.server_owner
         try:
             owner.registry.route(function)
         except UnknownFunctionError:
-            arn = function if function.startswith("arn:") else (
-                f"arn:aws:lambda:{owner.region}:{owner.account}:function:{function}")
+            arn = (
+                function
+                if function.startswith("arn:")
+                else (f"arn:aws:lambda:{owner.region}:{owner.account}:function:{function}")
+            )
             self._api_error(HTTPStatus.NOT_FOUND, "ResourceNotFoundException", f"Function not found: {arn}")
             return
         try:
             event = json.loads(raw) if raw.strip() else {}
         except ValueError:
-            self._api_error(HTTPStatus.BAD_REQUEST, "InvalidRequestContentException",
-                            "Could not parse request body into json")
+            self._api_error(
+                HTTPStatus.BAD_REQUEST,
+                "InvalidRequestContentException",
+                "Could not parse request body into json",
+            )
             return
         kind = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         if kind == "DryRun":

@@ -27,8 +27,9 @@ def _key(name: str) -> str:
     return name.replace("\\052", "*").lower().rstrip(".") + "."
 
 
-def cname_conflict(zone: str, existing: Iterable[tuple[str, str]],
-                   changes: Iterable[Mapping[str, Any]]) -> str | None:
+def cname_conflict(
+    zone: str, existing: Iterable[tuple[str, str]], changes: Iterable[Mapping[str, Any]]
+) -> str | None:
     """Route 53's message for the first change of `changes` that would leave a CNAME beside another
     record at one name in `zone`, given the zone's (name, type) pairs in `existing`; None when the
     batch keeps every CNAME alone."""
@@ -46,11 +47,15 @@ def cname_conflict(zone: str, existing: Iterable[tuple[str, str]],
         if rtype == "CNAME" and name == apex:
             return f"RRSet of type CNAME with DNS name {name} is not permitted at apex in zone {apex}"
         if rtype == "CNAME" and held - {"CNAME"}:
-            return (f"RRSet of type CNAME with DNS name {name} is not permitted as it conflicts with other "
-                    f"records with the same DNS name in zone {apex}")
+            return (
+                f"RRSet of type CNAME with DNS name {name} is not permitted as it conflicts with other "
+                f"records with the same DNS name in zone {apex}"
+            )
         if rtype != "CNAME" and "CNAME" in held:
-            return (f"RRSet of type {rtype} with DNS name {name} is not permitted because a conflicting "
-                    f"RRSet of type CNAME with the same DNS name already exists in zone {apex}")
+            return (
+                f"RRSet of type {rtype} with DNS name {name} is not permitted because a conflicting "
+                f"RRSet of type CNAME with the same DNS name already exists in zone {apex}"
+            )
         held.add(rtype)
     return None
 
@@ -67,8 +72,9 @@ def install() -> None:
 
         def change_resource_record_sets(self: Any, zoneid: str, change_list: list[dict[str, Any]]) -> None:
             zone = self.get_hosted_zone(zoneid)
-            message = cname_conflict(zone.name, ((rrset.name, rrset.type) for rrset in zone.rrsets),
-                                     change_list)
+            message = cname_conflict(
+                zone.name, ((rrset.name, rrset.type) for rrset in zone.rrsets), change_list
+            )
             if message is not None:
                 raise Route53ClientError("InvalidChangeBatch", f"[{message}]")
             original(self, zoneid, change_list)

@@ -57,9 +57,20 @@ def write_tls_material(directory: Path, host: str = "127.0.0.1") -> tuple[Path, 
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=2))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -82,8 +93,9 @@ def write_tls_material(directory: Path, host: str = "127.0.0.1") -> tuple[Path, 
         .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                       critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
     ca_path = directory / "tls-ca.pem"
@@ -91,8 +103,11 @@ def write_tls_material(directory: Path, host: str = "127.0.0.1") -> tuple[Path, 
     key_path = directory / "tls-key.pem"
     ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     key_path.chmod(0o600)
     return ca_path, cert_path, key_path
 
@@ -188,7 +203,10 @@ class Pebble:
         with open(self._log_path, "wb") as log_file:
             self._process = subprocess.Popen(
                 [self.binary, "-config", str(config_path), "-dnsserver", self.dns_server],
-                stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=self._workdir,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self._workdir,
             )
         try:
             self._wait_ready()
@@ -209,8 +227,9 @@ class Pebble:
             except requests.RequestException:
                 pass
             time.sleep(0.05)
-        raise PebbleError(f"pebble did not serve {self.directory_url} within {START_TIMEOUT_S} s: "
-                          f"{self.log_tail()}")
+        raise PebbleError(
+            f"pebble did not serve {self.directory_url} within {START_TIMEOUT_S} s: {self.log_tail()}"
+        )
 
     def log_tail(self, lines: int = 30) -> str:
         if self._log_path is None or not self._log_path.exists():

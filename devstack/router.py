@@ -73,8 +73,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def stream_event_record(record: dict[str, Any], stream_arn: str,
-                        region: str = DEFAULT_REGION) -> dict[str, Any]:
+def stream_event_record(
+    record: dict[str, Any], stream_arn: str, region: str = DEFAULT_REGION
+) -> dict[str, Any]:
     """A DynamoDB Streams API record (as boto3 returns it) in the Lambda event format."""
     event = _jsonable(record)
     event.setdefault("eventVersion", "1.1")
@@ -109,8 +110,9 @@ def sqs_event_record(message: dict[str, Any], queue_arn: str, region: str = DEFA
     }
 
 
-def s3_event(bucket: str, obj: dict[str, Any], region: str = DEFAULT_REGION,
-             configuration: str = "tops-cert-mgmt") -> dict[str, Any]:
+def s3_event(
+    bucket: str, obj: dict[str, Any], region: str = DEFAULT_REGION, configuration: str = "tops-cert-mgmt"
+) -> dict[str, Any]:
     """The notification S3 sends for one object of a ListObjectsV2 listing (key URL-encoded, as S3
     encodes it)."""
     return {
@@ -125,21 +127,31 @@ def s3_event(bucket: str, obj: dict[str, Any], region: str = DEFAULT_REGION,
                     "s3SchemaVersion": "1.0",
                     "configurationId": configuration,
                     "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                    "object": {"key": quote_plus(obj["Key"], safe="/"), "size": obj["Size"],
-                               "eTag": obj["ETag"].strip('"')},
+                    "object": {
+                        "key": quote_plus(obj["Key"], safe="/"),
+                        "size": obj["Size"],
+                        "eTag": obj["ETag"].strip('"'),
+                    },
                 },
             }
         ]
     }
 
 
-def scheduled_event(rule: str, *, region: str = DEFAULT_REGION,
-                    account: str = DEFAULT_ACCOUNT) -> dict[str, Any]:
+def scheduled_event(
+    rule: str, *, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT
+) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": account, "time": now, "region": region,
-        "resources": [f"arn:aws:events:{region}:{account}:rule/{rule}"], "detail": {},
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": now,
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:{account}:rule/{rule}"],
+        "detail": {},
     }
 
 
@@ -147,13 +159,29 @@ class EventRouter:
     """Delivers queue messages, stream records and schedules to in-process handlers (see module doc)."""
 
     def __init__(
-        self, *, sqs: Any = None, queue_url: str | None = None, dispatch: Handler | None = None,
-        streams: Any = None, stream_arn: str | None = None, worker: Handler | None = None,
-        cleaner: Handler | None = None, s3: Any = None, bucket: str | None = None, cert_prefix: str = "",
-        cert_mgmt: Handler | None = None, sqs_batch_size: int = 1, sqs_report_failures: bool = False,
-        stream_batch_size: int = 1, stream_report_failures: bool = False, stream_max_retries: int = 0,
-        stream_filter: Iterable[str] = DEPLOYED_STREAM_FILTER, duplicate: bool = False,
-        timeout_s: float = 60.0, region: str = DEFAULT_REGION, account: str = DEFAULT_ACCOUNT,
+        self,
+        *,
+        sqs: Any = None,
+        queue_url: str | None = None,
+        dispatch: Handler | None = None,
+        streams: Any = None,
+        stream_arn: str | None = None,
+        worker: Handler | None = None,
+        cleaner: Handler | None = None,
+        s3: Any = None,
+        bucket: str | None = None,
+        cert_prefix: str = "",
+        cert_mgmt: Handler | None = None,
+        sqs_batch_size: int = 1,
+        sqs_report_failures: bool = False,
+        stream_batch_size: int = 1,
+        stream_report_failures: bool = False,
+        stream_max_retries: int = 0,
+        stream_filter: Iterable[str] = DEPLOYED_STREAM_FILTER,
+        duplicate: bool = False,
+        timeout_s: float = 60.0,
+        region: str = DEFAULT_REGION,
+        account: str = DEFAULT_ACCOUNT,
     ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
@@ -183,8 +211,12 @@ class EventRouter:
 
     def wrap_handlers(self, wrap: Callable[[str, Handler], Handler]) -> None:
         """Replace each handler by `wrap(<deployable>, handler)`, e.g. to print a line per delivery."""
-        for attribute, deployable in (("dispatch", "udf_dispatch"), ("worker", "udf_worker"),
-                                      ("cleaner", "udf_clean"), ("cert_mgmt", "cert_mgmt")):
+        for attribute, deployable in (
+            ("dispatch", "udf_dispatch"),
+            ("worker", "udf_worker"),
+            ("cleaner", "udf_clean"),
+            ("cert_mgmt", "cert_mgmt"),
+        ):
             handler = getattr(self, attribute)
             if handler is not None:
                 setattr(self, attribute, wrap(deployable, handler))
@@ -198,8 +230,11 @@ class EventRouter:
         stats = Stats()
         for _ in range(max_batches):
             received = self.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=min(10, self.sqs_batch_size), WaitTimeSeconds=0,
-                AttributeNames=["All"], MessageAttributeNames=["All"],
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(10, self.sqs_batch_size),
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
             ).get("Messages", [])
             if not received:
                 break
@@ -210,8 +245,9 @@ class EventRouter:
             handles = {r["messageId"]: r["receiptHandle"] for r in records}
             for message_id, handle in handles.items():
                 if message_id in keep:
-                    self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=handle,
-                                                       VisibilityTimeout=0)
+                    self.sqs.change_message_visibility(
+                        QueueUrl=self.queue_url, ReceiptHandle=handle, VisibilityTimeout=0
+                    )
                 else:
                     self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=handle)
         return stats
@@ -258,10 +294,13 @@ class EventRouter:
         for shard_id, records in self._read_shards():
             if not records:
                 continue
-            wanted = [stream_event_record(r, self.stream_arn, self.region) for r in records
-                      if r.get("eventName") in self.stream_filter]
+            wanted = [
+                stream_event_record(r, self.stream_arn, self.region)
+                for r in records
+                if r.get("eventName") in self.stream_filter
+            ]
             for start in range(0, len(wanted), self.stream_batch_size):
-                self._deliver_stream(wanted[start:start + self.stream_batch_size], stats)
+                self._deliver_stream(wanted[start : start + self.stream_batch_size], stats)
             self._positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
         return stats
 
@@ -312,11 +351,14 @@ class EventRouter:
             shard_id = shard["ShardId"]
             after = self._positions.get(shard_id)
             if after is None:
-                iterator = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard_id,
-                                                           ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                iterator = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
             else:
                 iterator = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                    StreamArn=self.stream_arn,
+                    ShardId=shard_id,
+                    ShardIteratorType="AFTER_SEQUENCE_NUMBER",
                     SequenceNumber=after,
                 )["ShardIterator"]
             records: list[dict[str, Any]] = []
@@ -367,8 +409,12 @@ class EventRouter:
 
     # ------------------------------------------------------------------ schedules and loops
 
-    def fire_schedule(self, handler: Handler | None = None, rule: str = "tops-udf-lab-cleaner-schedule",
-                      function: str = "tops-udf-cleaner") -> Any:
+    def fire_schedule(
+        self,
+        handler: Handler | None = None,
+        rule: str = "tops-udf-lab-cleaner-schedule",
+        function: str = "tops-udf-cleaner",
+    ) -> Any:
         """Call `handler` (default: the cleaner) with a scheduled event; return its result."""
         target = handler or self.cleaner
         if target is None:
@@ -401,17 +447,23 @@ class EventRouter:
         lines = []
         if self.sqs is not None and self.queue_url and self.dispatch is not None:
             queue = self.queue_url.rstrip("/").rsplit("/", 1)[-1]
-            lines.append(f"SQS {queue} -> udf_dispatch ({self.sqs_batch_size} message per batch, "
-                         f"polled every {interval_s:g} s)")
+            lines.append(
+                f"SQS {queue} -> udf_dispatch ({self.sqs_batch_size} message per batch, "
+                f"polled every {interval_s:g} s)"
+            )
         if self.streams is not None and self.stream_arn and self.worker is not None:
             table = self.stream_arn.split(":table/", 1)[-1].split("/stream/", 1)[0]
-            lines.append(f"DynamoDB stream of {table}, {' and '.join(sorted(self.stream_filter))} -> "
-                         f"udf_worker ({self.stream_batch_size} record per batch, {self.stream_max_retries} "
-                         f"retries, polled every {interval_s:g} s)")
+            lines.append(
+                f"DynamoDB stream of {table}, {' and '.join(sorted(self.stream_filter))} -> "
+                f"udf_worker ({self.stream_batch_size} record per batch, {self.stream_max_retries} "
+                f"retries, polled every {interval_s:g} s)"
+            )
         if self.s3 is not None and self.bucket and self.cert_mgmt is not None:
             under = self.cert_prefix or "(any key)"
-            lines.append(f"S3 {self.bucket}, ObjectCreated under {under} -> cert_mgmt "
-                         f"(polled every {interval_s:g} s, {ASYNC_RETRIES} retries)")
+            lines.append(
+                f"S3 {self.bucket}, ObjectCreated under {under} -> cert_mgmt "
+                f"(polled every {interval_s:g} s, {ASYNC_RETRIES} retries)"
+            )
         if self.cleaner is not None:
             lines.append(f"schedule, every {schedule_every_s:g} s from the start -> udf_clean")
         return lines
@@ -433,8 +485,9 @@ class EventRouter:
             elapsed += interval_s
 
     def _context(self, function: str) -> InvokeContext:
-        return InvokeContext(function_name=function, timeout_s=self.timeout_s, region=self.region,
-                             account=self.account)
+        return InvokeContext(
+            function_name=function, timeout_s=self.timeout_s, region=self.region, account=self.account
+        )
 
 
 def dumps(event: Any) -> str:

@@ -10,8 +10,6 @@ the routing.
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import importlib
 import os
 import secrets
@@ -24,7 +22,9 @@ from typing import Any, Final
 
 from devstack import moto_rules
 from devstack.lambda_invoke import DEFAULT_ACCOUNT, DEFAULT_REGION, LambdaInvokeServer
+from devstack.route53 import seed_challenge_zones
 from devstack.router import EventRouter, handler_for
+from devstack.tables import create_lab_table, create_state_table
 
 ENV_NAME: Final = "dev"
 TENANT: Final = "sec-lab"
@@ -267,7 +267,8 @@ class LocalStack:
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(
+        # boto3-stubs types `client` per literal service name; this one is chosen at run time.
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.moto_url,
             region_name=DEFAULT_REGION,
@@ -338,46 +339,13 @@ class LocalStack:
             QueueName=QUEUE, Attributes={"VisibilityTimeout": "61", "MessageRetentionPeriod": "60"}
         )["QueueUrl"]
 
-        route53 = self.client("route53")
-        parent = route53.create_hosted_zone(Name="f5demos.com", CallerReference="parent")["HostedZone"]["Id"]
-        challenge = route53.create_hosted_zone(Name="challenge.f5demos.com", CallerReference="challenge")[
-            "HostedZone"
-        ]["Id"]
-        self.challenge_zone_id = challenge.split("/")[-1]
-        route53.change_resource_record_sets(
-            HostedZoneId=parent.split("/")[-1],
-            ChangeBatch={
-                "Changes": [
-                    {
-                        "Action": "UPSERT",
-                        "ResourceRecordSet": {
-                            "Name": f"_acme-challenge.{DOMAIN}",
-                            "Type": "CNAME",
-                            "TTL": 300,
-                            "ResourceRecords": [{"Value": CHALLENGE_RECORD}],
-                        },
-                    }
-                ]
-            },
+        _, self.challenge_zone_id = seed_challenge_zones(
+            self.client("route53"), DOMAIN, CHALLENGE_RECORD, ttl=300
         )
 
         db = self.client("dynamodb")
-        db.create_table(
-            TableName=STATE_TABLE,
-            KeySchema=[{"AttributeName": "dep_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "dep_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
-        db.update_time_to_live(
-            TableName=STATE_TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
-        )
-        db.create_table(
-            TableName=LAB_TABLE,
-            KeySchema=[{"AttributeName": "lab_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "lab_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_state_table(db, STATE_TABLE)
+        create_lab_table(db, LAB_TABLE)
         serializer = TypeSerializer()
         for lab_id, row in LAB_ROWS.items():
             item = {"lab_id": lab_id, "ssm_base_path": BASE_PATH, "post_lambda": None, **row}
@@ -391,7 +359,8 @@ class LocalStack:
     def _seed_certificates(self) -> None:
         """A certificate for every name the lab helpers refer to, in `shared`, as a tenant holds them
         from earlier runs: the helpers work from the start, and cert_mgmt replaces ours with what
-        acme_client issues. Signed by a throwaway key of this stack, valid 90 days."""
+        acme_client issues. Self-signed by a throwaway key of this stack, valid 90 days."""
+        from devstack.pki import certificate_body, self_signed
         from udf_helpers.config import load_config
 
         config = load_config(os.environ)
@@ -400,12 +369,13 @@ class LocalStack:
             helper = str(row.get("pre_lambda") or "").rsplit(":", 1)[-1]
             prefix, suffix = "tops-udf-helper-", f"-pre-{ENV_NAME}"
             if helper.startswith(prefix) and helper.endswith(suffix):
-                lab = helper[len(prefix):-len(suffix)]
+                lab = helper[len(prefix) : -len(suffix)]
                 definition = importlib.import_module(f"udf_helpers.labs.{lab}").DEFINITION
                 context = definition.context("seed", config)
                 wanted.setdefault(context.cert_name, context.domain)
         for name, domain in sorted(wanted.items()):
-            self.xc.state.create_object("shared", "certificates", _certificate_body(name, domain))
+            issued = self_signed(f"*.{domain}", [f"*.{domain}", domain])
+            self.xc.state.create_object("shared", "certificates", certificate_body(name, *issued.pem_pair))
             self.certificates.append(name)
 
     def seeds(self) -> list[str]:
@@ -424,38 +394,6 @@ class LocalStack:
     def exports(self) -> str:
         """The environment a shell needs to run workers against this stack."""
         return "\n".join(f"export {name}={value}" for name, value in sorted(self.env.items()))
-
-
-def _certificate_body(name: str, domain: str) -> dict[str, Any]:
-    """A certificate object as cert_mgmt creates it (docs/xc-api.md §7.4): a self-signed EC leaf for
-    `*.domain` and `domain`, and its key."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"*.{domain}")])
-    now = dt.datetime.now(dt.UTC)
-    leaf = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1)).not_valid_after(now + dt.timedelta(days=90))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(f"*.{domain}"), x509.DNSName(domain)]),
-                       critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-
-    def url(data: bytes) -> str:
-        return "string:///" + base64.b64encode(data).decode()
-
-    return {
-        "metadata": {"name": name, "namespace": "shared", "disable": False},
-        "spec": {"certificate_url": url(leaf.public_bytes(serialization.Encoding.PEM)),
-                 "private_key": {"clear_secret_info": {"url": url(key_pem)}}},
-    }
 
 
 @contextmanager

@@ -103,8 +103,10 @@ class Console:
                 result = handler(event, context)
             except Exception as exc:
                 seconds = time.monotonic() - began
-                self.say(f"{self.indent}{name} [{what}] raised {type(exc).__name__}: {one_line(exc)} "
-                         f"({seconds:.2f}s)")
+                self.say(
+                    f"{self.indent}{name} [{what}] raised {type(exc).__name__}: {one_line(exc)} "
+                    f"({seconds:.2f}s)"
+                )
                 raise
             self.say(f"{self.indent}{name} [{what}] {outcome(result)} ({time.monotonic() - began:.2f}s)")
             return result

@@ -37,7 +37,10 @@ Phase = Literal["create", "wait"]
 
 
 def create_namespace(
-    request: NamespaceRequest, xc: XCRequester, *, deadline: Deadline,
+    request: NamespaceRequest,
+    xc: XCRequester,
+    *,
+    deadline: Deadline,
     sleep: Callable[[float], None] = time.sleep,
 ) -> NamespaceResult:
     """Create `request.namespace_name` (or find it existing) and wait until GET shows it usable.
@@ -49,16 +52,31 @@ def create_namespace(
     run = _Run(request, xc, deadline)
     started = deadline.clock()
     try:
-        wait_until(run.step, deadline=deadline, pending=f"namespace {request.namespace_name}",
-                   interval=VISIBILITY_INTERVAL, sleep=sleep)
+        wait_until(
+            run.step,
+            deadline=deadline,
+            pending=f"namespace {request.namespace_name}",
+            interval=VISIBILITY_INTERVAL,
+            sleep=sleep,
+        )
     except XCTimeoutError as exc:
         raise XCTimeoutError(f"namespace {request.namespace_name} ({run.pending})", exc.waited) from exc
-    result = NamespaceResult(namespace=request.namespace_name, created=run.created,
-                             waited_s=deadline.clock() - started, create_attempts=run.attempts,
-                             owner=request.owner)
-    log.info("namespace %s", result.state, extra={"namespace": result.namespace,
-                                                  "waited_s": round(result.waited_s, 3),
-                                                  "create_attempts": result.create_attempts})
+    result = NamespaceResult(
+        namespace=request.namespace_name,
+        created=run.created,
+        waited_s=deadline.clock() - started,
+        create_attempts=run.attempts,
+        owner=request.owner,
+    )
+    log.info(
+        "namespace %s",
+        result.state,
+        extra={
+            "namespace": result.namespace,
+            "waited_s": round(result.waited_s, 3),
+            "create_attempts": result.create_attempts,
+        },
+    )
     return result
 
 
@@ -102,8 +120,11 @@ class _Run:
             return
         found = namespaces.owner_of(body)
         if found != wanted:
-            label = f"labelled {namespaces.OWNER_LABEL}={found}" if found else \
-                f"without a {namespaces.OWNER_LABEL} label"
+            label = (
+                f"labelled {namespaces.OWNER_LABEL}={found}"
+                if found
+                else f"without a {namespaces.OWNER_LABEL} label"
+            )
             raise OwnershipError(
                 f"namespace {self.request.namespace_name} already exists, {label}: it was not created "
                 f"by deployment {wanted}, so it is neither used nor changed"
@@ -114,12 +135,15 @@ class _Run:
         name = self.request.namespace_name
         self.attempts += 1
         try:
-            namespaces.create(self.xc, name, self.request.description, owner=self.request.owner,
-                              deadline=self.deadline)
+            namespaces.create(
+                self.xc, name, self.request.description, owner=self.request.owner, deadline=self.deadline
+            )
         except XCConflictError as exc:
             if exc.code not in (None, ALREADY_EXISTS_CODE):
-                log.info("namespace is being deleted; will create it again",
-                         extra={"namespace": name, "code": exc.code})
+                log.info(
+                    "namespace is being deleted; will create it again",
+                    extra={"namespace": name, "code": exc.code},
+                )
                 self.pending = "its previous cascade delete to finish"
                 return False
             self.phase = "wait"
@@ -128,8 +152,10 @@ class _Run:
             self.server_errors += 1
             if self.server_errors >= MAX_SERVER_ERRORS:
                 raise
-            log.warning("namespace create failed; will read and try again",
-                        extra={"namespace": name, "status": exc.status})
+            log.warning(
+                "namespace create failed; will read and try again",
+                extra={"namespace": name, "status": exc.status},
+            )
             self.pending = "a create the tenant accepts"
             return False
         self.created = True

@@ -13,8 +13,12 @@ from shared.xc.client import XCClient
 logger = get_logger("ns_create")
 
 
-@direct_worker(logger, parse=parse_event,
-               keys=lambda request: {"tenant": request.ssm_base_path, "namespace": request.namespace_name})
-def lambda_handler(request: NamespaceRequest, tenant: Tenant, xc: XCClient,
-                   deadline: Deadline) -> NamespaceBody:
+@direct_worker(
+    logger,
+    parse=parse_event,
+    keys=lambda request: {"tenant": request.ssm_base_path, "namespace": request.namespace_name},
+)
+def lambda_handler(
+    request: NamespaceRequest, tenant: Tenant, xc: XCClient, deadline: Deadline
+) -> NamespaceBody:
     return core.create_namespace(request, xc, deadline=deadline).to_body()

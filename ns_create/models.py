@@ -72,7 +72,8 @@ def parse_event(event: Any) -> NamespaceRequest:
     return NamespaceRequest(
         ssm_base_path=ssm_base_path("ssm_base_path", payload.get("ssm_base_path")),
         namespace_name=names.lab_namespace("namespace_name", payload.get("namespace_name")),
-        description=names.text("description", payload.get("description"), max_len=DESCRIPTION_MAX,
-                               required=False),
+        description=names.text(
+            "description", payload.get("description"), max_len=DESCRIPTION_MAX, required=False
+        ),
         owner=None if owner is None else names.deployment_id("owner", owner),
     )

@@ -19,7 +19,10 @@ log = logging.getLogger(__name__)
 
 
 def remove_namespace(
-    request: RemovalRequest, xc: XCRequester, *, deadline: Deadline,
+    request: RemovalRequest,
+    xc: XCRequester,
+    *,
+    deadline: Deadline,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RemovalResult:
     """Delete `request.namespace_name` and every object in it; a missing namespace is done already.
@@ -39,22 +42,31 @@ def remove_namespace(
             log.info("namespace absent", extra={"namespace": name})
             return RemovalResult(namespace=name, removed=False, owner=request.owner)
         if found != request.owner:
-            reason = (f"namespace {name} is not labelled {namespaces.OWNER_LABEL}={request.owner} "
-                      f"(found {found or 'no owner label'}): not created by this deployment, kept")
-            log.warning("namespace kept: not owned", extra={"namespace": name, "owner": request.owner,
-                                                            "found_owner": found})
-            return RemovalResult(namespace=name, removed=False, owner=request.owner, kept=True,
-                                 reason=reason)
+            reason = (
+                f"namespace {name} is not labelled {namespaces.OWNER_LABEL}={request.owner} "
+                f"(found {found or 'no owner label'}): not created by this deployment, kept"
+            )
+            log.warning(
+                "namespace kept: not owned",
+                extra={"namespace": name, "owner": request.owner, "found_owner": found},
+            )
+            return RemovalResult(namespace=name, removed=False, owner=request.owner, kept=True, reason=reason)
     try:
         body = namespaces.cascade_delete(xc, name, deadline=deadline)
     except XCNotFoundError:
         log.info("namespace absent", extra={"namespace": name})
         return RemovalResult(namespace=name, removed=False, owner=request.owner)
     except XCConflictError as exc:
-        log.info("namespace is being deleted by another call; waiting for it to go",
-                 extra={"namespace": name, "code": exc.code})
-        wait_until(lambda: _gone(xc, name, deadline), deadline=deadline,
-                   pending=f"namespace {name} to finish its cascade delete", sleep=sleep)
+        log.info(
+            "namespace is being deleted by another call; waiting for it to go",
+            extra={"namespace": name, "code": exc.code},
+        )
+        wait_until(
+            lambda: _gone(xc, name, deadline),
+            deadline=deadline,
+            pending=f"namespace {name} to finish its cascade delete",
+            sleep=sleep,
+        )
         log.info("namespace absent", extra={"namespace": name})
         return RemovalResult(namespace=name, removed=False, owner=request.owner)
     deleted, failed = cascade_result(body, f"namespace {name}")

@@ -15,8 +15,9 @@ class CascadeDeleteError(TopsError):
 
     retryable = True
 
-    def __init__(self, namespace: str, deleted: tuple[DeletedObject, ...],
-                 failed: tuple[Failure, ...]) -> None:
+    def __init__(
+        self, namespace: str, deleted: tuple[DeletedObject, ...], failed: tuple[Failure, ...]
+    ) -> None:
         self.namespace = namespace
         self.deleted = deleted
         self.failed = failed

@@ -13,7 +13,10 @@ from shared.xc.client import XCClient
 logger = get_logger("ns_remove")
 
 
-@direct_worker(logger, parse=parse_event,
-               keys=lambda request: {"tenant": request.ssm_base_path, "namespace": request.namespace_name})
+@direct_worker(
+    logger,
+    parse=parse_event,
+    keys=lambda request: {"tenant": request.ssm_base_path, "namespace": request.namespace_name},
+)
 def lambda_handler(request: RemovalRequest, tenant: Tenant, xc: XCClient, deadline: Deadline) -> RemovalBody:
     return core.remove_namespace(request, xc, deadline=deadline).to_body()

@@ -428,6 +428,23 @@ def read_requirements(files: Sequence[Path], constraints: Sequence[Path] = ()) -
 # --- installed trees ------------------------------------------------------------------------
 
 
+def pip_install_command(
+    target: Path, *args: str, pip: Sequence[str] = (sys.executable, "-m", "pip")
+) -> list[str]:
+    """`pip install` into the folder `target`: quiet, no prompts, no bytecode; `args` say what to install."""
+    return [
+        *pip,
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--no-compile",
+        "--target",
+        str(target),
+        *args,
+    ]
+
+
 def _record_paths(record: Path) -> Iterator[tuple[str, str]]:
     """(path, raw line) for each entry of a dist-info RECORD file."""
     for raw in record.read_text(encoding="utf-8").splitlines(keepends=True):
@@ -751,19 +768,9 @@ class Packager:
         site: Path,
     ) -> None:
         site.mkdir(parents=True, exist_ok=True)
-        command = [
-            *self.pip,
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--no-compile",
-            "--target",
-            str(site),
-            *self.resolved_target.pip_args(for_runtime),
-            "--requirement",
-            str(listing),
-        ]
+        command = pip_install_command(
+            site, *self.resolved_target.pip_args(for_runtime), "--requirement", str(listing), pip=self.pip
+        )
         for constraint in requirements.constraints:
             command += ["--constraint", str(constraint)]
         self.log(

@@ -70,11 +70,19 @@ def session() -> Session:
             built = boto3.session.Session()
             found = built.get_credentials()
         except ProfileNotFound as exc:
-            raise ConfigError([f"AWS_PROFILE {exc.kwargs.get('profile')!r} is not a profile in the AWS "
-                               "config files: set AWS_PROFILE to one of them, or unset it"]) from None
+            raise ConfigError(
+                [
+                    f"AWS_PROFILE {exc.kwargs.get('profile')!r} is not a profile in the AWS "
+                    "config files: set AWS_PROFILE to one of them, or unset it"
+                ]
+            ) from None
         if found is None:
-            raise ConfigError(["no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-                               "AWS_SECRET_ACCESS_KEY (in Lambda the runtime sets them)"])
+            raise ConfigError(
+                [
+                    "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+                    "AWS_SECRET_ACCESS_KEY (in Lambda the runtime sets them)"
+                ]
+            )
         return built
 
     return memo("session", build)
@@ -84,28 +92,29 @@ def session() -> Session:
 # missing here is a type error until its stub package (requirements-dev.txt), `Service` and an
 # overload are added.
 @overload
-def client(service: Literal["dynamodb"], *, read_timeout: float = ...,
-           max_attempts: int = ...) -> DynamoDBClient: ...
+def client(
+    service: Literal["dynamodb"], *, read_timeout: float = ..., max_attempts: int = ...
+) -> DynamoDBClient: ...
 
 
 @overload
-def client(service: Literal["lambda"], *, read_timeout: float = ...,
-           max_attempts: int = ...) -> LambdaClient: ...
+def client(
+    service: Literal["lambda"], *, read_timeout: float = ..., max_attempts: int = ...
+) -> LambdaClient: ...
 
 
 @overload
-def client(service: Literal["route53"], *, read_timeout: float = ...,
-           max_attempts: int = ...) -> Route53Client: ...
+def client(
+    service: Literal["route53"], *, read_timeout: float = ..., max_attempts: int = ...
+) -> Route53Client: ...
 
 
 @overload
-def client(service: Literal["s3"], *, read_timeout: float = ...,
-           max_attempts: int = ...) -> S3Client: ...
+def client(service: Literal["s3"], *, read_timeout: float = ..., max_attempts: int = ...) -> S3Client: ...
 
 
 @overload
-def client(service: Literal["ssm"], *, read_timeout: float = ...,
-           max_attempts: int = ...) -> SSMClient: ...
+def client(service: Literal["ssm"], *, read_timeout: float = ..., max_attempts: int = ...) -> SSMClient: ...
 
 
 def client(service: Service, *, read_timeout: float = 30.0, max_attempts: int = 5) -> Any:

@@ -56,7 +56,10 @@ def check_batch(event: Any, event_type: EventSource) -> dict[str, Any]:
 
 
 def process_batch(
-    event: dict[str, Any], record_handler: Callable[[Any], Any], *, event_type: EventSource,
+    event: dict[str, Any],
+    record_handler: Callable[[Any], Any],
+    *,
+    event_type: EventSource,
     report_batch_item_failures: bool,
 ) -> dict[str, Any]:
     """Process every record; return the partial batch response, or raise.

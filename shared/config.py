@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 from shared import aws
@@ -49,6 +49,8 @@ SSM_CACHE_SECONDS: Final = 300
 _SSM_BATCH: Final = 10
 _SSM_PATH = re.compile(r"^(/[A-Za-z0-9_.\-]+)+$")
 
+_N = TypeVar("_N", int, float)
+
 
 class EnvReader:
     """Reads typed settings from an environment mapping, collecting problems instead of failing early.
@@ -72,28 +74,12 @@ class EnvReader:
     def integer(
         self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
     ) -> int:
-        raw = self._env.get(name, "").strip()
-        if not raw:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            self.problems.append(f"{name} must be an integer, got {raw!r}")
-            return default
-        return self._bounded(name, value, minimum, maximum, default)
+        return self._parsed(name, default, int, "an integer", minimum, maximum)
 
     def number(
         self, name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
     ) -> float:
-        raw = self._env.get(name, "").strip()
-        if not raw:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            self.problems.append(f"{name} must be a number, got {raw!r}")
-            return default
-        return self._bounded(name, value, minimum, maximum, default)
+        return self._parsed(name, default, float, "a number", minimum, maximum)
 
     def flag(self, name: str, default: bool) -> bool:
         raw = self._env.get(name, "").strip().lower()
@@ -123,7 +109,24 @@ class EnvReader:
         except InputError as exc:
             self.problems.append(f"{name} {exc.reason}")
 
-    def _bounded(self, name: str, value: Any, minimum: Any, maximum: Any, default: Any) -> Any:
+    def _parsed(
+        self,
+        name: str,
+        default: _N,
+        parse: Callable[[str], _N],
+        kind: str,
+        minimum: _N | None,
+        maximum: _N | None,
+    ) -> _N:
+        """The value `parse` reads from `name`, or `default` when unset, unreadable or out of bounds."""
+        raw = self._env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = parse(raw)
+        except ValueError:
+            self.problems.append(f"{name} must be {kind}, got {raw!r}")
+            return default
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             self.problems.append(f"{name} must be between {minimum} and {maximum}, got {value}")
             return default
@@ -181,7 +184,7 @@ def _read(base_path: str, names: Sequence[str], *, decrypt: bool, force_fetch: b
         ssm = aws.client("ssm")
         for start in range(0, len(wanted), _SSM_BATCH):
             try:
-                answer = ssm.get_parameters(Names=wanted[start:start + _SSM_BATCH], WithDecryption=decrypt)
+                answer = ssm.get_parameters(Names=wanted[start : start + _SSM_BATCH], WithDecryption=decrypt)
             except (BotoCoreError, ClientError) as exc:
                 raise RetryableError(f"reading SSM parameters under {base_path} failed: {exc}") from exc
             for parameter in answer.get("Parameters", []):
@@ -206,8 +209,12 @@ def _url(base_path: str, raw: str) -> str:
     parts = urlsplit(url)
     loopback = parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK_HOSTS
     if not parts.netloc or not (parts.scheme == "https" or loopback):
-        raise ConfigError([f"SSM parameter {base_path}/{PARAM_TENANT_URL} must be an https URL (http only "
-                           f"for a loopback host), got {url[:120]!r}"])
+        raise ConfigError(
+            [
+                f"SSM parameter {base_path}/{PARAM_TENANT_URL} must be an https URL (http only "
+                f"for a loopback host), got {url[:120]!r}"
+            ]
+        )
     return url
 
 
@@ -234,6 +241,10 @@ def load_tenant(base_path: str, extra: Sequence[str] = (), *, force_fetch: bool 
         raise ConfigError([f"SSM parameter {base_path}/{PARAM_TOKEN_VALUE} is empty"])
     if any(c.isspace() or not c.isprintable() for c in token.reveal()):
         # It could never be sent in a header; say so without quoting it.
-        raise ConfigError([f"SSM parameter {base_path}/{PARAM_TOKEN_VALUE} holds whitespace or control "
-                           "characters; an API token is one line of printable characters"])
+        raise ConfigError(
+            [
+                f"SSM parameter {base_path}/{PARAM_TOKEN_VALUE} holds whitespace or control "
+                "characters; an API token is one line of printable characters"
+            ]
+        )
     return Tenant(base_path=base_path, url=url, token=token, params=by_name)

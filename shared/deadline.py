@@ -36,16 +36,18 @@ class Deadline:
         return cls(clock() + seconds, clock)
 
     @classmethod
-    def from_context(cls, context: object, *, margin: float = CONTEXT_MARGIN_S,
-                     clock: Callable[[], float] = time.monotonic) -> Deadline:
+    def from_context(
+        cls, context: object, *, margin: float = CONTEXT_MARGIN_S, clock: Callable[[], float] = time.monotonic
+    ) -> Deadline:
         """The context's remaining time less `margin` (at least half a second)."""
         remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
         seconds = remaining_ms() / 1000.0 if callable(remaining_ms) else DEFAULT_SECONDS
         return cls.after(max(0.5, seconds - margin), clock)
 
     @classmethod
-    def for_invocation(cls, event: Any, context: object, *,
-                       clock: Callable[[], float] = time.monotonic) -> Deadline:
+    def for_invocation(
+        cls, event: Any, context: object, *, clock: Callable[[], float] = time.monotonic
+    ) -> Deadline:
         """A directly invoked worker's deadline: its context's, or earlier when the caller's budget
         (`budget_ms` in the payload) ends sooner. Raises InputError for a malformed budget."""
         own = cls.from_context(context, clock=clock)

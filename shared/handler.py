@@ -121,8 +121,10 @@ def run_direct(logger: logging.Logger | Any, work: Callable[[], Any]) -> dict[st
         if exc.retryable:
             logger.error("failed, retryable", extra={"error": type(exc).__name__, "detail": str(exc)})
             raise
-        logger.error("failed", extra={"error": type(exc).__name__, "detail": str(exc),
-                                      "field": getattr(exc, "field", None)})
+        logger.error(
+            "failed",
+            extra={"error": type(exc).__name__, "detail": str(exc), "field": getattr(exc, "field", None)},
+        )
         return failure(exc)
     except Exception as exc:
         raise unexpected(logger, exc, "failed") from None
@@ -133,8 +135,15 @@ def run_event(logger: logging.Logger | Any, work: Callable[[], T], *, message: s
     try:
         return work()
     except TopsError as exc:
-        logger.error(message, extra={"error": type(exc).__name__, "detail": str(exc),
-                                     "retryable": exc.retryable, "field": getattr(exc, "field", None)})
+        logger.error(
+            message,
+            extra={
+                "error": type(exc).__name__,
+                "detail": str(exc),
+                "retryable": exc.retryable,
+                "field": getattr(exc, "field", None),
+            },
+        )
         raise
     except Exception as exc:
         raise unexpected(logger, exc, message) from None
@@ -145,8 +154,9 @@ def raw_event(event: Any) -> Any:
     return event
 
 
-def _call_with_tenant(base_path: str, call: Callable[[Tenant, XCClient], T], *, extra: Sequence[str],
-                      force_fetch: bool = False) -> T:
+def _call_with_tenant(
+    base_path: str, call: Callable[[Tenant, XCClient], T], *, extra: Sequence[str], force_fetch: bool = False
+) -> T:
     # Imported on use: the XC client is a noticeable import that workers without a tenant never need.
     from shared.tenant import call_with_tenant
 
@@ -158,21 +168,35 @@ def _call_with_tenant(base_path: str, call: Callable[[Tenant, XCClient], T], *, 
 
 @overload
 def direct_worker(
-    logger: Logger, *, parse: Callable[[Any], Q], keys: Keys[Q], ssm_params: Sequence[str] = (),
+    logger: Logger,
+    *,
+    parse: Callable[[Any], Q],
+    keys: Keys[Q],
+    ssm_params: Sequence[str] = (),
     bound_keys: Mapping[str, object] | None = None,
 ) -> Callable[[Callable[[Q, Tenant, XCClient, Deadline], Any]], DirectHandler]: ...
 
 
 @overload
 def direct_worker(
-    logger: Logger, *, parse: Callable[[Any], Q], keys: Keys[Q], config: Config[C],
-    ssm_params: Sequence[str] = (), bound_keys: Mapping[str, object] | None = None,
+    logger: Logger,
+    *,
+    parse: Callable[[Any], Q],
+    keys: Keys[Q],
+    config: Config[C],
+    ssm_params: Sequence[str] = (),
+    bound_keys: Mapping[str, object] | None = None,
 ) -> Callable[[Callable[[Q, C, Tenant, XCClient, Deadline], Any]], DirectHandler]: ...
 
 
 def direct_worker(
-    logger: Logger, *, parse: Callable[[Any], Q], keys: Keys[Q], config: Config[Any] | None = None,
-    ssm_params: Sequence[str] = (), bound_keys: Mapping[str, object] | None = None,
+    logger: Logger,
+    *,
+    parse: Callable[[Any], Q],
+    keys: Keys[Q],
+    config: Config[Any] | None = None,
+    ssm_params: Sequence[str] = (),
+    bound_keys: Mapping[str, object] | None = None,
 ) -> Callable[[Callable[..., Any]], DirectHandler]:
     """Make `handler(request, [config,] tenant, xc, deadline) -> body` a directly invoked worker's
     `lambda_handler(event, context)`.
@@ -215,23 +239,44 @@ def direct_worker(
 
 @overload
 def event_worker(
-    logger: Logger, *, parse: Callable[[Any], R], config: Config[C], failure: str = "failed",
-    correlation_id_path: str | None = None, log_event: bool | None = None, margin: float = CONTEXT_MARGIN_S,
+    logger: Logger,
+    *,
+    parse: Callable[[Any], R],
+    config: Config[C],
+    failure: str = "failed",
+    correlation_id_path: str | None = None,
+    log_event: bool | None = None,
+    margin: float = CONTEXT_MARGIN_S,
 ) -> Callable[[Callable[[R, C, Deadline], T]], Callable[[Any, LambdaContext], T]]: ...
 
 
 @overload
 def event_worker(
-    logger: Logger, *, parse: Callable[[Any], R], config: Config[C], tenant: TenantPath[R, C],
-    ssm_params: Sequence[str] = (), force_fetch: bool = False, failure: str = "failed",
-    correlation_id_path: str | None = None, log_event: bool | None = None, margin: float = CONTEXT_MARGIN_S,
+    logger: Logger,
+    *,
+    parse: Callable[[Any], R],
+    config: Config[C],
+    tenant: TenantPath[R, C],
+    ssm_params: Sequence[str] = (),
+    force_fetch: bool = False,
+    failure: str = "failed",
+    correlation_id_path: str | None = None,
+    log_event: bool | None = None,
+    margin: float = CONTEXT_MARGIN_S,
 ) -> Callable[[Callable[[R, C, Tenant, XCClient, Deadline], T]], Callable[[Any, LambdaContext], T]]: ...
 
 
 def event_worker(
-    logger: Logger, *, parse: Callable[[Any], Any], config: Config[Any],
-    tenant: TenantPath[Any, Any] | None = None, ssm_params: Sequence[str] = (), force_fetch: bool = False,
-    failure: str = "failed", correlation_id_path: str | None = None, log_event: bool | None = None,
+    logger: Logger,
+    *,
+    parse: Callable[[Any], Any],
+    config: Config[Any],
+    tenant: TenantPath[Any, Any] | None = None,
+    ssm_params: Sequence[str] = (),
+    force_fetch: bool = False,
+    failure: str = "failed",
+    correlation_id_path: str | None = None,
+    log_event: bool | None = None,
     margin: float = CONTEXT_MARGIN_S,
 ) -> Callable[[Callable[..., Any]], Callable[[Any, LambdaContext], Any]]:
     """Make `handler(request, config, [tenant, xc,] deadline)` an event-driven worker's
@@ -246,8 +291,9 @@ def event_worker(
     """
 
     def decorate(handler: Callable[..., Any]) -> Callable[[Any, LambdaContext], Any]:
-        @logger.inject_lambda_context(correlation_id_path=correlation_id_path, log_event=log_event,
-                                      clear_state=True)
+        @logger.inject_lambda_context(
+            correlation_id_path=correlation_id_path, log_event=log_event, clear_state=True
+        )
         @functools.wraps(handler)
         def lambda_handler(event: Any, context: LambdaContext) -> Any:
             def work() -> Any:
@@ -257,9 +303,11 @@ def event_worker(
                     return handler(request, loaded, Deadline.from_context(context, margin=margin))
                 return _call_with_tenant(
                     tenant(request, loaded),
-                    lambda found, xc: handler(request, loaded, found, xc,
-                                              Deadline.from_context(context, margin=margin)),
-                    extra=ssm_params, force_fetch=force_fetch,
+                    lambda found, xc: handler(
+                        request, loaded, found, xc, Deadline.from_context(context, margin=margin)
+                    ),
+                    extra=ssm_params,
+                    force_fetch=force_fetch,
                 )
 
             return run_event(logger, work, message=failure)

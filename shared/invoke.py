@@ -38,8 +38,9 @@ class LambdaClient(Protocol):
 class CalleeError(TopsError):
     """The invoked function failed: a FunctionError (crash, timeout: retryable) or a non-200 result."""
 
-    def __init__(self, function: str, message: str, *, retryable: bool, status: int | None = None,
-                 body: Any = None) -> None:
+    def __init__(
+        self, function: str, message: str, *, retryable: bool, status: int | None = None, body: Any = None
+    ) -> None:
         self.function = function
         self.status = status
         self.body = body
@@ -92,11 +93,15 @@ def invoke(client: LambdaClient, function: str, payload: dict[str, Any], *, dead
     """
     body = json.dumps({**payload, BUDGET_FIELD: deadline.budget_ms()}).encode()
     try:
-        response = within(deadline, lambda: client.invoke(
-            FunctionName=function, InvocationType="RequestResponse", Payload=body), what=function)
+        response = within(
+            deadline,
+            lambda: client.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=body),
+            what=function,
+        )
     except TimeoutError:
-        raise CalleeError(function, "no answer before the caller's deadline (it may still be running)",
-                          retryable=True) from None
+        raise CalleeError(
+            function, "no answer before the caller's deadline (it may still be running)", retryable=True
+        ) from None
     raw = response["Payload"].read()
     try:
         result = json.loads(raw) if raw else None
@@ -112,7 +117,8 @@ def invoke(client: LambdaClient, function: str, payload: dict[str, Any], *, dead
         answer = result.get("body") if isinstance(result, dict) else result
         message = answer.get("message") if isinstance(answer, dict) else answer
         retryable = bool(answer.get("retryable")) if isinstance(answer, dict) else False
-        raise CalleeError(function, f"status {status}: {message}", retryable=retryable, status=status,
-                          body=mask(answer))
+        raise CalleeError(
+            function, f"status {status}: {message}", retryable=retryable, status=status, body=mask(answer)
+        )
     log.debug("invoked", extra={"function": short_name(function)})
     return result.get("body")

@@ -7,6 +7,7 @@ handler and level.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any, Final
 
@@ -29,16 +30,11 @@ class MaskingFormatter(LambdaPowertoolsFormatter):
         return mask_text(super().serialize(mask(log)))
 
 
-_factory_installed = False
-
-
+@functools.cache  # installed once per process
 def _install_record_factory() -> None:
     """Mask every log record where it is made, so that no handler (the Lambda runtime's, a test
     runner's) ever sees a secret in a message, its arguments or a traceback. Chains to the previous
-    factory; installed once."""
-    global _factory_installed
-    if _factory_installed:
-        return
+    factory."""
     previous = logging.getLogRecordFactory()
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
@@ -54,7 +50,6 @@ def _install_record_factory() -> None:
         return record
 
     logging.setLogRecordFactory(factory)
-    _factory_installed = True
 
 
 def get_logger(service: str) -> Logger:

@@ -53,8 +53,11 @@ def lab_namespace(field: str, value: Any) -> str:
     `system`, `shared` or `default` and does not start with `ves-`."""
     name = dns_label(field, value)
     if name in RESERVED_NAMESPACES or name.startswith(RESERVED_PREFIX):
-        raise InputError(field, f"{name!r} is reserved: system, shared, default and names starting with "
-                                f"{RESERVED_PREFIX!r} belong to the tenant, never to a lab")
+        raise InputError(
+            field,
+            f"{name!r} is reserved: system, shared, default and names starting with "
+            f"{RESERVED_PREFIX!r} belong to the tenant, never to a lab",
+        )
     return name
 
 
@@ -64,8 +67,11 @@ def deployment_id(field: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise InputError(field, f"must be a non-empty string, got {_show(value)}")
     if len(value) > DEPLOYMENT_ID_MAX or not _DEPLOYMENT_ID.match(value):
-        raise InputError(field, f"must be at most {DEPLOYMENT_ID_MAX} letters, digits, '-', '_' or '.', "
-                                f"starting and ending with a letter or digit, got {_show(value)}")
+        raise InputError(
+            field,
+            f"must be at most {DEPLOYMENT_ID_MAX} letters, digits, '-', '_' or '.', "
+            f"starting and ending with a letter or digit, got {_show(value)}",
+        )
     return value
 
 
@@ -143,13 +149,15 @@ def namespace_roles(field: str, value: Any) -> tuple[NamespaceRole, ...]:
     if len(value) > MAX_ROLES:
         raise InputError(field, f"must have at most {MAX_ROLES} entries, got {len(value)}")
     roles = []
-    for index, entry in enumerate(value):
+    for index, raw in enumerate(value):
         where = f"{field}[{index}]"
-        entry = mapping(where, entry)
-        roles.append(NamespaceRole(
-            namespace=dns_label(f"{where}.namespace", entry.get("namespace")),
-            role=text(f"{where}.role", entry.get("role"), max_len=ROLE_MAX).strip(),
-        ))
+        entry = mapping(where, raw)
+        roles.append(
+            NamespaceRole(
+                namespace=dns_label(f"{where}.namespace", entry.get("namespace")),
+                role=text(f"{where}.role", entry.get("role"), max_len=ROLE_MAX).strip(),
+            )
+        )
     return tuple(sorted(set(roles)))
 
 

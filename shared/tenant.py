@@ -22,7 +22,10 @@ T = TypeVar("T")
 
 
 def call_with_tenant(
-    base_path: str, call: Callable[[Tenant, XCClient], T], *, extra: Sequence[str] = (),
+    base_path: str,
+    call: Callable[[Tenant, XCClient], T],
+    *,
+    extra: Sequence[str] = (),
     force_fetch: bool = False,
 ) -> T:
     """Run `call(tenant, xc)` for the tenant under `base_path`; return what it returns.

@@ -19,7 +19,7 @@ def parse_timestamp(value: Any, *, naive_is_utc: bool = False) -> dt.datetime | 
     if "." in text:
         head, _, tail = text.partition(".")
         digits = tail[: len(tail) - len(tail.lstrip("0123456789"))]  # the leading run only
-        text = f"{head}.{digits[:6]}{tail[len(digits):]}"
+        text = f"{head}.{digits[:6]}{tail[len(digits) :]}"
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,15 +16,10 @@ pytest_plugins = [
     "tests.fixtures.acme",
     "tests.fixtures.logs",
     "tests.fixtures.tenant",
+    "tests.fixtures.tables",
+    "tests.fixtures.pipeline",
+    "tests.fixtures.direct",
 ]
-
-EVENTS = Path(__file__).parent / "events"
-
-
-def load_event(name: str) -> dict[str, Any]:
-    """A JSON event from tests/events/<name>.json."""
-    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
-    return event
 
 
 @pytest.fixture(autouse=True)

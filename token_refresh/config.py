@@ -68,8 +68,9 @@ def load_config(environ: Mapping[str, str]) -> Config:
     env = EnvReader(environ)
     base = env.text(SSM_BASE_PATH)
     env.check(SSM_BASE_PATH, base, ssm_base_path)
-    threshold = env.number(TOKEN_RENEW_THRESHOLD_DAYS, DEFAULT_THRESHOLD_DAYS, minimum=0,
-                           maximum=MAX_EXPIRATION_DAYS)
+    threshold = env.number(
+        TOKEN_RENEW_THRESHOLD_DAYS, DEFAULT_THRESHOLD_DAYS, minimum=0, maximum=MAX_EXPIRATION_DAYS
+    )
     days = env.integer(TOKEN_EXPIRATION_DAYS, DEFAULT_EXPIRATION_DAYS, minimum=1, maximum=MAX_EXPIRATION_DAYS)
     if threshold >= days:
         env.problems.append(
@@ -78,8 +79,11 @@ def load_config(environ: Mapping[str, str]) -> Config:
         )
     namespace = env.text(POWERTOOLS_METRICS_NAMESPACE, DEFAULT_METRICS_NAMESPACE)
     env.done()
-    return Config(ssm_base_path=base, renewal=RenewalPolicy(threshold_days=threshold, expiration_days=days),
-                  metrics_namespace=namespace)
+    return Config(
+        ssm_base_path=base,
+        renewal=RenewalPolicy(threshold_days=threshold, expiration_days=days),
+        metrics_namespace=namespace,
+    )
 
 
 def credential_from(tenant: Tenant) -> Credential:
@@ -91,13 +95,17 @@ def credential_from(tenant: Tenant) -> Credential:
     if not name:
         problems.append(f"SSM parameter {name_path} is empty")
     elif not _CREDENTIAL_NAME.match(name):
-        problems.append(f"SSM parameter {name_path} must be an XC credential name "
-                        f"(letters, digits, '.', '_', '-'), got {name[:80]!r}")
+        problems.append(
+            f"SSM parameter {name_path} must be an XC credential name "
+            f"(letters, digits, '.', '_', '-'), got {name[:80]!r}"
+        )
     token_type = tenant.params.get(PARAM_TOKEN_TYPE, "").strip()
     kind = KIND_BY_TOKEN_TYPE.get(token_type)
     if kind is None:
-        problems.append(f"SSM parameter {type_path} must be one of {', '.join(KIND_BY_TOKEN_TYPE)}, "
-                        f"got {token_type[:80]!r}")
+        problems.append(
+            f"SSM parameter {type_path} must be one of {', '.join(KIND_BY_TOKEN_TYPE)}, "
+            f"got {token_type[:80]!r}"
+        )
     if problems or kind is None:
         raise ConfigError(problems)
     return Credential(base_path=tenant.base_path, name=name, token_type=token_type, kind=kind)

@@ -51,9 +51,15 @@ def needs_renewal(days_left: float, policy: RenewalPolicy, *, force: bool) -> bo
 
 
 def refresh_token(
-    request: RefreshRequest, credential: Credential, policy: RenewalPolicy, *, xc: XCRequester,
-    metrics: MetricsSink | None = None, deadline: Deadline | None = None,
-    now: Callable[[], datetime] = utcnow, sleep: Callable[[float], None] = time.sleep,
+    request: RefreshRequest,
+    credential: Credential,
+    policy: RenewalPolicy,
+    *,
+    xc: XCRequester,
+    metrics: MetricsSink | None = None,
+    deadline: Deadline | None = None,
+    now: Callable[[], datetime] = utcnow,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> RefreshResult:
     """Read the credential's expiry and state, renew it when due (or forced), and verify the new expiry.
 
@@ -66,45 +72,69 @@ def refresh_token(
     days_before = before.days_left(checked_at)
     if metrics is not None:
         metrics.add_metric(METRIC_DAYS_BEFORE, "None", round(days_before, 3))
-    log.info("credential state", extra={
-        "credential": credential.name, "kind": credential.kind, "active": before.active,
-        "expires_at": before.expires_at.isoformat(), "days_left": round(days_before, 3),
-    })
+    log.info(
+        "credential state",
+        extra={
+            "credential": credential.name,
+            "kind": credential.kind,
+            "active": before.active,
+            "expires_at": before.expires_at.isoformat(),
+            "days_left": round(days_before, 3),
+        },
+    )
     ensure_renewable(credential, before, checked_at)
 
-    if not needs_renewal(days_before, policy, force=request.force):
-        log.info("renewal not due", extra={"credential": credential.name, "days_left": round(days_before, 3),
-                                           "threshold_days": policy.threshold_days})
-        if metrics is not None:
-            metrics.add_metric(METRIC_RENEWED, "Count", 0)
-            metrics.add_metric(METRIC_DAYS_AFTER, "None", round(days_before, 3))
-        return RefreshResult(credential=credential.name, kind=credential.kind, renewed=False,
-                             forced=request.force, days_left_before=days_before,
-                             days_left_after=days_before, expires_at=before.expires_at)
-
-    renew_started = now()
-    with _token_guard(credential):
-        answer = credentials.renew(xc, credential.kind, credential.name, policy.expiration_days,
-                                   deadline=deadline)
-    # protobuf JSON leaves out false booleans, so `{}` is a refusal too.
-    if not (isinstance(answer, dict) and answer.get("status") is True):
-        raise RenewRejectedError(credential.name, (
-            f"renewing {credential.kind} {credential.name} for {policy.expiration_days} days was refused: "
-            f"the tenant answered {mask(answer)!r:.200} instead of {{'status': true}}"
-        ))
-    target = renew_started + timedelta(days=policy.expiration_days)
-    after = _read_back(xc, credential, before, target, deadline=deadline, sleep=sleep)
-    days_after = after.days_left(now())
+    renewed = needs_renewal(days_before, policy, force=request.force)
+    if not renewed:
+        log.info(
+            "renewal not due",
+            extra={
+                "credential": credential.name,
+                "days_left": round(days_before, 3),
+                "threshold_days": policy.threshold_days,
+            },
+        )
+        after, days_after = before, days_before
+    else:
+        renew_started = now()
+        with _token_guard(credential):
+            answer = credentials.renew(
+                xc, credential.kind, credential.name, policy.expiration_days, deadline=deadline
+            )
+        # protobuf JSON leaves out false booleans, so `{}` is a refusal too.
+        if not (isinstance(answer, dict) and answer.get("status") is True):
+            raise RenewRejectedError(
+                credential.name,
+                (
+                    f"renewing {credential.kind} {credential.name} for {policy.expiration_days} days "
+                    f"was refused: the tenant answered {mask(answer)!r:.200} instead of {{'status': true}}"
+                ),
+            )
+        target = renew_started + timedelta(days=policy.expiration_days)
+        after = _read_back(xc, credential, before, target, deadline=deadline, sleep=sleep)
+        days_after = after.days_left(now())
+        log.info(
+            "credential renewed",
+            extra={
+                "credential": credential.name,
+                "forced": request.force,
+                "days_left_before": round(days_before, 3),
+                "days_left_after": round(days_after, 3),
+                "expires_at": after.expires_at.isoformat(),
+            },
+        )
     if metrics is not None:
-        metrics.add_metric(METRIC_RENEWED, "Count", 1)
+        metrics.add_metric(METRIC_RENEWED, "Count", int(renewed))
         metrics.add_metric(METRIC_DAYS_AFTER, "None", round(days_after, 3))
-    log.info("credential renewed", extra={
-        "credential": credential.name, "forced": request.force, "days_left_before": round(days_before, 3),
-        "days_left_after": round(days_after, 3), "expires_at": after.expires_at.isoformat(),
-    })
-    return RefreshResult(credential=credential.name, kind=credential.kind, renewed=True, forced=request.force,
-                         days_left_before=days_before, days_left_after=days_after,
-                         expires_at=after.expires_at)
+    return RefreshResult(
+        credential=credential.name,
+        kind=credential.kind,
+        renewed=renewed,
+        forced=request.force,
+        days_left_before=days_before,
+        days_left_after=days_after,
+        expires_at=after.expires_at,
+    )
 
 
 def read_state(
@@ -129,18 +159,23 @@ def read_state(
     found = [item for item in items if isinstance(item, dict) and item.get("name") == credential.name]
     if not found:
         if body is None:
-            raise CredentialNotFoundError(credential.name, (
-                f"the tenant has no {credential.kind} named {credential.name!r}; check SSM parameter "
-                f"{credential.name_parameter} (and {credential.base_path}/token-type)"
-            ))
-        raise CredentialStateError(credential.name, (
-            f"the tenant did not report a readable expiry for {credential.kind} {credential.name}"
-        ))
+            raise CredentialNotFoundError(
+                credential.name,
+                (
+                    f"the tenant has no {credential.kind} named {credential.name!r}; check SSM parameter "
+                    f"{credential.name_parameter} (and {credential.base_path}/token-type)"
+                ),
+            )
+        raise CredentialStateError(
+            credential.name,
+            (f"the tenant did not report a readable expiry for {credential.kind} {credential.name}"),
+        )
     state = _state(credential, found[0])
     if state is None:
-        raise CredentialStateError(credential.name, (
-            f"the tenant did not report a readable expiry for {credential.kind} {credential.name}"
-        ))
+        raise CredentialStateError(
+            credential.name,
+            (f"the tenant did not report a readable expiry for {credential.kind} {credential.name}"),
+        )
     return state
 
 
@@ -152,20 +187,31 @@ def ensure_renewable(credential: Credential, state: CredentialState, now: dateti
         f"its token in {credential.value_parameter}."
     )
     if state.active is False:
-        raise CredentialInactiveError(credential.name, (
-            f"{credential.kind} {credential.name} is inactive (revoked); renewing cannot reactivate it. "
-            f"Activate it in the XC console, or: {replace}"
-        ))
+        raise CredentialInactiveError(
+            credential.name,
+            (
+                f"{credential.kind} {credential.name} is inactive (revoked); renewing cannot reactivate it. "
+                f"Activate it in the XC console, or: {replace}"
+            ),
+        )
     if state.expires_at <= now:
-        raise CredentialExpiredError(credential.name, (
-            f"{credential.kind} {credential.name} expired at {state.expires_at.isoformat()}; an expired "
-            f"credential cannot renew itself. {replace}"
-        ))
+        raise CredentialExpiredError(
+            credential.name,
+            (
+                f"{credential.kind} {credential.name} expired at {state.expires_at.isoformat()}; an expired "
+                f"credential cannot renew itself. {replace}"
+            ),
+        )
 
 
 def _read_back(
-    xc: XCRequester, credential: Credential, before: CredentialState, target: datetime, *,
-    deadline: Deadline | None, sleep: Callable[[float], None],
+    xc: XCRequester,
+    credential: Credential,
+    before: CredentialState,
+    target: datetime,
+    *,
+    deadline: Deadline | None,
+    sleep: Callable[[float], None],
 ) -> CredentialState:
     """Read the expiry until it moved forward (or already reached the renewal's target)."""
     last: list[CredentialState] = []
@@ -179,14 +225,22 @@ def _read_back(
 
     limit = Deadline.after(READBACK_SECONDS, deadline.clock if deadline else time.monotonic)
     try:
-        return poll.wait_until(moved, deadline=limit.earliest(deadline),
-                               pending=f"the new expiry of {credential.name}", interval=1.0, sleep=sleep)
+        return poll.wait_until(
+            moved,
+            deadline=limit.earliest(deadline),
+            pending=f"the new expiry of {credential.name}",
+            interval=1.0,
+            sleep=sleep,
+        )
     except XCTimeoutError as exc:
         seen = last[-1].expires_at.isoformat() if last else "nothing"
-        raise ExpiryNotExtendedError(credential.name, (
-            f"renew of {credential.kind} {credential.name} answered success, but its expiry did not move "
-            f"forward: was {before.expires_at.isoformat()}, read back {seen}"
-        )) from exc
+        raise ExpiryNotExtendedError(
+            credential.name,
+            (
+                f"renew of {credential.kind} {credential.name} answered success, but its expiry did not move "
+                f"forward: was {before.expires_at.isoformat()}, read back {seen}"
+            ),
+        ) from exc
 
 
 def _state(credential: Credential, body: dict[str, Any]) -> CredentialState | None:
@@ -203,11 +257,15 @@ def _token_guard(credential: Credential) -> Iterator[None]:
         yield
     except XCAuthError as exc:
         if exc.status == 401:
-            why = (f"the tenant rejected the token in SSM {credential.value_parameter} (401): credential "
-                   f"{credential.name} has probably expired or been revoked, and cannot renew itself. Create "
-                   f"a new credential in the XC console and store its name in {credential.name_parameter} "
-                   f"and its token in {credential.value_parameter}.")
+            why = (
+                f"the tenant rejected the token in SSM {credential.value_parameter} (401): credential "
+                f"{credential.name} has probably expired or been revoked, and cannot renew itself. Create "
+                f"a new credential in the XC console and store its name in {credential.name_parameter} "
+                f"and its token in {credential.value_parameter}."
+            )
         else:
-            why = (f"the tenant refused {exc.method} on {credential.kind} ({exc.status}): the token in "
-                   f"{credential.value_parameter} lacks the role to read or renew {credential.name}.")
+            why = (
+                f"the tenant refused {exc.method} on {credential.kind} ({exc.status}): the token in "
+                f"{credential.value_parameter} lacks the role to read or renew {credential.name}."
+            )
         raise TokenRejectedError(credential.name, why) from exc

@@ -22,18 +22,26 @@ metrics = Metrics(service=SERVICE)
 
 
 @metrics.log_metrics
-@event_worker(logger, parse=parse_event, config=load_config, failure="token refresh failed",
-              correlation_id_path=correlation_paths.EVENT_BRIDGE,
-              tenant=lambda request, config: config.ssm_base_path,
-              ssm_params=(PARAM_TOKEN_NAME, PARAM_TOKEN_TYPE),
-              # Always read SSM afresh: the schedule runs twice a day and must see a rotated token at once.
-              force_fetch=True)
-def lambda_handler(request: RefreshRequest, config: Config, tenant: Tenant, xc: XCClient,
-                   deadline: Deadline) -> dict[str, Any]:
+@event_worker(
+    logger,
+    parse=parse_event,
+    config=load_config,
+    failure="token refresh failed",
+    correlation_id_path=correlation_paths.EVENT_BRIDGE,
+    tenant=lambda request, config: config.ssm_base_path,
+    ssm_params=(PARAM_TOKEN_NAME, PARAM_TOKEN_TYPE),
+    # Always read SSM afresh: the schedule runs twice a day and must see a rotated token at once.
+    force_fetch=True,
+)
+def lambda_handler(
+    request: RefreshRequest, config: Config, tenant: Tenant, xc: XCClient, deadline: Deadline
+) -> dict[str, Any]:
     """Renew the credential when due. A scheduled worker raises on failure, so the invoke is retried."""
     credential = credential_from(tenant)
     label = tenant_label(tenant.url)
     logger.append_keys(tenant=label, credential=credential.name, kind=credential.kind)
+    # Powertools clears dimensions only when it flushes a metric: a failed run left this container's.
+    metrics.clear_metrics()
     metrics.namespace = config.metrics_namespace
     metrics.add_dimension(name="tenant", value=label)
     metrics.add_dimension(name="credential", value=credential.name)

@@ -61,13 +61,19 @@ def sweep_expired(db: DynamoDBClient, table: str, *, now: int) -> SweepResult:
             key = {"dep_id": item["dep_id"]}
             dep_id = item["dep_id"].get("S", "?")
             try:
-                db.delete_item(TableName=table, Key=key, ConditionExpression="#ttl < :now",
-                               ExpressionAttributeNames=_NAMES, ExpressionAttributeValues=values)
+                db.delete_item(
+                    TableName=table,
+                    Key=key,
+                    ConditionExpression="#ttl < :now",
+                    ExpressionAttributeNames=_NAMES,
+                    ExpressionAttributeValues=values,
+                )
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") == CONDITION_FAILED:
                     skipped += 1
-                    log.info("expired item revived or gone before its delete; skipped",
-                             extra={"dep_id": dep_id})
+                    log.info(
+                        "expired item revived or gone before its delete; skipped", extra={"dep_id": dep_id}
+                    )
                     continue
                 failures.append(f"{dep_id}: {exc}")
                 log.error("delete failed", extra={"dep_id": dep_id, "error": str(exc)})

@@ -12,5 +12,6 @@ class SweepError(RetryableError):
     def __init__(self, result: SweepResult, failures: list[str]) -> None:
         self.result = result
         self.failures = failures
-        super().__init__(f"{len(failures)} expired items not deleted ({result.to_body()}): "
-                         + "; ".join(failures[:5]))
+        super().__init__(
+            f"{len(failures)} expired items not deleted ({result.to_body()}): " + "; ".join(failures[:5])
+        )

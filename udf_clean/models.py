@@ -24,5 +24,9 @@ class SweepResult:
     skipped: int = 0
 
     def to_body(self) -> SweepBody:
-        return {"scanned": self.scanned, "expired": self.expired, "deleted": self.deleted,
-                "skipped": self.skipped}
+        return {
+            "scanned": self.scanned,
+            "expired": self.expired,
+            "deleted": self.deleted,
+            "skipped": self.skipped,
+        }

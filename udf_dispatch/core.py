@@ -67,8 +67,9 @@ def _condition_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == CONDITION_FAILED
 
 
-def handle_message(db: DynamoDBClient, table: str, message_id: str, body: str | None, *,
-                   now: dt.datetime, ttl_extension: int) -> Outcome:
+def handle_message(
+    db: DynamoDBClient, table: str, message_id: str, body: str | None, *, now: dt.datetime, ttl_extension: int
+) -> Outcome:
     """Validate one SQS message and record it.
 
     An invalid message is permanent: it is logged with its message id and the field at fault and
@@ -78,14 +79,16 @@ def handle_message(db: DynamoDBClient, table: str, message_id: str, body: str | 
     try:
         heartbeat = parse_heartbeat(body)
     except InputError as exc:
-        log.error("heartbeat rejected", extra={"message_id": message_id, "field": exc.field,
-                                               "reason": str(exc)})
+        log.error(
+            "heartbeat rejected", extra={"message_id": message_id, "field": exc.field, "reason": str(exc)}
+        )
         return Outcome.REJECTED
     return record_heartbeat(db, table, heartbeat, now=now, ttl_extension=ttl_extension)
 
 
-def record_heartbeat(db: DynamoDBClient, table: str, heartbeat: Heartbeat, *, now: dt.datetime,
-                     ttl_extension: int) -> Outcome:
+def record_heartbeat(
+    db: DynamoDBClient, table: str, heartbeat: Heartbeat, *, now: dt.datetime, ttl_extension: int
+) -> Outcome:
     """Insert the deployment's state item, or extend its ttl if it exists.
 
     Raises RetryableError when the item keeps appearing and vanishing under us, and lets any other
@@ -95,16 +98,25 @@ def record_heartbeat(db: DynamoDBClient, table: str, heartbeat: Heartbeat, *, no
     stamps = Stamps.at(now, ttl_extension)
     for _ in range(2):
         if _insert(db, table, heartbeat, stamps):
-            log.info("deployment started", extra={"dep_id": heartbeat.dep_id, "lab_id": heartbeat.lab_id,
-                                                   "petname": heartbeat.petname, "ttl": stamps.ttl})
+            log.info(
+                "deployment started",
+                extra={
+                    "dep_id": heartbeat.dep_id,
+                    "lab_id": heartbeat.lab_id,
+                    "petname": heartbeat.petname,
+                    "ttl": stamps.ttl,
+                },
+            )
             return Outcome.INSERTED
         old = _extend(db, table, heartbeat, stamps)
         if old is not None:
             _report_mismatch(heartbeat, old)
             log.debug("heartbeat", extra={"dep_id": heartbeat.dep_id, "ttl": stamps.ttl})
             return Outcome.EXTENDED
-        log.info("state item vanished between insert and update; inserting again",
-                 extra={"dep_id": heartbeat.dep_id})
+        log.info(
+            "state item vanished between insert and update; inserting again",
+            extra={"dep_id": heartbeat.dep_id},
+        )
     raise RetryableError(f"state item {heartbeat.dep_id} kept changing under the heartbeat")
 
 
@@ -157,8 +169,9 @@ def _extend(db: DynamoDBClient, table: str, heartbeat: Heartbeat, stamps: Stamps
 
 def _report_mismatch(heartbeat: Heartbeat, old: dict[str, Any]) -> None:
     """A heartbeat naming another lab, learner or petname for a known dep_id is kept out of the item."""
-    differs = [name for name in _IDENTITY
-               if name in old and old[name].get("S") != getattr(heartbeat, name)]
+    differs = [name for name in _IDENTITY if name in old and old[name].get("S") != getattr(heartbeat, name)]
     if differs:
-        log.warning("heartbeat disagrees with the stored deployment; stored values kept",
-                    extra={"dep_id": heartbeat.dep_id, "fields": differs})
+        log.warning(
+            "heartbeat disagrees with the stored deployment; stored values kept",
+            extra={"dep_id": heartbeat.dep_id, "fields": differs},
+        )

@@ -26,8 +26,15 @@ def lambda_handler(event: dict[str, Any], config: DispatchConfig, deadline: Dead
     db = aws.client("dynamodb")
 
     def record_handler(record: SQSRecord) -> Outcome:
-        return core.handle_message(db, config.table, record.message_id, record.body,
-                                   now=dt.datetime.now(dt.UTC), ttl_extension=config.ttl_extension_seconds)
+        return core.handle_message(
+            db,
+            config.table,
+            record.message_id,
+            record.body,
+            now=dt.datetime.now(dt.UTC),
+            ttl_extension=config.ttl_extension_seconds,
+        )
 
-    return process_batch(event, record_handler, event_type="SQS",
-                         report_batch_item_failures=config.report_batch_item_failures)
+    return process_batch(
+        event, record_handler, event_type="SQS", report_batch_item_failures=config.report_batch_item_failures
+    )

@@ -161,8 +161,10 @@ def render(definition: LabDefinition, lab: LabContext) -> list[PlannedObject]:
         depends: list[int] = []
         for target in _local_refs(item.spec, lab.namespace):
             if any(_is_target(candidate, target) for candidate in later):
-                raise ValueError(f"lab {definition.name}: {item.plural}/{item.name} refers to {target[1]}, "
-                                 "which is created after it")
+                raise ValueError(
+                    f"lab {definition.name}: {item.plural}/{item.name} refers to {target[1]}, "
+                    "which is created after it"
+                )
             depends.extend(i for candidate, i in index.items() if _is_target(candidate, target))
         body = {
             "metadata": {"name": item.name, "namespace": lab.namespace, "disable": False},
@@ -214,29 +216,34 @@ def drift(sent: Any, found: Any, path: str = "") -> list[str]:
     choice and must be present. An integer matches its decimal string (protobuf JSON int64).
     """
     if isinstance(sent, Mapping):
-        if not isinstance(found, Mapping):
-            return [path or "."]
-        out: list[str] = []
-        for key, want in sent.items():
-            where = f"{path}.{key}" if path else str(key)
-            if key not in found or found[key] is None:
-                if not _may_be_omitted(key, want):
-                    out.append(where)
-                continue
-            out.extend(drift(want, found[key], where))
-        return out
+        return _mapping_drift(sent, found, path)
     if isinstance(sent, list):
         if not isinstance(found, list) or len(found) != len(sent):
             return [path]
-        out = []
-        for i, (want, got) in enumerate(zip(sent, found, strict=True)):
-            out.extend(drift(want, got, f"{path}[{i}]"))
-        return out
+        return [
+            p
+            for i, (want, got) in enumerate(zip(sent, found, strict=True))
+            for p in drift(want, got, f"{path}[{i}]")
+        ]
     if isinstance(sent, bool) or isinstance(found, bool):
         return [] if sent is found else [path]
     if isinstance(sent, int) and isinstance(found, str) and found.lstrip("-").isdigit():
         return [] if sent == int(found) else [path]
     return [] if sent == found else [path]
+
+
+def _mapping_drift(sent: Mapping[str, Any], found: Any, path: str) -> list[str]:
+    if not isinstance(found, Mapping):
+        return [path or "."]
+    out: list[str] = []
+    for key, want in sent.items():
+        where = f"{path}.{key}" if path else str(key)
+        if key not in found or found[key] is None:
+            if not _may_be_omitted(key, want):
+                out.append(where)
+            continue
+        out.extend(drift(want, found[key], where))
+    return out
 
 
 def _may_be_omitted(key: str, value: Any) -> bool:
@@ -289,9 +296,7 @@ class Engine:
             outcome, is_visible = self._ensure(obj)
             if is_visible:
                 visible.add(position)
-            log.info("lab object " + outcome, extra={"type": obj.plural, "object": obj.name,
-                                                      "namespace": self.namespace, "result": outcome})
-            results.append(ObjectResult(obj.plural, obj.name, outcome))
+            results.append(self._result(obj, outcome))
         return results
 
     def remove(self, plan: Sequence[PlannedObject]) -> list[ObjectResult]:
@@ -304,10 +309,16 @@ class Engine:
                 outcome = "removed"
             except XCNotFoundError:
                 outcome = "absent"
-            log.info("lab object " + outcome, extra={"type": obj.plural, "object": obj.name,
-                                                      "namespace": self.namespace, "result": outcome})
-            results.append(ObjectResult(obj.plural, obj.name, outcome))
+            results.append(self._result(obj, outcome))
         return results
+
+    def _result(self, obj: PlannedObject, outcome: Outcome) -> ObjectResult:
+        """Log what happened to one object and return it as a result."""
+        log.info(
+            "lab object " + outcome,
+            extra={"type": obj.plural, "object": obj.name, "namespace": self.namespace, "result": outcome},
+        )
+        return ObjectResult(obj.plural, obj.name, outcome)
 
     def _ensure(self, obj: PlannedObject) -> tuple[Outcome, bool]:
         """Make one object match its body. Returns the outcome and whether a GET has seen it."""
@@ -324,8 +335,7 @@ class Engine:
         drifted = differences(obj.body, found)
         if not drifted:
             return "unchanged", True
-        log.info("lab object drifted", extra={"type": obj.plural, "object": obj.name,
-                                              "paths": drifted[:20]})
+        log.info("lab object drifted", extra={"type": obj.plural, "object": obj.name, "paths": drifted[:20]})
         objects.replace(self.xc, self.namespace, obj.plural, obj.name, obj.body, deadline=self.deadline)
         return "replaced", True
 
@@ -343,12 +353,24 @@ class Engine:
 
     def _wait_visible(self, obj: PlannedObject) -> dict[str, Any]:
         pending = f"{obj.label} in namespace {self.namespace} to be visible"
-        return wait_until(lambda: self._read(obj), deadline=self.deadline, pending=pending,
-                          interval=VISIBILITY_INTERVAL, sleep=self.sleep)
+        return wait_until(
+            lambda: self._read(obj),
+            deadline=self.deadline,
+            pending=pending,
+            interval=VISIBILITY_INTERVAL,
+            sleep=self.sleep,
+        )
 
 
-def run_lab(definition: LabDefinition, request: LabRequest, config: HelperConfig, xc: XCRequester, *,
-            deadline: Deadline, sleep: Callable[[float], None] = time.sleep) -> LabBody:
+def run_lab(
+    definition: LabDefinition,
+    request: LabRequest,
+    config: HelperConfig,
+    xc: XCRequester,
+    *,
+    deadline: Deadline,
+    sleep: Callable[[float], None] = time.sleep,
+) -> LabBody:
     """Create (or remove) the lab's objects in the petname namespace; the body of the 200 result."""
     lab = definition.context(request.petname, config)
     plan = render(definition, lab)
@@ -356,4 +378,3 @@ def run_lab(definition: LabDefinition, request: LabRequest, config: HelperConfig
     action: Action = request.action
     results = engine.remove(plan) if action == "remove" else engine.apply(plan)
     return {"lab": definition.name, "action": action, "objects": [r.to_body() for r in results]}
-

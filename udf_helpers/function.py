@@ -22,11 +22,20 @@ logger = get_logger("udf_helpers")
 def lab_handler(definition: LabDefinition) -> DirectHandler:
     """The `lambda_handler` of `definition`'s `<lab>-pre` function."""
 
-    @direct_worker(logger, parse=parse_event, config=load_config, bound_keys={"lab": definition.name},
-                   keys=lambda request: {"namespace": request.petname, "action": request.action,
-                                         "tenant": request.ssm_base_path})
-    def lambda_handler(request: LabRequest, config: HelperConfig, tenant: Tenant, xc: XCClient,
-                       deadline: Deadline) -> LabBody:
+    @direct_worker(
+        logger,
+        parse=parse_event,
+        config=load_config,
+        bound_keys={"lab": definition.name},
+        keys=lambda request: {
+            "namespace": request.petname,
+            "action": request.action,
+            "tenant": request.ssm_base_path,
+        },
+    )
+    def lambda_handler(
+        request: LabRequest, config: HelperConfig, tenant: Tenant, xc: XCClient, deadline: Deadline
+    ) -> LabBody:
         return run_lab(definition, request, config, xc, deadline=deadline)
 
     return lambda_handler

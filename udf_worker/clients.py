@@ -26,10 +26,16 @@ from udf_worker.state import LabTable, StateTable
 log = logging.getLogger(__name__)
 
 # Lambda API errors that another attempt cannot fix.
-_PERMANENT_INVOKE_ERRORS: Final = frozenset({
-    "ResourceNotFoundException", "AccessDeniedException", "InvalidParameterValueException",
-    "RequestTooLargeException", "InvalidRequestContentException", "UnsupportedMediaTypeException",
-})
+_PERMANENT_INVOKE_ERRORS: Final = frozenset(
+    {
+        "ResourceNotFoundException",
+        "AccessDeniedException",
+        "InvalidParameterValueException",
+        "RequestTooLargeException",
+        "InvalidRequestContentException",
+        "UnsupportedMediaTypeException",
+    }
+)
 
 
 # Kept back from the invocation's deadline for recording a step's outcome after its callee answered.
@@ -128,8 +134,10 @@ class Worker:
         """Raise RetryableError when too little time is left to start `what` and record its outcome."""
         left = self.deadline.earlier(RECORD_RESERVE_S).remaining()
         if left < self.min_step_seconds:
-            raise RetryableError(f"only {left:.1f}s left in this invocation, {self.min_step_seconds:.0f}s "
-                                 f"needed to start {what}")
+            raise RetryableError(
+                f"only {left:.1f}s left in this invocation, {self.min_step_seconds:.0f}s "
+                f"needed to start {what}"
+            )
 
     def call(self, function: str, payload: dict[str, Any]) -> Any:
         """Invoke `function` within this invocation's deadline, less the time kept back to record the
@@ -146,10 +154,19 @@ class Worker:
                 return self.invoker.invoke(function, payload, deadline=deadline)
             except TopsError as exc:
                 delay = backoff(STEP_RETRIES, attempt, self.jitter())
-                if not exc.retryable or attempt >= STEP_RETRIES.max_attempts \
-                        or deadline.remaining() - delay < self.min_step_seconds:
+                if (
+                    not exc.retryable
+                    or attempt >= STEP_RETRIES.max_attempts
+                    or deadline.remaining() - delay < self.min_step_seconds
+                ):
                     raise
-                log.warning("callee failed, retrying", extra={"function": short_name(function),
-                                                              "attempt": attempt, "delay_s": round(delay, 2),
-                                                              "reason": str(exc)})
+                log.warning(
+                    "callee failed, retrying",
+                    extra={
+                        "function": short_name(function),
+                        "attempt": attempt,
+                        "delay_s": round(delay, 2),
+                        "reason": str(exc),
+                    },
+                )
                 self.sleep(delay)

@@ -66,5 +66,11 @@ def load_config(environ: Mapping[str, str]) -> WorkerConfig:
     min_step = env.number(MIN_STEP_SECONDS, DEFAULT_MIN_STEP_SECONDS, minimum=0.0, maximum=900.0)
     retries = env.integer(RETRY_ATTEMPTS, DEFAULT_RETRY_ATTEMPTS, minimum=0, maximum=20)
     env.done()
-    return WorkerConfig(state_table=state_table, lab_table=lab_table, functions=functions,
-                        report_batch_item_failures=partial, min_step_seconds=min_step, max_retries=retries)
+    return WorkerConfig(
+        state_table=state_table,
+        lab_table=lab_table,
+        functions=functions,
+        report_batch_item_failures=partial,
+        min_step_seconds=min_step,
+        max_retries=retries,
+    )

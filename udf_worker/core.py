@@ -31,8 +31,9 @@ def stream_change(record: Any) -> StreamChange:
     if not isinstance(dep_id, str) or not dep_id:
         raise InputError("dynamodb.Keys.dep_id", f"must be a non-empty string, got {dep_id!r:.80}")
     old = stream.old_image if name == "REMOVE" else None
-    return StreamChange(event_name=name, dep_id=dep_id, old_image=old or None,
-                        sequence_number=stream.sequence_number)
+    return StreamChange(
+        event_name=name, dep_id=dep_id, old_image=old or None, sequence_number=stream.sequence_number
+    )
 
 
 def handle_change(change: StreamChange, worker: Worker) -> str:
@@ -42,16 +43,21 @@ def handle_change(change: StreamChange, worker: Worker) -> str:
     InputError for a REMOVE without an old image (the stream must be NEW_AND_OLD_IMAGES).
     """
     if change.event_name not in ("INSERT", "REMOVE") or (
-            redrive.is_marker(change.dep_id) and change.event_name == "INSERT"):
+        redrive.is_marker(change.dep_id) and change.event_name == "INSERT"
+    ):
         log.debug("ignored", extra={"event_name": change.event_name, "dep_id": change.dep_id})
         return "ignored"
     if change.event_name == "INSERT":
         return str(provision(change.dep_id, worker))
     if not change.old_image:
-        log.error("REMOVE record without an old image: nothing can be torn down",
-                  extra={"dep_id": change.dep_id})
-        raise InputError("dynamodb.OldImage", f"missing from the REMOVE record of {change.dep_id}: the "
-                                              "stream view type must include old images")
+        log.error(
+            "REMOVE record without an old image: nothing can be torn down", extra={"dep_id": change.dep_id}
+        )
+        raise InputError(
+            "dynamodb.OldImage",
+            f"missing from the REMOVE record of {change.dep_id}: the "
+            "stream view type must include old images",
+        )
     if redrive.is_marker(change.dep_id):
         retry = redrive.Retry.from_image(change.old_image)
         return "ignored" if retry is None else _retry(retry, worker)
@@ -63,8 +69,9 @@ def _retry(retry: redrive.Retry, worker: Worker) -> str:
     if retry.action == "provision":
         return str(provision(retry.dep_id, worker, attempt=retry.attempt))
     if worker.state.get(retry.dep_id) is not None:
-        log.info("deployment is back (restarted); its own REMOVE will tear it down", extra={
-            "dep_id": retry.dep_id})
+        log.info(
+            "deployment is back (restarted); its own REMOVE will tear it down", extra={"dep_id": retry.dep_id}
+        )
         return "skipped"
     return _teardown(retry.dep_id, retry.image or {}, worker, attempt=retry.attempt)
 

@@ -24,8 +24,9 @@ logger = get_logger("udf_worker")
 
 
 # A bad record inside a batch fails on its own (core.stream_change).
-@event_worker(logger, parse=functools.partial(check_batch, event_type="DynamoDBStreams"), config=load_config,
-              margin=1.0)
+@event_worker(
+    logger, parse=functools.partial(check_batch, event_type="DynamoDBStreams"), config=load_config, margin=1.0
+)
 def lambda_handler(event: dict[str, Any], config: WorkerConfig, deadline: Deadline) -> dict[str, Any]:
     db = aws.client("dynamodb")
     worker = Worker(
@@ -48,5 +49,9 @@ def lambda_handler(event: dict[str, Any], config: WorkerConfig, deadline: Deadli
         finally:
             logger.remove_keys(["dep_id"])
 
-    return process_batch(event, record_handler, event_type="DynamoDBStreams",
-                         report_batch_item_failures=config.report_batch_item_failures)
+    return process_batch(
+        event,
+        record_handler,
+        event_type="DynamoDBStreams",
+        report_batch_item_failures=config.report_batch_item_failures,
+    )

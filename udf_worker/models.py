@@ -137,8 +137,9 @@ def parse_lab_config(item: Mapping[str, Any]) -> LabConfig:
     roles: list[Role] = []
     for i, entry in enumerate(raw_roles):
         if not isinstance(entry, Mapping):
-            raise InputError(f"namespace_roles[{i}]",
-                             f"must be a map with namespace and role, got {entry!r:.80}")
+            raise InputError(
+                f"namespace_roles[{i}]", f"must be a map with namespace and role, got {entry!r:.80}"
+            )
         namespace = names.text(f"namespace_roles[{i}].namespace", entry.get("namespace"), max_len=64)
         role = names.text(f"namespace_roles[{i}].role", entry.get("role"), max_len=128)
         if "/" in namespace or "/" in role:
@@ -263,8 +264,11 @@ class UserFound:
         """Read the lookup body. Without a boolean `exists` the account is taken as existing, the
         safe side: an existing account is never deleted."""
         data = body if isinstance(body, Mapping) else {}
-        return cls(exists=data.get("exists") is not False, roles=_body_roles(data.get("namespace_roles")),
-                   groups=_body_groups(data.get("group_names")))
+        return cls(
+            exists=data.get("exists") is not False,
+            roles=_body_roles(data.get("namespace_roles")),
+            groups=_body_groups(data.get("group_names")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,8 +281,10 @@ class UserChange:
     @classmethod
     def from_body(cls, body: Any) -> UserChange:
         data = body if isinstance(body, Mapping) else {}
-        return cls(added_roles=_body_roles(data.get("added_roles")),
-                   added_groups=_body_groups(data.get("added_groups")))
+        return cls(
+            added_roles=_body_roles(data.get("added_roles")),
+            added_groups=_body_groups(data.get("added_groups")),
+        )
 
 
 @dataclass(frozen=True, slots=True)

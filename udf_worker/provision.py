@@ -95,8 +95,10 @@ def provision(dep_id: str, worker: Worker, *, attempt: int = 0) -> ProvisionOutc
         log.info("deployment already provisioned", extra={"dep_id": dep_id})
         return ProvisionOutcome.COMPLETED
     if attempt and state.deployment_status == FAILED and state.failure_retryable is False:
-        log.info("deployment failed permanently since the retry was scheduled; not retried",
-                 extra={"dep_id": dep_id})
+        log.info(
+            "deployment failed permanently since the retry was scheduled; not retried",
+            extra={"dep_id": dep_id},
+        )
         return ProvisionOutcome.FAILED
     try:
         _Provisioning(worker, state, attempt).run()
@@ -170,10 +172,16 @@ class _Provisioning:
         description = f"UDF lab {who.lab_id} deployment {who.dep_id}"
         if lab.description:
             description = f"{lab.description}: {description}"
-        self._invoke(CREATE_NAMESPACE, self.worker.functions.ns_create, {
-            "ssm_base_path": lab.ssm_base_path, "namespace_name": who.petname,
-            "description": description[:1024], "owner": who.dep_id,
-        })
+        self._invoke(
+            CREATE_NAMESPACE,
+            self.worker.functions.ns_create,
+            {
+                "ssm_base_path": lab.ssm_base_path,
+                "namespace_name": who.petname,
+                "description": description[:1024],
+                "owner": who.dep_id,
+            },
+        )
         self._later({CREATE_NAMESPACE: SUCCESS})
 
     def _user(self, who: Identity, lab: LabConfig, roles: list[Role]) -> None:
@@ -188,32 +196,61 @@ class _Provisioning:
         function = self.worker.functions.user_create
         wanted_roles, wanted_groups = frozenset(roles), frozenset(lab.group_names)
         if self.state.user_preexisting is None:
-            found = UserFound.from_body(self._invoke(CREATE_USER, function, {
-                "ssm_base_path": lab.ssm_base_path, "email": who.email, "lookup": True,
-            }, record=False))
+            found = UserFound.from_body(
+                self._invoke(
+                    CREATE_USER,
+                    function,
+                    {
+                        "ssm_base_path": lab.ssm_base_path,
+                        "email": who.email,
+                        "lookup": True,
+                    },
+                    record=False,
+                )
+            )
             # if_not_exists: a teardown of another deployment may already have handed this one the
             # account it created (user_preexisting false); that must not be overwritten.
-            self._later({}, set_if_absent={USER_PREEXISTING: found.exists},
-                        add={USER_ADDED_ROLES: {r.token for r in wanted_roles - found.roles},
-                             USER_ADDED_GROUPS: set(wanted_groups - found.groups)})
-        body = self._invoke(CREATE_USER, function, {
-            "ssm_base_path": lab.ssm_base_path,
-            "first_name": FIRST_NAME,
-            "last_name": who.last_name,
-            "email": who.email,
-            "group_names": sorted(wanted_groups),
-            "namespace_roles": [r.to_payload() for r in sorted(wanted_roles)],
-        })
+            self._later(
+                {},
+                set_if_absent={USER_PREEXISTING: found.exists},
+                add={
+                    USER_ADDED_ROLES: {r.token for r in wanted_roles - found.roles},
+                    USER_ADDED_GROUPS: set(wanted_groups - found.groups),
+                },
+            )
+        body = self._invoke(
+            CREATE_USER,
+            function,
+            {
+                "ssm_base_path": lab.ssm_base_path,
+                "first_name": FIRST_NAME,
+                "last_name": who.last_name,
+                "email": who.email,
+                "group_names": sorted(wanted_groups),
+                "namespace_roles": [r.to_payload() for r in sorted(wanted_roles)],
+            },
+        )
         change = UserChange.from_body(body)
-        self._later({CREATE_USER: SUCCESS}, add={USER_ADDED_ROLES: {r.token for r in change.added_roles},
-                                                 USER_ADDED_GROUPS: set(change.added_groups)})
+        self._later(
+            {CREATE_USER: SUCCESS},
+            add={
+                USER_ADDED_ROLES: {r.token for r in change.added_roles},
+                USER_ADDED_GROUPS: set(change.added_groups),
+            },
+        )
 
     def _pre_lambda(self, who: Identity, lab: LabConfig, function: str) -> None:
         if self.state.pre_lambda == SUCCESS:
             return
-        self._invoke(PRE_LAMBDA, function, {
-            "ssm_base_path": lab.ssm_base_path, "petname": who.petname, "email": who.email,
-        })
+        self._invoke(
+            PRE_LAMBDA,
+            function,
+            {
+                "ssm_base_path": lab.ssm_base_path,
+                "petname": who.petname,
+                "email": who.email,
+            },
+        )
         self._later({PRE_LAMBDA: SUCCESS})
 
     # ------------------------------------------------------------------ plumbing
@@ -233,8 +270,14 @@ class _Provisioning:
         except TopsError as exc:
             self._fail(step, step, exc)
 
-    def _later(self, values: dict[str, Any], *, set_if_absent: dict[str, Any] | None = None,
-               add: dict[str, set[str]] | None = None, remove: tuple[str, ...] = ()) -> None:
+    def _later(
+        self,
+        values: dict[str, Any],
+        *,
+        set_if_absent: dict[str, Any] | None = None,
+        add: dict[str, set[str]] | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> None:
         """Record these with the next write."""
         self._pending.update(values)
         self._pending_absent.update(set_if_absent or {})
@@ -244,8 +287,14 @@ class _Provisioning:
         if TENANT_URL in values:
             self.state = replace(self.state, tenant_url=values[TENANT_URL])
 
-    def _set(self, values: dict[str, Any], *, set_if_absent: dict[str, Any] | None = None,
-             add: dict[str, Any] | None = None, remove: tuple[str, ...] = ()) -> None:
+    def _set(
+        self,
+        values: dict[str, Any],
+        *,
+        set_if_absent: dict[str, Any] | None = None,
+        add: dict[str, Any] | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> None:
         """One conditional UpdateItem with these values and everything pending."""
         merged = {**self._pending, **values}
         absent = {**self._pending_absent, **(set_if_absent or {})}
@@ -265,18 +314,26 @@ class _Provisioning:
         """Record the failure on the item, then stop (permanent) or schedule a retry and raise
         (retryable)."""
         reason = mask_text(str(exc))[:REASON_MAX]
-        values: dict[str, Any] = {DEPLOYMENT_STATUS: FAILED, FAILED_STEP: step, FAILURE_REASON: reason,
-                                  FAILURE_RETRYABLE: exc.retryable}
+        values: dict[str, Any] = {
+            DEPLOYMENT_STATUS: FAILED,
+            FAILED_STEP: step,
+            FAILURE_REASON: reason,
+            FAILURE_RETRYABLE: exc.retryable,
+        }
         if attribute is not None:
             values[attribute] = FAILED
         self._set(values)
         if exc.retryable:
             redrive.schedule(self.worker, redrive.Retry(self.dep_id, "provision", self.attempt + 1))
-        extra = {"dep_id": self.dep_id, "step": step, "error": type(exc).__name__, "reason": reason,
-                 "field": getattr(exc, "field", None)}
+        extra = {
+            "dep_id": self.dep_id,
+            "step": step,
+            "error": type(exc).__name__,
+            "reason": reason,
+            "field": getattr(exc, "field", None),
+        }
         if exc.retryable:
             log.warning("step failed, retryable", extra=extra)
             raise StepError(step, str(exc), retryable=True) from exc
         log.error("step failed", extra=extra)
         raise _Stopped(step) from exc
-

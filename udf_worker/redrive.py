@@ -73,13 +73,21 @@ class Retry:
         if not isinstance(dep_id, str) or action not in ("provision", "teardown") or attempt is None:
             log.error("retry marker is malformed; ignored", extra={"marker": image.get("dep_id")})
             return None
-        return cls(dep_id=dep_id, action=action, attempt=int(attempt),
-                   image=retry_image if isinstance(retry_image, Mapping) else None)
+        return cls(
+            dep_id=dep_id,
+            action=action,
+            attempt=int(attempt),
+            image=retry_image if isinstance(retry_image, Mapping) else None,
+        )
 
     def to_item(self, now: float) -> dict[str, Any]:
-        item: dict[str, Any] = {"dep_id": marker_key(self.dep_id), RETRY_OF: self.dep_id,
-                                RETRY_ACTION: self.action, RETRY_ATTEMPT: self.attempt,
-                                "ttl": int(now) + delay_s(self.attempt)}
+        item: dict[str, Any] = {
+            "dep_id": marker_key(self.dep_id),
+            RETRY_OF: self.dep_id,
+            RETRY_ACTION: self.action,
+            RETRY_ATTEMPT: self.attempt,
+            "ttl": int(now) + delay_s(self.attempt),
+        }
         if self.image is not None:
             item[RETRY_IMAGE] = dict(self.image)
         return item
@@ -88,10 +96,19 @@ class Retry:
 def schedule(worker: Worker, retry: Retry) -> bool:
     """Write the marker for `retry`; False (and an error log) when the attempts are used up."""
     if retry.attempt > worker.max_retries:
-        log.error("giving up: transient failures persisted through every retry", extra={
-            "dep_id": retry.dep_id, "action": retry.action, "attempts": worker.max_retries})
+        log.error(
+            "giving up: transient failures persisted through every retry",
+            extra={"dep_id": retry.dep_id, "action": retry.action, "attempts": worker.max_retries},
+        )
         return False
     worker.state.put_marker(retry.to_item(worker.now()))
-    log.info("retry scheduled", extra={"dep_id": retry.dep_id, "action": retry.action,
-                                       "attempt": retry.attempt, "in_s": delay_s(retry.attempt)})
+    log.info(
+        "retry scheduled",
+        extra={
+            "dep_id": retry.dep_id,
+            "action": retry.action,
+            "attempt": retry.attempt,
+            "in_s": delay_s(retry.attempt),
+        },
+    )
     return True

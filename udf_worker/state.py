@@ -55,8 +55,12 @@ class StateTable:
         self._db.put_item(TableName=self.table, Item={k: serialize(v) for k, v in item.items()})
 
     def update(
-        self, dep_id: str, *, set_: Mapping[str, Any] | None = None,
-        set_if_absent: Mapping[str, Any] | None = None, add: Mapping[str, Iterable[str]] | None = None,
+        self,
+        dep_id: str,
+        *,
+        set_: Mapping[str, Any] | None = None,
+        set_if_absent: Mapping[str, Any] | None = None,
+        add: Mapping[str, Iterable[str]] | None = None,
         remove: Sequence[str] = (),
     ) -> None:
         """One conditional UpdateItem. `add` unions string sets (idempotent); empty sets are left out.

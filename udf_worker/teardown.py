@@ -57,8 +57,16 @@ from udf_worker.models import (
 log = logging.getLogger(__name__)
 
 # Attributes read from the other deployments when deciding about a shared user.
-_PEER_ATTRIBUTES: Final = (DEP_ID, LAB_ID, EMAIL, PETNAME, TENANT_URL, SSM_BASE_PATH, USER_ADDED_ROLES,
-                           USER_ADDED_GROUPS)
+_PEER_ATTRIBUTES: Final = (
+    DEP_ID,
+    LAB_ID,
+    EMAIL,
+    PETNAME,
+    TENANT_URL,
+    SSM_BASE_PATH,
+    USER_ADDED_ROLES,
+    USER_ADDED_GROUPS,
+)
 _HANDOVER_ATTEMPTS: Final = 3
 
 
@@ -97,15 +105,23 @@ def teardown(state: DeploymentState, worker: Worker) -> TeardownResult:
     failures: list[tuple[str, BaseException]] = []
 
     def fail(step: str, exc: BaseException) -> None:
-        log.error("teardown step failed", extra={"dep_id": state.dep_id, "step": step,
-                                                 "error": type(exc).__name__, "reason": str(exc)})
+        log.error(
+            "teardown step failed",
+            extra={"dep_id": state.dep_id, "step": step, "error": type(exc).__name__, "reason": str(exc)},
+        )
         failures.append((step, exc))
 
     def attempt(step: str, needs: dict[str, str | None], action: Callable[[], Any], default: Any) -> Any:
         missing = [name for name, value in {"ssm_base_path": base, **needs}.items() if not value]
         if missing:
-            fail(step, InputError(missing[0], f"missing from the REMOVE record of {state.dep_id} (lab row "
-                                              f"{state.lab_id!r}); cannot undo {step}"))
+            fail(
+                step,
+                InputError(
+                    missing[0],
+                    f"missing from the REMOVE record of {state.dep_id} (lab row "
+                    f"{state.lab_id!r}); cannot undo {step}",
+                ),
+            )
             return default
         try:
             return action()
@@ -117,16 +133,23 @@ def teardown(state: DeploymentState, worker: Worker) -> TeardownResult:
     if lab is not None and lab.post_lambda:
         post = attempt("post_lambda", {}, lambda: _post_lambda(state, lab, str(base), worker), False)
     if state.create_user in ATTEMPTED:
-        user = attempt("user", {"email": state.email}, lambda: undo_user(state, str(base), lab, worker),
-                       UserOutcome.UNTOUCHED)
+        user = attempt(
+            "user",
+            {"email": state.email},
+            lambda: undo_user(state, str(base), lab, worker),
+            UserOutcome.UNTOUCHED,
+        )
     if state.create_namespace in ATTEMPTED:
-        namespace = attempt("namespace", {"petname": state.petname},
-                            lambda: _namespace(state, str(base), worker), "untouched")
+        namespace = attempt(
+            "namespace", {"petname": state.petname}, lambda: _namespace(state, str(base), worker), "untouched"
+        )
     if failures:
         raise TeardownError(state.dep_id, failures)
     result = TeardownResult(state.dep_id, post_lambda=post, user=user, namespace=namespace)
-    log.info("deployment torn down", extra={"dep_id": state.dep_id, "post_lambda": post, "user": str(user),
-                                            "namespace": namespace})
+    log.info(
+        "deployment torn down",
+        extra={"dep_id": state.dep_id, "post_lambda": post, "user": str(user), "namespace": namespace},
+    )
     return result
 
 
@@ -145,9 +168,11 @@ def _namespace(state: DeploymentState, base: str, worker: Worker) -> str:
     body = worker.call(worker.functions.ns_remove, payload)
     outcome = str(body.get("state")) if isinstance(body, dict) else "removed"
     if outcome == "kept":
-        log.warning("namespace kept: it does not carry this deployment's owner label; remove it by hand "
-                    "if it is a leftover", extra={"dep_id": state.dep_id, "namespace": state.petname,
-                                                  "reason": body.get("reason")})
+        log.warning(
+            "namespace kept: it does not carry this deployment's owner label; remove it by hand "
+            "if it is a leftover",
+            extra={"dep_id": state.dep_id, "namespace": state.petname, "reason": body.get("reason")},
+        )
     return outcome
 
 
@@ -155,22 +180,33 @@ def undo_user(state: DeploymentState, base: str, lab: LabConfig | None, worker: 
     """Delete the user or revoke what this deployment added, as the module docstring says."""
     if state.legacy:
         if lab is None:
-            log.warning("user left as it is: the previous worker's record and no lab row say what it got; "
-                        "check the account by hand", extra={"dep_id": state.dep_id, "email": state.email})
+            log.warning(
+                "user left as it is: the previous worker's record and no lab row say what it got; "
+                "check the account by hand",
+                extra={"dep_id": state.dep_id, "email": state.email},
+            )
             return UserOutcome.UNTOUCHED
         roles = set(lab.namespace_roles)
         if lab.user_ns and state.petname and state.create_namespace == SUCCESS:
             roles.add(Role(state.petname, ADMIN_ROLE))
-        log.warning("user provisioned by the previous worker: its account is never deleted here, only the "
-                    "lab's roles and groups are revoked; delete the account by hand if the pipeline made it",
-                    extra={"dep_id": state.dep_id, "email": state.email})
-        return _undo(state, base, worker, owned=False,
-                     ours=_Needs(frozenset(roles), frozenset(lab.group_names)))
+        log.warning(
+            "user provisioned by the previous worker: its account is never deleted here, only the "
+            "lab's roles and groups are revoked; delete the account by hand if the pipeline made it",
+            extra={"dep_id": state.dep_id, "email": state.email},
+        )
+        return _undo(
+            state, base, worker, owned=False, ours=_Needs(frozenset(roles), frozenset(lab.group_names))
+        )
     if state.user_preexisting is None:
         # The decision is recorded before user_create changes anything: without it, nothing changed.
         return UserOutcome.UNTOUCHED
-    return _undo(state, base, worker, owned=state.user_preexisting is False,
-                 ours=_Needs(state.user_added_roles, state.user_added_groups))
+    return _undo(
+        state,
+        base,
+        worker,
+        owned=state.user_preexisting is False,
+        ours=_Needs(state.user_added_roles, state.user_added_groups),
+    )
 
 
 def _undo(state: DeploymentState, base: str, worker: Worker, *, owned: bool, ours: _Needs) -> UserOutcome:
@@ -190,8 +226,10 @@ def _undo(state: DeploymentState, base: str, worker: Worker, *, owned: bool, our
         revoke_roles = sorted(ours.roles - needed_roles)
         revoke_groups = sorted(ours.groups - needed_groups)
         if not revoke_roles and not revoke_groups:
-            log.info("user kept: other deployments need all it was given",
-                     extra={"dep_id": state.dep_id, "peers": sorted(needs)})
+            log.info(
+                "user kept: other deployments need all it was given",
+                extra={"dep_id": state.dep_id, "peers": sorted(needs)},
+            )
             return UserOutcome.KEPT
         payload: dict[str, Any] = {"ssm_base_path": base, "email": state.email}
         if revoke_roles:
@@ -199,9 +237,15 @@ def _undo(state: DeploymentState, base: str, worker: Worker, *, owned: bool, our
         if revoke_groups:
             payload["group_names"] = revoke_groups
         worker.call(worker.functions.user_remove, payload)
-        log.info("user changes revoked", extra={"dep_id": state.dep_id, "peers": sorted(needs),
-                                                "roles": [r.token for r in revoke_roles],
-                                                "groups": revoke_groups})
+        log.info(
+            "user changes revoked",
+            extra={
+                "dep_id": state.dep_id,
+                "peers": sorted(needs),
+                "roles": [r.token for r in revoke_roles],
+                "groups": revoke_groups,
+            },
+        )
         return UserOutcome.REVOKED
     raise RetryableError(f"deployments sharing the user of {state.dep_id} kept ending during its teardown")
 
@@ -234,8 +278,9 @@ def _peer_tenant(peer: DeploymentState, base: str, worker: Worker) -> str | None
     try:
         return worker.tenants.tenant_url(peer_base).rstrip("/")
     except TopsError as exc:
-        log.warning("cannot resolve another deployment's tenant", extra={"dep_id": peer.dep_id,
-                                                                         "reason": str(exc)})
+        log.warning(
+            "cannot resolve another deployment's tenant", extra={"dep_id": peer.dep_id, "reason": str(exc)}
+        )
         return None
 
 
@@ -252,8 +297,14 @@ def _needs(peer: DeploymentState, state: DeploymentState, ours: _Needs, worker: 
     return _Needs(frozenset(roles), frozenset(lab.group_names) | peer.user_added_groups)
 
 
-def _hand_over(state: DeploymentState, peers: Iterable[DeploymentState], needs: dict[str, _Needs],
-               ours: _Needs, owned: bool, worker: Worker) -> bool:
+def _hand_over(
+    state: DeploymentState,
+    peers: Iterable[DeploymentState],
+    needs: dict[str, _Needs],
+    ours: _Needs,
+    owned: bool,
+    worker: Worker,
+) -> bool:
     """Give each peer what it needs of our additions (and ownership when we own the account).
 
     False when a peer vanished meanwhile: the caller looks at the table again.
@@ -265,12 +316,25 @@ def _hand_over(state: DeploymentState, peers: Iterable[DeploymentState], needs: 
         if not owned and not roles and not groups:
             continue
         try:
-            worker.state.update(peer.dep_id, set_={USER_PREEXISTING: False} if owned else None,
-                                add={USER_ADDED_ROLES: roles, USER_ADDED_GROUPS: groups})
+            worker.state.update(
+                peer.dep_id,
+                set_={USER_PREEXISTING: False} if owned else None,
+                add={USER_ADDED_ROLES: roles, USER_ADDED_GROUPS: groups},
+            )
         except DeploymentGone:
-            log.info("another deployment of the user ended meanwhile; looking again",
-                     extra={"dep_id": state.dep_id, "peer": peer.dep_id})
+            log.info(
+                "another deployment of the user ended meanwhile; looking again",
+                extra={"dep_id": state.dep_id, "peer": peer.dep_id},
+            )
             return False
-        log.info("user handed over", extra={"dep_id": state.dep_id, "peer": peer.dep_id, "owner": owned,
-                                            "roles": sorted(roles), "groups": sorted(groups)})
+        log.info(
+            "user handed over",
+            extra={
+                "dep_id": state.dep_id,
+                "peer": peer.dep_id,
+                "owner": owned,
+                "roles": sorted(roles),
+                "groups": sorted(groups),
+            },
+        )
     return True

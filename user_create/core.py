@@ -33,12 +33,20 @@ def lookup_user(lookup: UserLookup, xc: XCRequester, *, deadline: Deadline) -> L
         log.info("user lookup: absent")
         return LookupResult(email=lookup.email, exists=False)
     log.info("user lookup: exists")
-    return LookupResult(email=lookup.email, exists=True, namespace_roles=tuple(sorted(users.roles_of(user))),
-                        group_names=sorted_unique(users.groups_of(user)))
+    return LookupResult(
+        email=lookup.email,
+        exists=True,
+        namespace_roles=tuple(sorted(users.roles_of(user))),
+        group_names=sorted_unique(users.groups_of(user)),
+    )
 
 
 def create_user(
-    request: UserRequest, xc: XCRequester, *, idm_type: str, deadline: Deadline,
+    request: UserRequest,
+    xc: XCRequester,
+    *,
+    idm_type: str,
+    deadline: Deadline,
     sleep: Callable[[float], None] = time.sleep,
 ) -> UserResult:
     """Create the user with the requested roles and groups; on "already exists", add what is missing.
@@ -60,8 +68,10 @@ def create_user(
             if not isinstance(exc, XCServerError):
                 raise
             server_errors += 1
-            log.warning("user create failed; reading the user list before trying again",
-                        extra={"status": exc.status, "attempt": server_errors})
+            log.warning(
+                "user create failed; reading the user list before trying again",
+                extra={"status": exc.status, "attempt": server_errors},
+            )
             found = users.find(xc, request.email, deadline=deadline)
             if found is not None:
                 return _merge(request, found, xc, idm_type=idm_type, deadline=deadline)
@@ -70,11 +80,16 @@ def create_user(
                 raise
             sleep(delay)
             continue
-        log.info("user created", extra={"roles": len(request.namespace_roles),
-                                        "groups": len(request.group_names)})
+        log.info(
+            "user created", extra={"roles": len(request.namespace_roles), "groups": len(request.group_names)}
+        )
         return UserResult(
-            email=request.email, created=True, updated=False, added_roles=request.namespace_roles,
-            added_groups=request.group_names, namespace_roles=request.namespace_roles,
+            email=request.email,
+            created=True,
+            updated=False,
+            added_roles=request.namespace_roles,
+            added_groups=request.group_names,
+            namespace_roles=request.namespace_roles,
             group_names=request.group_names,
         )
 
@@ -94,18 +109,26 @@ def _create_body(request: UserRequest, idm_type: str) -> dict[str, Any]:
 
 
 def _find_after_duplicate(
-    xc: XCRequester, email: str, deadline: Deadline, *, sleep: Callable[[float], None],
+    xc: XCRequester,
+    email: str,
+    deadline: Deadline,
+    *,
+    sleep: Callable[[float], None],
 ) -> dict[str, Any]:
     try:
-        return wait_until(lambda: users.find(xc, email, deadline=deadline),
-                          deadline=deadline.earliest(Deadline.after(FIND_GRACE_S, deadline.clock)),
-                          pending=f"user {email} in the list", sleep=sleep)
+        return wait_until(
+            lambda: users.find(xc, email, deadline=deadline),
+            deadline=deadline.earliest(Deadline.after(FIND_GRACE_S, deadline.clock)),
+            pending=f"user {email} in the list",
+            sleep=sleep,
+        )
     except XCTimeoutError as exc:
         raise UserNotVisibleError(email) from exc
 
 
-def _merge(request: UserRequest, user: dict[str, Any], xc: XCRequester, *, idm_type: str,
-           deadline: Deadline) -> UserResult:
+def _merge(
+    request: UserRequest, user: dict[str, Any], xc: XCRequester, *, idm_type: str, deadline: Deadline
+) -> UserResult:
     """Add the requested roles and groups the user lacks; PUT only when there are some.
 
     PUT replaces the whole sets, so it carries the union. It sends the requested first and last name
@@ -118,23 +141,43 @@ def _merge(request: UserRequest, user: dict[str, Any], xc: XCRequester, *, idm_t
     all_groups = sorted_unique(have_groups | set(request.group_names))
     if not added_roles and not added_groups:
         log.info("user existed, unchanged")
-        return UserResult(email=request.email, created=False, updated=False, added_roles=(),
-                          added_groups=(), namespace_roles=all_roles, group_names=all_groups)
+        return UserResult(
+            email=request.email,
+            created=False,
+            updated=False,
+            added_roles=(),
+            added_groups=(),
+            namespace_roles=all_roles,
+            group_names=all_groups,
+        )
     old_names = (str(user.get("first_name") or ""), str(user.get("last_name") or ""))
-    users.update(xc, {
-        "name": user.get("name") or request.email,
-        "email": user.get("email") or request.email,
-        "first_name": request.first_name,
-        "last_name": request.last_name,
-        "namespace": "system",
-        "idm_type": user.get("idm_type") or idm_type,
-        "type": user.get("type") or "USER",
-        "namespace_roles": [role.to_body() for role in all_roles],
-        "group_names": list(all_groups),
-    }, deadline=deadline)
+    users.update(
+        xc,
+        {
+            "name": user.get("name") or request.email,
+            "email": user.get("email") or request.email,
+            "first_name": request.first_name,
+            "last_name": request.last_name,
+            "namespace": "system",
+            "idm_type": user.get("idm_type") or idm_type,
+            "type": user.get("type") or "USER",
+            "namespace_roles": [role.to_body() for role in all_roles],
+            "group_names": list(all_groups),
+        },
+        deadline=deadline,
+    )
     renamed = old_names if old_names != (request.first_name, request.last_name) else None
-    log.info("user existed, roles and groups added",
-             extra={"added_roles": len(added_roles), "added_groups": len(added_groups)})
-    return UserResult(email=request.email, created=False, updated=True, added_roles=added_roles,
-                      added_groups=added_groups, namespace_roles=all_roles, group_names=all_groups,
-                      renamed_from=renamed)
+    log.info(
+        "user existed, roles and groups added",
+        extra={"added_roles": len(added_roles), "added_groups": len(added_groups)},
+    )
+    return UserResult(
+        email=request.email,
+        created=False,
+        updated=True,
+        added_roles=added_roles,
+        added_groups=added_groups,
+        namespace_roles=all_roles,
+        group_names=all_groups,
+        renamed_from=renamed,
+    )

@@ -19,10 +19,15 @@ from user_create.models import LookupBody, UserBody, UserLookup, UserRequest, pa
 logger = get_logger("user_create")
 
 
-@direct_worker(logger, parse=parse_event, ssm_params=(PARAM_IDM_TYPE,),
-               keys=lambda request: {"tenant": request.ssm_base_path, "email": request.email})
-def lambda_handler(request: UserRequest | UserLookup, tenant: Tenant, xc: XCClient,
-                   deadline: Deadline) -> UserBody | LookupBody:
+@direct_worker(
+    logger,
+    parse=parse_event,
+    ssm_params=(PARAM_IDM_TYPE,),
+    keys=lambda request: {"tenant": request.ssm_base_path, "email": request.email},
+)
+def lambda_handler(
+    request: UserRequest | UserLookup, tenant: Tenant, xc: XCClient, deadline: Deadline
+) -> UserBody | LookupBody:
     if isinstance(request, UserLookup):
         return core.lookup_user(request, xc, deadline=deadline).to_body()
     idm_type = parse_idm_type(tenant.base_path, tenant.params.get(PARAM_IDM_TYPE))

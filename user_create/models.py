@@ -108,9 +108,12 @@ class LookupResult:
     group_names: tuple[str, ...] = ()
 
     def to_body(self) -> LookupBody:
-        return {"email": self.email, "exists": self.exists,
-                "namespace_roles": [role.to_body() for role in self.namespace_roles],
-                "group_names": list(self.group_names)}
+        return {
+            "email": self.email,
+            "exists": self.exists,
+            "namespace_roles": [role.to_body() for role in self.namespace_roles],
+            "group_names": list(self.group_names),
+        }
 
 
 def parse_event(event: Any) -> UserRequest | UserLookup:
@@ -120,8 +123,10 @@ def parse_event(event: Any) -> UserRequest | UserLookup:
     if not isinstance(lookup, bool):
         raise InputError("lookup", f"must be true or false, got {lookup!r:.80}")
     if lookup:
-        return UserLookup(ssm_base_path=ssm_base_path("ssm_base_path", payload.get("ssm_base_path")),
-                          email=names.email("email", payload.get("email")))
+        return UserLookup(
+            ssm_base_path=ssm_base_path("ssm_base_path", payload.get("ssm_base_path")),
+            email=names.email("email", payload.get("email")),
+        )
     return UserRequest(
         ssm_base_path=ssm_base_path("ssm_base_path", payload.get("ssm_base_path")),
         email=names.email("email", payload.get("email")),

@@ -75,7 +75,10 @@ def _revoke(email: str, revoke: Revocation, xc: XCRequester, deadline: Deadline)
     if user.get("idm_type"):
         body["idm_type"] = user["idm_type"]
     users.update(xc, body, deadline=deadline)
-    log.info("user roles and groups revoked",
-             extra={"removed_roles": len(removed_roles), "removed_groups": len(removed_groups)})
-    return UserRemovalResult(email=email, mode="revoke", updated=True, removed_roles=removed_roles,
-                             removed_groups=removed_groups)
+    log.info(
+        "user roles and groups revoked",
+        extra={"removed_roles": len(removed_roles), "removed_groups": len(removed_groups)},
+    )
+    return UserRemovalResult(
+        email=email, mode="revoke", updated=True, removed_roles=removed_roles, removed_groups=removed_groups
+    )

@@ -17,8 +17,12 @@ from user_remove.models import UserRemovalBody, UserRemovalRequest, parse_event
 logger = get_logger("user_remove")
 
 
-@direct_worker(logger, parse=parse_event, keys=lambda request: {
-    "tenant": request.ssm_base_path, "email": request.email, "mode": request.mode})
-def lambda_handler(request: UserRemovalRequest, tenant: Tenant, xc: XCClient,
-                   deadline: Deadline) -> UserRemovalBody:
+@direct_worker(
+    logger,
+    parse=parse_event,
+    keys=lambda request: {"tenant": request.ssm_base_path, "email": request.email, "mode": request.mode},
+)
+def lambda_handler(
+    request: UserRemovalRequest, tenant: Tenant, xc: XCClient, deadline: Deadline
+) -> UserRemovalBody:
     return core.remove_user(request, xc, deadline=deadline).to_body()

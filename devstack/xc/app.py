@@ -127,13 +127,11 @@ def _body_object(request: Request) -> dict[str, Any]:
 
 
 def _log_body(request: Request) -> Any:
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return None
+    """The body for the request log: its JSON, or its text when it is not JSON."""
     try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", errors="replace")
+        return _parse_json(request)
+    except InvalidArgumentError:
+        return request.get_data(cache=True).decode("utf-8", errors="replace")
 
 
 def _token(request: Request) -> str | None:

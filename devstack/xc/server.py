@@ -7,6 +7,7 @@ from types import TracebackType
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from devstack.serving import serve_in_background, stop_serving
 from devstack.xc.app import XCApp
 from devstack.xc.faults import Faults, RequestRecord
 from devstack.xc.models import DEFAULT_CALLER_EMAIL, DEFAULT_TENANT, XCState
@@ -76,25 +77,14 @@ class XCServer:
             threaded=True,
             request_handler=_QuietRequestHandler if self._quiet else None,
         )
-        thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"xc-emulator-{server.server_port}",
-            daemon=True,
-        )
-        thread.start()
+        thread = serve_in_background(server, f"xc-emulator-{server.server_port}", poll_interval=0.05)
         self._server, self._thread = server, thread
         return self
 
     def stop(self) -> None:
         server, thread = self._server, self._thread
         self._server = self._thread = None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        stop_serving(server, thread)
 
     def requests(self) -> list[RequestRecord]:
         """The request log (every ``/api`` call), oldest first."""

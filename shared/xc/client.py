@@ -49,8 +49,15 @@ class XCRequester(Protocol):
     """What the resource modules need from a client; a fake for core tests implements just this."""
 
     def request(
-        self, method: str, path: str, *, params: Mapping[str, str] | None = None, json: Any = None,
-        idempotent: bool | None = None, timeout: Timeout | None = None, deadline: Deadline | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        timeout: Timeout | None = None,
+        deadline: Deadline | None = None,
     ) -> Any: ...
 
 
@@ -62,9 +69,15 @@ class XCClient:
     """
 
     def __init__(
-        self, tenant_url: str, token: Secret | str, *, http: urllib3.PoolManager | None = None,
-        timeout: Timeout = DEFAULT_TIMEOUT, policy: retry.RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+        self,
+        tenant_url: str,
+        token: Secret | str,
+        *,
+        http: urllib3.PoolManager | None = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        policy: retry.RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.base_url = tenant_url.strip().rstrip("/")
@@ -101,8 +114,15 @@ class XCClient:
         return self._http
 
     def request(
-        self, method: str, path: str, *, params: Mapping[str, str] | None = None, json: Any = None,
-        idempotent: bool | None = None, timeout: Timeout | None = None, deadline: Deadline | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        timeout: Timeout | None = None,
+        deadline: Deadline | None = None,
     ) -> Any:
         """Send one API call with retries; return the parsed JSON body (`{}` for an empty one).
 
@@ -133,7 +153,12 @@ class XCClient:
             error: XCError
             try:
                 response = http.request(
-                    method, target, body=body, headers=headers, retries=False, redirect=False,
+                    method,
+                    target,
+                    body=body,
+                    headers=headers,
+                    retries=False,
+                    redirect=False,
                     timeout=urllib3.Timeout(connect=connect, read=call_read),
                 )
             except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -147,8 +172,9 @@ class XCClient:
                 retriable = retry.should_retry(status=None, idempotent=safe, connect_failed=connect_failed)
             else:
                 status = response.status
-                log.debug("xc call", extra={"method": method, "path": path, "status": status,
-                                            "attempt": attempt})
+                log.debug(
+                    "xc call", extra={"method": method, "path": path, "status": status, "attempt": attempt}
+                )
                 if 200 <= status < 300:
                     return _parse(status, response.data, method, url)
                 retry_after = retry.parse_retry_after(response.headers.get("Retry-After"))
@@ -159,16 +185,27 @@ class XCClient:
             if not retriable:
                 raise error
             delay = retry.next_delay(
-                self.policy, attempt=attempt, throttled=status == 429, retry_after=retry_after,
-                jitter=self._jitter(), elapsed=self._clock() - started,
+                self.policy,
+                attempt=attempt,
+                throttled=status == 429,
+                retry_after=retry_after,
+                jitter=self._jitter(),
+                elapsed=self._clock() - started,
                 remaining=None if deadline is None else deadline.remaining(),
             )
             if delay is None:
                 raise error
-            log.warning("xc call will be retried", extra={
-                "method": method, "path": path, "status": status, "attempt": attempt,
-                "delay_s": round(delay, 3), "error": type(error).__name__,
-            })
+            log.warning(
+                "xc call will be retried",
+                extra={
+                    "method": method,
+                    "path": path,
+                    "status": status,
+                    "attempt": attempt,
+                    "delay_s": round(delay, 3),
+                    "error": type(error).__name__,
+                },
+            )
             self._sleep(delay)
 
 

@@ -27,9 +27,11 @@ def get(xc: XCRequester, kind: Kind, name: str, *, deadline: Deadline | None = N
 def renew(xc: XCRequester, kind: Kind, name: str, days: int, *, deadline: Deadline | None = None) -> Any:
     """Set the expiry to now + `days`. Repeating it is harmless, so it is retried like a PUT."""
     return xc.request(
-        "POST", build_path(PREFIX, "renew", kind),
+        "POST",
+        build_path(PREFIX, "renew", kind),
         json={"name": name, "namespace": "system", "expiration_days": days},
-        idempotent=True, deadline=deadline,
+        idempotent=True,
+        deadline=deadline,
     )
 
 

@@ -65,8 +65,11 @@ def cascade_result(body: Any, what: str) -> tuple[tuple[DeletedObject, ...], tup
     for item in found:
         if not isinstance(item, dict):
             raise XCError(f"cascade delete of {what} returned an item that is not an object")
-        obj = DeletedObject(name=str(item.get("object_name") or ""), type=str(item.get("object_type") or ""),
-                            uid=str(item.get("object_uid") or ""))
+        obj = DeletedObject(
+            name=str(item.get("object_name") or ""),
+            type=str(item.get("object_type") or ""),
+            uid=str(item.get("object_uid") or ""),
+        )
         message = item.get("error_message")
         if message:
             failed.append((obj, str(message)))

@@ -19,13 +19,25 @@ OWNER_LABEL: Final = "tops-dep-id"
 CASCADE_TIMEOUT: Final[Timeout] = (5.0, 90.0)
 
 
-def create(xc: XCRequester, name: str, description: str = "", *, owner: str | None = None,
-           deadline: Deadline | None = None) -> Any:
+def create(
+    xc: XCRequester,
+    name: str,
+    description: str = "",
+    *,
+    owner: str | None = None,
+    deadline: Deadline | None = None,
+) -> Any:
     """POST the namespace, labelled with `owner` (a deployment id) when given."""
     labels = {OWNER_LABEL: owner} if owner else {}
     body = {
-        "metadata": {"name": name, "namespace": "", "description": description, "labels": labels,
-                     "annotations": {}, "disable": False},
+        "metadata": {
+            "name": name,
+            "namespace": "",
+            "description": description,
+            "labels": labels,
+            "annotations": {},
+            "disable": False,
+        },
         "spec": {},
     }
     return xc.request("POST", PREFIX, json=body, deadline=deadline)
@@ -50,6 +62,10 @@ def list_(xc: XCRequester, *, deadline: Deadline | None = None) -> list[dict[str
 def cascade_delete(xc: XCRequester, name: str, *, deadline: Deadline | None = None) -> Any:
     """Delete the namespace and every object in it. Safe to repeat: a second call answers 404."""
     return xc.request(
-        "POST", build_path(PREFIX, name, "cascade_delete"), json={"name": name},
-        idempotent=True, timeout=CASCADE_TIMEOUT, deadline=deadline,
+        "POST",
+        build_path(PREFIX, name, "cascade_delete"),
+        json={"name": name},
+        idempotent=True,
+        timeout=CASCADE_TIMEOUT,
+        deadline=deadline,
     )

@@ -17,8 +17,14 @@ VISIBILITY_INTERVAL = 1.0
 
 
 def wait_until(
-    check: Callable[[], T | None], *, deadline: Deadline, pending: str, interval: float = 0.2,
-    max_interval: float = 2.0, factor: float = 1.6, sleep: Callable[[float], None] = time.sleep,
+    check: Callable[[], T | None],
+    *,
+    deadline: Deadline,
+    pending: str,
+    interval: float = 0.2,
+    max_interval: float = 2.0,
+    factor: float = 1.6,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """Call `check` until it returns something other than None/False; return that.
 

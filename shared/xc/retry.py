@@ -54,8 +54,14 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def next_delay(
-    policy: RetryPolicy, *, attempt: int, throttled: bool, retry_after: float | None, jitter: float,
-    elapsed: float, remaining: float | None,
+    policy: RetryPolicy,
+    *,
+    attempt: int,
+    throttled: bool,
+    retry_after: float | None,
+    jitter: float,
+    elapsed: float,
+    remaining: float | None,
 ) -> float | None:
     """How long to wait before the next attempt, or None when the policy says stop.
 

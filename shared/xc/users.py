@@ -52,8 +52,13 @@ def update(xc: XCRequester, request: dict[str, Any], *, deadline: Deadline | Non
 
 
 def cascade_delete(xc: XCRequester, email: str, *, deadline: Deadline | None = None) -> Any:
-    return xc.request("POST", CASCADE_DELETE, json={"email": email, "namespace": "system"},
-                      idempotent=True, deadline=deadline)
+    return xc.request(
+        "POST",
+        CASCADE_DELETE,
+        json={"email": email, "namespace": "system"},
+        idempotent=True,
+        deadline=deadline,
+    )
 
 
 def is_duplicate(error: XCHTTPError) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from scripts.package import (
     load_target,
     manifest_table,
     module_file,
+    pip_install_command,
     read_requirements,
     select,
 )
@@ -90,19 +90,7 @@ def sdk_versions() -> dict[str, str]:
 
 def install_sdk(label: str, version: str, dest: Path) -> SDK:
     """pip-install boto3 and botocore `version` (with what they depend on) into `dest`."""
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-input",
-        "--no-compile",
-        "--target",
-        str(dest),
-        *(f"{name}=={version}" for name in SDK_DISTRIBUTIONS),
-    ]
+    command = pip_install_command(dest, *(f"{name}=={version}" for name in SDK_DISTRIBUTIONS))
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, f"installing the {label} SDK {version} failed:\n{result.stderr}"
     return SDK(label, version, dest)

@@ -24,9 +24,9 @@ from devstack.dns import DNSServer
 from devstack.pebble import Pebble
 from devstack.xc import XCServer
 from scripts.package import Built, Deployable, Runtime, load_manifest, select
-from tests.conftest import load_event
 from tests.fixtures.acme import BUCKET, CERT_NAME, seed_acme
 from tests.fixtures.aws import MotoServer
+from tests.fixtures.events import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
 from tests.fixtures.xc import XC_TOKEN
 
@@ -83,13 +83,15 @@ def _invoke(
         *(str(python), "-I", "-S", "-B", "-c", INVOKE_PROBE),
         *(str(tree), str(sdk.path), str(event_path), name, "180"),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tree, timeout=300)
+    result = subprocess.run(
+        command, check=False, capture_output=True, text=True, env=env, cwd=tree, timeout=300
+    )
     lines = [line for line in result.stdout.splitlines() if line.startswith(MARKER)]
     assert result.returncode == 0 and lines, (
         f"{name} failed (exit {result.returncode})\n"
         f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
     )
-    report: dict[str, Any] = json.loads(lines[-1][len(MARKER):])
+    report: dict[str, Any] = json.loads(lines[-1][len(MARKER) :])
     return report
 
 

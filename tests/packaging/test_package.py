@@ -141,8 +141,10 @@ def test_requirement_name_reads_pep_508_and_normalises() -> None:
     assert requirement_name("not a requirement!") is None
 
 
-@pytest.mark.parametrize("line", ["./local/pkg", "https://example.com/x.whl", "-e .", "--index-url x",
-                                  "pkg @ https://example.com/x.whl"])
+@pytest.mark.parametrize(
+    "line",
+    ["./local/pkg", "https://example.com/x.whl", "-e .", "--index-url x", "pkg @ https://example.com/x.whl"],
+)
 def test_requirements_reject_what_bypasses_the_constraints(make_tree: MakeTree, line: str) -> None:
     root = make_tree({"requirements.txt": line + "\n"})
     with pytest.raises(PackageError, match="unsupported line"):
@@ -441,8 +443,13 @@ def test_build_compiles_unchecked_hash_bytecode_naming_var_task(make_tree: MakeT
         "with open(sys.argv[1] + '/' + sys.argv[2], 'rb') as f:\n"
         "    print(marshal.loads(f.read()[16:]).co_filename)\n"
     )
-    result = subprocess.run([str(python), "-I", "-S", "-B", "-c", probe, str(task), pyc],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(python), "-I", "-S", "-B", "-c", probe, str(task), pyc],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     # THEN one .pyc per module ran, and its code records the file where Lambda unzips it
     assert sorted(n for n in names if n.endswith(".pyc")) == [
         f"__pycache__/function.{_cache_tag()}.pyc",
@@ -507,6 +514,7 @@ def test_tidy_site_prunes_unused_powertools_parts_and_their_record_lines(make_tr
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "scripts.package", *args],
+        check=False,
         capture_output=True,
         text=True,
         cwd=ROOT,

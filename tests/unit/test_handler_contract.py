@@ -28,9 +28,10 @@ from shared.errors import TopsError
 from shared.handler import UnexpectedError
 from shared.xc.client import XCClient
 from shared.xc.errors import XCServerError
-from tests.conftest import load_event
 from tests.fixtures.clock import FakeClock
+from tests.fixtures.events import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
+from tests.fixtures.tenant_clients import route_tenant_clients
 from tests.fixtures.xc import namespace_body
 
 CACHED = "contract-token-cached-0a1b2c3d"
@@ -59,21 +60,60 @@ def _lab_namespace(tenant: InProcessXC) -> None:
 
 
 def _lab(lab: str) -> Worker:
-    return Worker(f"{lab}-pre", f"udf_helpers.labs.{lab}", "udf_helpers", "udf_helpers_create",
-                  "udf_helpers_bad_petname", "petname", {"lab": lab, "action": "create"},
-                  given=_lab_namespace, env={"ENV": "prod"}, waits="udf_helpers.function.run_lab")
+    return Worker(
+        f"{lab}-pre",
+        f"udf_helpers.labs.{lab}",
+        "udf_helpers",
+        "udf_helpers_create",
+        "udf_helpers_bad_petname",
+        "petname",
+        {"lab": lab, "action": "create"},
+        given=_lab_namespace,
+        env={"ENV": "prod"},
+        waits="udf_helpers.function.run_lab",
+    )
 
 
 WORKERS = [
-    Worker("ns_create", "ns_create.function", "ns_create", "ns_create_basic", "ns_create_bad_name",
-           "namespace_name", {"namespace": NS, "created": True}, waits="ns_create.core.create_namespace"),
-    Worker("ns_remove", "ns_remove.function", "ns_remove", "ns_remove_basic", "ns_remove_bad_path",
-           "ssm_base_path", {"namespace": NS, "state": "absent"}, waits="ns_remove.core.remove_namespace"),
-    Worker("user_create", "user_create.function", "user_create", "user_create_basic",
-           "user_create_bad_role", "namespace_roles[1].namespace",
-           {"email": "jane@example.com", "created": True}, waits="user_create.core.create_user"),
-    Worker("user_remove", "user_remove.function", "user_remove", "user_remove_basic",
-           "user_remove_bad_email", "email", {"email": "jane@example.com", "mode": "delete"}),
+    Worker(
+        "ns_create",
+        "ns_create.function",
+        "ns_create",
+        "ns_create_basic",
+        "ns_create_bad_name",
+        "namespace_name",
+        {"namespace": NS, "created": True},
+        waits="ns_create.core.create_namespace",
+    ),
+    Worker(
+        "ns_remove",
+        "ns_remove.function",
+        "ns_remove",
+        "ns_remove_basic",
+        "ns_remove_bad_path",
+        "ssm_base_path",
+        {"namespace": NS, "state": "absent"},
+        waits="ns_remove.core.remove_namespace",
+    ),
+    Worker(
+        "user_create",
+        "user_create.function",
+        "user_create",
+        "user_create_basic",
+        "user_create_bad_role",
+        "namespace_roles[1].namespace",
+        {"email": "jane@example.com", "created": True},
+        waits="user_create.core.create_user",
+    ),
+    Worker(
+        "user_remove",
+        "user_remove.function",
+        "user_remove",
+        "user_remove_basic",
+        "user_remove_bad_email",
+        "email",
+        {"email": "jane@example.com", "mode": "delete"},
+    ),
     *(_lab(lab) for lab in ("example", "apilab", "botlab", "caaslab", "waaplab")),
 ]
 
@@ -104,14 +144,14 @@ def handler(worker: Worker, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -
 
 
 @pytest.fixture
-def tenant(aws_mock: None, monkeypatch: pytest.MonkeyPatch, xc_emulator: InProcessXC,
-           clock: FakeClock) -> InProcessXC:
+def tenant(
+    aws_mock: None, monkeypatch: pytest.MonkeyPatch, xc_emulator: InProcessXC, clock: FakeClock
+) -> InProcessXC:
     """The emulator as the tenant under TEST_BASE_PATH: SSM holds ROTATED (and `idm-type`), which the
     emulator accepts; the workers' clients reach it without sockets and back off on the fake clock."""
     seed_tenant(boto3.client("ssm"), xc_emulator.url, ROTATED, idm_type="SSO")
     xc_emulator.state.add_token(ROTATED)
-    monkeypatch.setattr(shared_tenant, "XCClient", functools.partial(
-        XCClient, http=xc_emulator.pool, sleep=clock.sleep, clock=clock, jitter=lambda: 0.0))
+    route_tenant_clients(monkeypatch, xc_emulator, clock)
     return xc_emulator
 
 
@@ -143,8 +183,9 @@ def _errors(text: str) -> list[dict[str, Any]]:
     return [line for line in lines if line.get("level") == "ERROR"]
 
 
-def test_bad_input_is_a_400_naming_the_field_before_any_call(worker, handler, tenant, lambda_context,
-                                                            worker_output):
+def test_bad_input_is_a_400_naming_the_field_before_any_call(
+    worker, handler, tenant, lambda_context, worker_output
+):
     output = worker_output(worker.service)
     # WHEN the payload has one bad field
     result = handler(load_event(worker.bad_event), lambda_context)
@@ -154,7 +195,8 @@ def test_bad_input_is_a_400_naming_the_field_before_any_call(worker, handler, te
     assert result["body"]["field"] == worker.bad_field and worker.bad_field in result["body"]["message"]
     assert tenant.requests() == []
     assert [(e["message"], e["error"], e["field"]) for e in _errors(output())] == [
-        ("failed", "InputError", worker.bad_field)]
+        ("failed", "InputError", worker.bad_field)
+    ]
 
 
 def test_missing_ssm_parameters_are_a_500_naming_them(worker, handler, aws_mock, xc_emulator, lambda_context):
@@ -169,8 +211,9 @@ def test_missing_ssm_parameters_are_a_500_naming_them(worker, handler, aws_mock,
     assert xc_emulator.requests() == []
 
 
-def test_token_refused_twice_is_a_502_after_one_ssm_reread(worker, handler, tenant, loads, lambda_context,
-                                                          worker_output):
+def test_token_refused_twice_is_a_502_after_one_ssm_reread(
+    worker, handler, tenant, loads, lambda_context, worker_output
+):
     # GIVEN the cached token and the one SSM holds now are both refused
     _cache_old_token()
     tenant.state.remove_token(ROTATED)
@@ -213,8 +256,9 @@ def test_retryable_xc_error_is_raised(worker, handler, tenant, clock, lambda_con
     assert [(e["message"], e["error"]) for e in _errors(output())] == [("failed, retryable", "XCServerError")]
 
 
-def test_unexpected_exception_is_raised_masked_and_retryable(worker, handler, tenant, lambda_context,
-                                                            monkeypatch, worker_output):
+def test_unexpected_exception_is_raised_masked_and_retryable(
+    worker, handler, tenant, lambda_context, monkeypatch, worker_output
+):
     # GIVEN a library error whose text carries the token (the runtime would hand it to the caller)
     def broken(self: XCClient, method: str, path: str, **kwargs: Any) -> Any:
         raise ValueError(f"bad header: ('Authorization', 'APIToken {ROTATED}')")

@@ -11,22 +11,12 @@ from collections.abc import Sequence
 
 from udf_helpers.engine import LabContext, LabDefinition, LabObject
 from udf_helpers.function import lab_handler
-from udf_helpers.labs import SEC_CERTIFICATE, SEC_DOMAIN, public_origin, route_pool
+from udf_helpers.labs import SEC_CERTIFICATE, SEC_DOMAIN, http_loadbalancer, public_pool
 
 
 def _objects(lab: LabContext) -> Sequence[LabObject]:
-    pool = lab.name("origin")
-    return [
-        LabObject("origin_pools", pool, {
-            "origin_servers": [public_origin("airline-backend.f5se.com")],
-            "port": 80,
-        }),
-        LabObject("http_loadbalancers", lab.name("lb"), {
-            "domains": [lab.host()],
-            "http": {"port": 80},
-            "default_route_pools": [route_pool(lab.local_ref("origin_pool", pool))],
-        }),
-    ]
+    pool = public_pool(lab, "airline-backend.f5se.com", port=80)
+    return [pool, http_loadbalancer(lab, pool, {"http": {"port": 80}})]
 
 
 DEFINITION = LabDefinition(name="botlab", domain=SEC_DOMAIN, certificate=SEC_CERTIFICATE, objects=_objects)

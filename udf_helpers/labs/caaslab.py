@@ -25,44 +25,65 @@ def _objects(lab: LabContext) -> Sequence[LabObject]:
     pool = lab.name("mosquitto")
     site = ref("shared", VIRTUAL_SITE, "virtual_site")
     return [
-        LabObject("origin_pools", pool, {
-            "origin_servers": [{
-                "k8s_service": {
-                    "service_name": f"mosquitto.{lab.namespace}",
-                    "site_locator": {"virtual_site": site},
-                    "vk8s_networks": {},
+        LabObject(
+            "origin_pools",
+            pool,
+            {
+                "origin_servers": [
+                    {
+                        "k8s_service": {
+                            "service_name": f"mosquitto.{lab.namespace}",
+                            "site_locator": {"virtual_site": site},
+                            "vk8s_networks": {},
+                        },
+                        "labels": {},
+                    }
+                ],
+                "no_tls": {},
+                "port": 1883,
+                "same_as_endpoint_port": {},
+                "healthcheck": [],
+                "loadbalancer_algorithm": "LB_OVERRIDE",
+                "endpoint_selection": "LOCAL_ONLY",
+            },
+        ),
+        LabObject(
+            "tcp_loadbalancers",
+            lab.name("mqtt"),
+            {
+                "domains": [lab.host(region) for region in REGIONS],
+                "listen_port": 8883,
+                "sni": {},
+                "dns_volterra_managed": False,
+                "origin_pools_weights": [
+                    {
+                        "pool": lab.local_ref("origin_pool", pool),
+                        "weight": 1,
+                        "priority": 1,
+                        "endpoint_subsets": {},
+                    }
+                ],
+                "advertise_custom": {
+                    "advertise_where": [
+                        {
+                            "virtual_site": {
+                                "network": "SITE_NETWORK_INSIDE_AND_OUTSIDE",
+                                "virtual_site": site,
+                            },
+                            "use_default_port": {},
+                        }
+                    ]
                 },
-                "labels": {},
-            }],
-            "no_tls": {},
-            "port": 1883,
-            "same_as_endpoint_port": {},
-            "healthcheck": [],
-            "loadbalancer_algorithm": "LB_OVERRIDE",
-            "endpoint_selection": "LOCAL_ONLY",
-        }),
-        LabObject("tcp_loadbalancers", lab.name("mqtt"), {
-            "domains": [lab.host(region) for region in REGIONS],
-            "listen_port": 8883,
-            "sni": {},
-            "dns_volterra_managed": False,
-            "origin_pools_weights": [{
-                "pool": lab.local_ref("origin_pool", pool),
-                "weight": 1,
-                "priority": 1,
-                "endpoint_subsets": {},
-            }],
-            "advertise_custom": {"advertise_where": [{
-                "virtual_site": {"network": "SITE_NETWORK_INSIDE_AND_OUTSIDE", "virtual_site": site},
-                "use_default_port": {},
-            }]},
-            "tls_tcp": {"tls_cert_params": {
-                "tls_config": {"default_security": {}},
-                "certificates": [lab.certificate_ref()],
-                "no_mtls": {},
-            }},
-            "service_policies_from_namespace": {},
-        }),
+                "tls_tcp": {
+                    "tls_cert_params": {
+                        "tls_config": {"default_security": {}},
+                        "certificates": [lab.certificate_ref()],
+                        "no_mtls": {},
+                    }
+                },
+                "service_policies_from_namespace": {},
+            },
+        ),
     ]
 
 

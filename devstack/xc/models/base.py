@@ -151,8 +151,8 @@ def _parse_roles(value: object, field_name: str) -> list[dict[str, str]]:
     if not isinstance(value, list):
         raise InvalidArgumentError(field_name, "must be a list of {namespace, role}")
     roles: list[dict[str, str]] = []
-    for index, item in enumerate(value):
-        item = _require_dict(item, f"{field_name}[{index}]")
+    for index, raw in enumerate(value):
+        item = _require_dict(raw, f"{field_name}[{index}]")
         namespace = _require_str(item, "namespace", f"{field_name}[{index}].namespace")
         role = _require_str(item, "role", f"{field_name}[{index}].role")
         entry = {"namespace": namespace, "role": role}

@@ -24,8 +24,9 @@ def session(pebble: Pebble) -> AcmeSession:
 
 
 def _order(session: AcmeSession) -> NewOrderWithReplaces:
-    return NewOrderWithReplaces(identifiers=[
-        messages.Identifier(typ=messages.IDENTIFIER_FQDN, value="adapter.lab-mcn.f5demos.com")])
+    return NewOrderWithReplaces(
+        identifiers=[messages.Identifier(typ=messages.IDENTIFIER_FQDN, value="adapter.lab-mcn.f5demos.com")]
+    )
 
 
 def test_acme_private_post_post_as_get_and_authorization_parser_against_pebble(session):
@@ -36,7 +37,8 @@ def test_acme_private_post_post_as_get_and_authorization_parser_against_pebble(s
     order = messages.Order.from_json(response.json())
     url = order.authorizations[0]
     authzr = acme_private.authorization_from_response(
-        session.client, acme_private.post_as_get(session.client, url), url)
+        session.client, acme_private.post_as_get(session.client, url), url
+    )
     assert authzr.uri == url
     assert authzr.body.identifier.value == "adapter.lab-mcn.f5demos.com"
     assert authzr.body.status == messages.STATUS_PENDING

@@ -20,8 +20,8 @@ from cryptography import x509
 
 from devstack.ari import AriProxy, cert_id
 from shared import aws
-from tests.conftest import load_event
 from tests.fixtures.acme import CERT_NAME
+from tests.fixtures.events import load_event
 from tests.fixtures.lambda_context import StubContext
 
 pytestmark = pytest.mark.integration
@@ -130,8 +130,9 @@ def test_ari_already_replaced_predecessor_is_ordered_again_without_replaces(acme
     assert json.loads(acme_env.get(f"_acme/certs/{CERT_NAME}.json"))["replaces"] is None
 
 
-def test_ari_unknown_certificate_falls_back_to_the_lifetime_rule(acme_env_factory, ari_proxy, pebble,
-                                                                 monkeypatch):
+def test_ari_unknown_certificate_falls_back_to_the_lifetime_rule(
+    acme_env_factory, ari_proxy, pebble, monkeypatch
+):
     # GIVEN a certificate the CA's ARI does not know and no metadata (as for a pair from before the
     # metadata existed), with the function now pointed at the ARI-capable directory
     acme_env = acme_env_factory(pebble)
@@ -164,11 +165,20 @@ def test_ari_not_due_run_loads_no_acme_library_in_a_cold_interpreter(acme_env_fa
     before = len(ari_proxy.exchanges)
     root = Path(__file__).resolve().parents[3]
     # WHEN a fresh interpreter (a cold start) runs the schedule
-    done = subprocess.run([sys.executable, "-c", _NOT_DUE_IN_A_FRESH_INTERPRETER], capture_output=True,
-                          text=True, timeout=120, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    done = subprocess.run(
+        [sys.executable, "-c", _NOT_DUE_IN_A_FRESH_INTERPRETER],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
     # THEN it kept the certificate after its two GETs, without importing acme, josepy, requests or dnspython
     assert outcome == {"action": "valid", "heavy": []}
     assert [(e.method, e.path.split("/")[1]) for e in ari_proxy.exchanges[before:]] == [
-        ("GET", "dir"), ("GET", "renewal-info")]
+        ("GET", "dir"),
+        ("GET", "renewal-info"),
+    ]

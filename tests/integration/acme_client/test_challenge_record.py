@@ -19,8 +19,8 @@ import acme_client.core
 import acme_client.dns01
 import acme_client.issue
 from shared import aws
-from tests.conftest import load_event
 from tests.fixtures.acme import CERT_NAME
+from tests.fixtures.events import load_event
 from tests.fixtures.lambda_context import StubContext
 
 pytestmark = pytest.mark.integration
@@ -90,8 +90,9 @@ def test_challenge_record_writer_between_our_read_and_our_change_keeps_its_value
     route53.meta.events.register("before-parameter-build.route53.ListResourceRecordSets", before_read)
     route53.meta.events.register("after-call.route53.ListResourceRecordSets", after_read)
     # first: ahead of the strict check (acme_env), so that refused batches are counted too
-    route53.meta.events.register_first("before-parameter-build.route53.ChangeResourceRecordSets",
-                                       before_change)
+    route53.meta.events.register_first(
+        "before-parameter-build.route53.ChangeResourceRecordSets", before_change
+    )
     seen = _snapshot_when_answering(acme_env, monkeypatch)
     # WHEN issuing
     assert _invoke()["body"]["action"] == "issued"

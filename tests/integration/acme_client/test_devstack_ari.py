@@ -38,8 +38,11 @@ def test_ari_proxy_unknown_certificate_is_404_and_a_paused_proxy_refuses_connect
 
 def test_ari_proxy_injected_new_order_fault_carries_a_fresh_nonce(ari_proxy):
     ari_proxy.fail_new_order(429, "rateLimited", "too many", retry_after="120")
-    options = {"verify": ari_proxy.ca_bundle_path, "timeout": 5,
-               "headers": {"Content-Type": "application/jose+json"}}
+    options = {
+        "verify": ari_proxy.ca_bundle_path,
+        "timeout": 5,
+        "headers": {"Content-Type": "application/jose+json"},
+    }
     directory = requests.get(ari_proxy.directory_url, verify=ari_proxy.ca_bundle_path, timeout=5).json()
     order_url = directory["newOrder"]
     response = requests.post(order_url, data=b"{}", **options)

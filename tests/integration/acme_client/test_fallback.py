@@ -20,8 +20,8 @@ from acme_client.errors import CaUnavailableError, ValidationFailedError
 from devstack.ari import AriProxy
 from devstack.pebble import Pebble
 from shared.errors import ConfigError
-from tests.conftest import load_event
 from tests.fixtures.acme import CERT_NAME, EAB_HMAC_KEY, EAB_KID, combined_bundle
+from tests.fixtures.events import load_event
 from tests.fixtures.lambda_context import StubContext
 
 pytestmark = pytest.mark.integration
@@ -64,10 +64,15 @@ def _accounts(acme_env: Any) -> list[str]:
     return [key for key in acme_env.objects() if key.startswith("_acme/accounts/")]
 
 
-def _two_cas(acme_env_factory: Any, tmp_path: Path, first: Pebble | AriProxy, second: Pebble | AriProxy,
-             **extra: str) -> Any:
-    return acme_env_factory(first, ACME_FALLBACK_DIRECTORY_URLS=second.directory_url,
-                            ACME_CA_BUNDLE=combined_bundle(tmp_path, first, second), **extra)
+def _two_cas(
+    acme_env_factory: Any, tmp_path: Path, first: Pebble | AriProxy, second: Pebble | AriProxy, **extra: str
+) -> Any:
+    return acme_env_factory(
+        first,
+        ACME_FALLBACK_DIRECTORY_URLS=second.directory_url,
+        ACME_CA_BUNDLE=combined_bundle(tmp_path, first, second),
+        **extra,
+    )
 
 
 def test_fallback_first_ca_down_issues_at_the_second_then_prefers_the_first_again(
@@ -188,8 +193,14 @@ def test_fallback_from_production_to_staging_is_a_configuration_error(acme_env_f
 
 def test_fallback_ca_with_eab_uses_its_own_binding(acme_env_factory, tmp_path, ari_proxy, pebble_eab, pebble):
     # GIVEN a first CA that is down and a second CA that requires EAB, configured for it only
-    acme_env = _two_cas(acme_env_factory, tmp_path, ari_proxy, pebble_eab, ACME_FALLBACK_EAB_KID_1=EAB_KID,
-                        ACME_FALLBACK_EAB_HMAC_KEY_1=EAB_HMAC_KEY)
+    acme_env = _two_cas(
+        acme_env_factory,
+        tmp_path,
+        ari_proxy,
+        pebble_eab,
+        ACME_FALLBACK_EAB_KID_1=EAB_KID,
+        ACME_FALLBACK_EAB_HMAC_KEY_1=EAB_HMAC_KEY,
+    )
     ari_proxy.pause()
     # WHEN running THEN the second CA registers the account with its binding and issues
     response = _invoke()

@@ -20,8 +20,8 @@ from acme_client import certs
 from acme_client.errors import DelegationError, ValidationFailedError
 from acme_client.function import lambda_handler
 from shared.errors import ConfigError
-from tests.conftest import load_event
 from tests.fixtures.acme import CERT_NAME, CHALLENGE_RECORD, DOMAIN, EAB_HMAC_KEY, EAB_KID
+from tests.fixtures.events import load_event
 from tests.fixtures.lambda_context import StubContext
 
 pytestmark = pytest.mark.integration
@@ -147,22 +147,7 @@ def _tamper_before_answering(acme_env: Any, monkeypatch: pytest.MonkeyPatch) -> 
     original = acme_client.issue.AcmeSession.answer
 
     def tampered(self: Any, challb: Any) -> None:
-        acme_env.route53.change_resource_record_sets(
-            HostedZoneId=acme_env.challenge_zone_id,
-            ChangeBatch={
-                "Changes": [
-                    {
-                        "Action": "UPSERT",
-                        "ResourceRecordSet": {
-                            "Name": CHALLENGE_RECORD,
-                            "Type": "TXT",
-                            "TTL": 10,
-                            "ResourceRecords": [{"Value": '"tampered-value"'}],
-                        },
-                    }
-                ]
-            },
-        )
+        acme_env.put_txt("tampered-value", ttl=10)
         original(self, challb)
 
     monkeypatch.setattr(acme_client.issue.AcmeSession, "answer", tampered)

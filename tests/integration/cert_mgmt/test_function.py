@@ -10,11 +10,12 @@ import pytest
 
 from cert_mgmt.errors import ChainOrderError, KeyMismatchError
 from cert_mgmt.function import lambda_handler
+from devstack.pki import TinyPKI
 from shared.errors import InputError
 from shared.xc.errors import XCAuthError, XCServerError
-from tests.conftest import load_event
+from tests.fixtures.events import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH
-from tests.fixtures.pki import CERT_NAME, TinyPKI
+from tests.fixtures.pki import CERT_NAME, NAMES
 from tests.fixtures.xc import use_token
 
 pytestmark = pytest.mark.integration
@@ -25,7 +26,7 @@ CERTS = "/api/config/namespaces/shared/certificates"
 
 @pytest.fixture(scope="module")
 def pki() -> TinyPKI:
-    return TinyPKI()
+    return TinyPKI(names=NAMES)
 
 
 class Stack:
@@ -45,8 +46,9 @@ class Stack:
         return self.xc.state.certificate_material("shared", CERT_NAME)
 
     def calls(self, *methods: str) -> list[Any]:
-        return [r for r in self.xc.requests()
-                if r.path.startswith(CERTS) and (not methods or r.method in methods)]
+        return [
+            r for r in self.xc.requests() if r.path.startswith(CERTS) and (not methods or r.method in methods)
+        ]
 
 
 @pytest.fixture
@@ -86,8 +88,10 @@ def test_lambda_handler_pair_events_in_any_order_push_once(stack, pki, lambda_co
         lambda_handler(load_event("cert_mgmt_privkey"), lambda_context)
     stack.upload(renewed, key=False)
     # AND the fullchain event and the retried privkey event run, in either order
-    actions = [lambda_handler(load_event(name), lambda_context)["body"]["action"]
-               for name in ("cert_mgmt_fullchain", "cert_mgmt_privkey", "cert_mgmt_fullchain")]
+    actions = [
+        lambda_handler(load_event(name), lambda_context)["body"]["action"]
+        for name in ("cert_mgmt_fullchain", "cert_mgmt_privkey", "cert_mgmt_fullchain")
+    ]
     # THEN the renewed pair was pushed exactly once
     assert actions == ["replaced", "unchanged", "unchanged"]
     assert [r.method for r in stack.calls("POST", "PUT")] == ["POST", "PUT"]
@@ -139,8 +143,9 @@ def test_lambda_handler_401_fails_clearly(stack, pki, lambda_context, ssm, xc_se
     assert [r.method for r in stack.calls()] == ["GET"]
 
 
-def test_lambda_handler_debug_output_never_holds_token_or_key(stack, pki, lambda_context, worker_output,
-                                                              monkeypatch, ssm, xc_server):
+def test_lambda_handler_debug_output_never_holds_token_or_key(
+    stack, pki, lambda_context, worker_output, monkeypatch, ssm, xc_server
+):
     # GIVEN DEBUG logging, a canary token known to the tenant, and a canary key
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
     output = worker_output("cert_mgmt")
@@ -188,8 +193,11 @@ def test_lambda_handler_chain_without_the_issuer_is_refused(stack, pki, lambda_c
 
     issued = pki.issue()
     stack.s3.put_object(Bucket=BUCKET, Key=f"{CERT_NAME}/privkey.pem", Body=issued.key_pem)
-    stack.s3.put_object(Bucket=BUCKET, Key=f"{CERT_NAME}/fullchain.pem",
-                        Body=issued.leaf.public_bytes(serialization.Encoding.PEM))
+    stack.s3.put_object(
+        Bucket=BUCKET,
+        Key=f"{CERT_NAME}/fullchain.pem",
+        Body=issued.leaf.public_bytes(serialization.Encoding.PEM),
+    )
     # WHEN its event arrives
     with pytest.raises(ChainOrderError, match="holds only the leaf certificate"):
         lambda_handler(load_event("cert_mgmt_fullchain"), lambda_context)

@@ -31,12 +31,18 @@ def _invoke(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
     return status, out, err
 
 
-@pytest.mark.parametrize(("content", "says"), [
-    ("", "error: --event {path} is empty: give the event as JSON, e.g. {{}}\n"),
-    ("  \n", "error: --event {path} is empty: give the event as JSON, e.g. {{}}\n"),
-    ("{not json", "error: --event {path} is not JSON: Expecting property name enclosed in double quotes: "
-                  "line 1 column 2 (char 1)\n"),
-])
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("", "error: --event {path} is empty: give the event as JSON, e.g. {{}}\n"),
+        ("  \n", "error: --event {path} is empty: give the event as JSON, e.g. {{}}\n"),
+        (
+            "{not json",
+            "error: --event {path} is not JSON: Expecting property name enclosed in double quotes: "
+            "line 1 column 2 (char 1)\n",
+        ),
+    ],
+)
 def test_invoke_event_file_that_is_no_json_is_one_line_exit_2(tmp_path, capsys, content, says):
     path = tmp_path / "event.json"
     path.write_text(content)
@@ -51,18 +57,33 @@ def test_invoke_missing_event_file_is_one_line_exit_2(tmp_path, capsys):
 
 def test_invoke_stdin_event_read_from_dash(capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
-    assert _invoke(capsys, "ns_create", "--event", "-")[2] == \
-        "error: --event standard input is empty: give the event as JSON, e.g. {}\n"
+    assert (
+        _invoke(capsys, "ns_create", "--event", "-")[2]
+        == "error: --event standard input is empty: give the event as JSON, e.g. {}\n"
+    )
 
 
-@pytest.mark.parametrize(("deployable", "event", "line"), [
-    ("token_refresh", '{"force": "yes"}', "token_refresh: InputError: invalid force: must be true or false, "
-                                          "got 'yes'\n"),
-    ("udf_dispatch", "{}", "udf_dispatch: InputError: invalid Records: must be a non-empty list of SQS "
-                           "messages, got None\n"),
-    ("udf_worker", "{}", "udf_worker: InputError: invalid Records: must be a non-empty list of DynamoDB "
-                         "stream records, got None\n"),
-])
+@pytest.mark.parametrize(
+    ("deployable", "event", "line"),
+    [
+        (
+            "token_refresh",
+            '{"force": "yes"}',
+            "token_refresh: InputError: invalid force: must be true or false, got 'yes'\n",
+        ),
+        (
+            "udf_dispatch",
+            "{}",
+            "udf_dispatch: InputError: invalid Records: must be a non-empty list of SQS messages, got None\n",
+        ),
+        (
+            "udf_worker",
+            "{}",
+            "udf_worker: InputError: invalid Records: must be a non-empty list of DynamoDB "
+            "stream records, got None\n",
+        ),
+    ],
+)
 def test_invoke_event_a_worker_refuses_is_one_line_exit_2(tmp_path, capsys, deployable, event, line):
     # GIVEN an event the worker raises InputError for (before reading any configuration)
     path = tmp_path / "event.json"

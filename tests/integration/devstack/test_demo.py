@@ -18,6 +18,22 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
 
 
+def _invoke(
+    deployable: str, event: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m devstack invoke <deployable> --event <event>` from the repository root; `env` replaces
+    the environment when given."""
+    return subprocess.run(
+        [sys.executable, "-m", "devstack", "invoke", deployable, "--event", str(event)],
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+
 @pytest.mark.skipif(not (shutil.which("pebble") or Path(PEBBLE_BINARY).exists()), reason="pebble missing")
 def test_demo_runs_every_stage_and_leaves_the_expected_tenant():
     # GIVEN a fresh local stack WHEN the demo runs
@@ -41,9 +57,7 @@ def test_devstack_invoke_runs_a_handler_and_reports_bad_input(tmp_path):
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"ssm_base_path": "/tenantOps-dev/sec-lab", "namespace_name": "Bad_Name"}))
     # WHEN the CLI runs ns_create with it
-    done = subprocess.run([sys.executable, "-m", "devstack", "invoke", "ns_create", "--event", str(event)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"})
+    done = _invoke("ns_create", event, env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"})
     # THEN it prints the handler's 400 naming the field as JSON, says so in one line, and exits 2
     assert done.returncode == 2, done.stderr
     result = json.loads(done.stdout)
@@ -55,6 +69,5 @@ def test_devstack_invoke_runs_a_handler_and_reports_bad_input(tmp_path):
 def test_devstack_invoke_unknown_deployable_exits_2(tmp_path):
     event = tmp_path / "e.json"
     event.write_text("{}")
-    done = subprocess.run([sys.executable, "-m", "devstack", "invoke", "nope", "--event", str(event)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    done = _invoke("nope", event)
     assert done.returncode == 2 and "unknown deployable 'nope'" in done.stderr

@@ -22,14 +22,17 @@ TARGET = "lab-sec-dev.challenge.f5demos.com"
 
 
 def _change(action: str, name: str, rtype: str, value: str) -> dict[str, Any]:
-    return {"Action": action, "ResourceRecordSet": {"Name": name, "Type": rtype, "TTL": 60,
-                                                    "ResourceRecords": [{"Value": value}]}}
+    return {
+        "Action": action,
+        "ResourceRecordSet": {"Name": name, "Type": rtype, "TTL": 60, "ResourceRecords": [{"Value": value}]},
+    }
 
 
 def _zone(route53: Any) -> str:
     zone = route53.create_hosted_zone(Name="f5demos.com", CallerReference="rules")["HostedZone"]["Id"]
-    route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
-        _change("UPSERT", SOURCE, "CNAME", TARGET)]})
+    route53.change_resource_record_sets(
+        HostedZoneId=zone, ChangeBatch={"Changes": [_change("UPSERT", SOURCE, "CNAME", TARGET)]}
+    )
     return str(zone)
 
 
@@ -38,21 +41,35 @@ def _types_at(route53: Any, zone: str, name: str) -> list[str]:
     return sorted(s["Type"] for s in sets if s["Name"].rstrip(".") == name)
 
 
-@pytest.mark.parametrize(("existing", "changes", "refused"), [
-    ([(SOURCE, "CNAME")], [("UPSERT", SOURCE, "TXT")], "RRSet of type TXT with DNS name "
-     f"{SOURCE}. is not permitted because a conflicting RRSet of type CNAME with the same DNS name "
-     "already exists in zone f5demos.com."),
-    ([(SOURCE + ".", "TXT")], [("CREATE", SOURCE.upper(), "CNAME")], "RRSet of type CNAME with DNS name "
-     f"{SOURCE}. is not permitted as it conflicts with other records with the same DNS name in zone "
-     "f5demos.com."),
-    ([], [("CREATE", SOURCE, "CNAME"), ("CREATE", SOURCE, "A")], "RRSet of type A with DNS name"),
-    ([], [("UPSERT", "f5demos.com", "CNAME")], "RRSet of type CNAME with DNS name f5demos.com. is not "
-     "permitted at apex in zone f5demos.com."),
-    ([(SOURCE, "CNAME")], [("DELETE", SOURCE, "CNAME"), ("CREATE", SOURCE, "TXT")], None),
-    ([(SOURCE, "CNAME")], [("UPSERT", SOURCE, "CNAME")], None),
-    ([(SOURCE, "CNAME")], [("UPSERT", "other.f5demos.com", "TXT")], None),
-    ([("\\052.f5demos.com", "CNAME")], [("UPSERT", "*.f5demos.com", "TXT")], "RRSet of type TXT"),
-])
+@pytest.mark.parametrize(
+    ("existing", "changes", "refused"),
+    [
+        (
+            [(SOURCE, "CNAME")],
+            [("UPSERT", SOURCE, "TXT")],
+            "RRSet of type TXT with DNS name "
+            f"{SOURCE}. is not permitted because a conflicting RRSet of type CNAME with the same DNS name "
+            "already exists in zone f5demos.com.",
+        ),
+        (
+            [(SOURCE + ".", "TXT")],
+            [("CREATE", SOURCE.upper(), "CNAME")],
+            "RRSet of type CNAME with DNS name "
+            f"{SOURCE}. is not permitted as it conflicts with other records with the same DNS name in zone "
+            "f5demos.com.",
+        ),
+        ([], [("CREATE", SOURCE, "CNAME"), ("CREATE", SOURCE, "A")], "RRSet of type A with DNS name"),
+        (
+            [],
+            [("UPSERT", "f5demos.com", "CNAME")],
+            "RRSet of type CNAME with DNS name f5demos.com. is not permitted at apex in zone f5demos.com.",
+        ),
+        ([(SOURCE, "CNAME")], [("DELETE", SOURCE, "CNAME"), ("CREATE", SOURCE, "TXT")], None),
+        ([(SOURCE, "CNAME")], [("UPSERT", SOURCE, "CNAME")], None),
+        ([(SOURCE, "CNAME")], [("UPSERT", "other.f5demos.com", "TXT")], None),
+        ([("\\052.f5demos.com", "CNAME")], [("UPSERT", "*.f5demos.com", "TXT")], "RRSet of type TXT"),
+    ],
+)
 def test_cname_conflict_judges_the_batch_change_by_change(existing, changes, refused):
     # GIVEN what the zone holds and a batch WHEN judged THEN Route 53's answer (None: accepted)
     batch = [_change(action, name, rtype, "x") for action, name, rtype in changes]
@@ -73,8 +90,10 @@ def test_moto_refuses_a_txt_beside_a_cname_and_changes_nothing(mode, request):
         route53 = boto3.client("route53", region_name="us-east-1")
     zone = _zone(route53)
     # WHEN a TXT is written at the CNAME'd name (a mis-delegated challenge record), with another change
-    batch = [_change("UPSERT", "ok.f5demos.com", "TXT", '"fine"'),
-             _change("UPSERT", SOURCE, "TXT", '"token"')]
+    batch = [
+        _change("UPSERT", "ok.f5demos.com", "TXT", '"fine"'),
+        _change("UPSERT", SOURCE, "TXT", '"token"'),
+    ]
     with pytest.raises(ClientError) as caught:
         route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": batch})
     # THEN Route 53's error, and the whole batch was refused
@@ -84,18 +103,28 @@ def test_moto_refuses_a_txt_beside_a_cname_and_changes_nothing(mode, request):
     assert _types_at(route53, zone, SOURCE) == ["CNAME"]
     assert _types_at(route53, zone, "ok.f5demos.com") == []
     # AND a CNAME over a name with a TXT is refused too
-    route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
-        _change("UPSERT", "txt.f5demos.com", "TXT", '"v"')]})
+    route53.change_resource_record_sets(
+        HostedZoneId=zone, ChangeBatch={"Changes": [_change("UPSERT", "txt.f5demos.com", "TXT", '"v"')]}
+    )
     with pytest.raises(ClientError, match="InvalidChangeBatch"):
-        route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
-            _change("CREATE", "txt.f5demos.com", "CNAME", TARGET)]})
+        route53.change_resource_record_sets(
+            HostedZoneId=zone,
+            ChangeBatch={"Changes": [_change("CREATE", "txt.f5demos.com", "CNAME", TARGET)]},
+        )
 
 
 def test_moto_accepts_replacing_a_cname_by_a_txt_in_one_batch(moto_server):
     route53 = moto_server.client("route53")
     zone = _zone(route53)
-    route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
-        _change("DELETE", SOURCE, "CNAME", TARGET), _change("CREATE", SOURCE, "TXT", '"token"')]})
+    route53.change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={
+            "Changes": [
+                _change("DELETE", SOURCE, "CNAME", TARGET),
+                _change("CREATE", SOURCE, "TXT", '"token"'),
+            ]
+        },
+    )
     assert _types_at(route53, zone, SOURCE) == ["TXT"]
 
 
@@ -111,8 +140,10 @@ class _View:
 
     def records(self, zone: Zone) -> list[Record]:
         if zone is self.parent:
-            return [Record(route53_name(SOURCE), "CNAME", 60, (TARGET + ".",)),
-                    Record(route53_name(SOURCE), "TXT", 60, ('"beside-the-cname"',))]
+            return [
+                Record(route53_name(SOURCE), "CNAME", 60, (TARGET + ".",)),
+                Record(route53_name(SOURCE), "TXT", 60, ('"beside-the-cname"',)),
+            ]
         return [Record(route53_name(TARGET), "TXT", 60, ('"delegated"',))]
 
 

@@ -58,26 +58,62 @@ class BadInput:
 
 
 BAD_INPUTS = (
-    BadInput(("ns_create", "--event", "-"), "", 2,
-             r"error: --event standard input is empty: give the event as JSON, e\.g\. \{\}"),
-    BadInput(("ns_create", "--event", "-"), "not json {", 2,
-             r"error: --event standard input is not JSON: Expecting value: line 1 column 1 \(char 0\)"),
-    BadInput(("ns_create", "--event", "tests/events/no_such_event.json"), "", 2,
-             r"error: --event tests/events/no_such_event\.json: no such file"),
-    BadInput(("token_refresh", "--event", "tests/events/token_refresh_bad_force.json"), "", 2,
-             r"token_refresh: InputError: invalid force: must be true or false, got 'yes'"),
-    BadInput(("udf_dispatch", "--event", "-"), "{}", 2,
-             r"udf_dispatch: InputError: invalid Records: must be a non-empty list of SQS messages, "
-             r"got None"),
-    BadInput(("udf_worker", "--event", "-"), "{}", 2,
-             r"udf_worker: InputError: invalid Records: must be a non-empty list of DynamoDB stream records, "
-             r"got None"),
-    BadInput(("cert_mgmt", "--event", "-"), "{}", 2,
-             r"cert_mgmt: InputError: invalid Records: holds no S3 record: .*"),
-    BadInput(("ns_create", "--event", "tests/events/ns_create_bad_name.json"), "", 2,
-             r"ns_create: 400 InputError: invalid namespace_name: .*got 'Ample_Gull'"),
-    BadInput(("no_such_worker", "--event", "tests/events/ns_create_basic.json"), "", 2,
-             r"error: unknown deployable 'no_such_worker'; known: acme_client, .*"),
+    BadInput(
+        ("ns_create", "--event", "-"),
+        "",
+        2,
+        r"error: --event standard input is empty: give the event as JSON, e\.g\. \{\}",
+    ),
+    BadInput(
+        ("ns_create", "--event", "-"),
+        "not json {",
+        2,
+        r"error: --event standard input is not JSON: Expecting value: line 1 column 1 \(char 0\)",
+    ),
+    BadInput(
+        ("ns_create", "--event", "tests/events/no_such_event.json"),
+        "",
+        2,
+        r"error: --event tests/events/no_such_event\.json: no such file",
+    ),
+    BadInput(
+        ("token_refresh", "--event", "tests/events/token_refresh_bad_force.json"),
+        "",
+        2,
+        r"token_refresh: InputError: invalid force: must be true or false, got 'yes'",
+    ),
+    BadInput(
+        ("udf_dispatch", "--event", "-"),
+        "{}",
+        2,
+        r"udf_dispatch: InputError: invalid Records: must be a non-empty list of SQS messages, "
+        r"got None",
+    ),
+    BadInput(
+        ("udf_worker", "--event", "-"),
+        "{}",
+        2,
+        r"udf_worker: InputError: invalid Records: must be a non-empty list of DynamoDB stream records, "
+        r"got None",
+    ),
+    BadInput(
+        ("cert_mgmt", "--event", "-"),
+        "{}",
+        2,
+        r"cert_mgmt: InputError: invalid Records: holds no S3 record: .*",
+    ),
+    BadInput(
+        ("ns_create", "--event", "tests/events/ns_create_bad_name.json"),
+        "",
+        2,
+        r"ns_create: 400 InputError: invalid namespace_name: .*got 'Ample_Gull'",
+    ),
+    BadInput(
+        ("no_such_worker", "--event", "tests/events/ns_create_basic.json"),
+        "",
+        2,
+        r"error: unknown deployable 'no_such_worker'; known: acme_client, .*",
+    ),
 )
 
 
@@ -85,12 +121,21 @@ class Stack:
     """`python -m devstack up` as a child process, its output collected line by line."""
 
     def __init__(self) -> None:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
-               "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "LANG": "C.UTF-8",
+            "PYTHONUNBUFFERED": "1",
+        }
         # Its own process group, so that a stack that will not stop is ended with its Pebble child.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "devstack", "up"], cwd=ROOT, env=env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", "devstack", "up"],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.lines: list[str] = []
         self._changed = threading.Condition()
@@ -120,19 +165,22 @@ class Stack:
                     if pattern.search(self.lines[index]):
                         return index
                 if self.process.poll() is not None and not self._reader.is_alive():
-                    pytest.fail(f"the stack exited ({self.process.returncode}) before {pattern.pattern!r}:\n"
-                                + "\n".join(self.lines))
+                    pytest.fail(
+                        f"the stack exited ({self.process.returncode}) before {pattern.pattern!r}:\n"
+                        + "\n".join(self.lines)
+                    )
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    pytest.fail(f"no line {pattern.pattern!r} within {timeout_s:.0f}s:\n"
-                                + "\n".join(self.lines))
+                    pytest.fail(
+                        f"no line {pattern.pattern!r} within {timeout_s:.0f}s:\n" + "\n".join(self.lines)
+                    )
                 self._changed.wait(left)
 
     def exports(self, until: int) -> dict[str, str]:
         found = {}
         for line in self.lines[:until]:
             if line.startswith("export "):
-                name, _, value = line[len("export "):].partition("=")
+                name, _, value = line[len("export ") :].partition("=")
                 found[name] = value
         return found
 
@@ -160,14 +208,19 @@ def stack() -> Iterator[Stack]:
 
 
 def _run(argv: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, cwd=ROOT, env=env, input=stdin, capture_output=True, text=True,
-                          timeout=STEP_S)
+    return subprocess.run(
+        argv, cwd=ROOT, env=env, input=stdin, check=False, capture_output=True, text=True, timeout=STEP_S
+    )
 
 
 def _shell_env(exports: dict[str, str]) -> dict[str, str]:
     """A second shell: a plain environment plus the pasted `export` block."""
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp"),
-            "LANG": "C.UTF-8", **exports}
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "LANG": "C.UTF-8",
+        **exports,
+    }
 
 
 def test_newcomer_walk_every_documented_invoke_works_and_bad_input_is_one_line(stack: Stack) -> None:
@@ -177,8 +230,9 @@ def test_newcomer_walk_every_documented_invoke_works_and_bad_input_is_one_line(s
     assert len(commands) >= 10, "the README's walk is gone"
     ready = stack.wait_for(re.compile(r"^Ready: "), timeout_s=STARTUP_S)
     exports = stack.exports(ready)
-    assert {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "SSM_BASE_PATH", "ACME_DIRECTORY_URL"} \
-        <= set(exports)
+    assert {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "SSM_BASE_PATH", "ACME_DIRECTORY_URL"} <= set(
+        exports
+    )
     env = _shell_env(exports)
     printed = [m.groups() for line in stack.lines[:ready] if (m := PRINTED_INVOKE.match(line))]
     assert printed, "the stack printed no invoke to try"
@@ -204,9 +258,12 @@ def test_newcomer_walk_every_documented_invoke_works_and_bad_input_is_one_line(s
 
     # WHEN the bad inputs run (side by side: they change nothing)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        answers = list(pool.map(
-            lambda bad: _run([sys.executable, "-m", "devstack", "invoke", *bad.args], env, bad.stdin),
-            BAD_INPUTS))
+        answers = list(
+            pool.map(
+                lambda bad: _run([sys.executable, "-m", "devstack", "invoke", *bad.args], env, bad.stdin),
+                BAD_INPUTS,
+            )
+        )
     # THEN each is refused with exit status 2 and exactly one line naming the problem
     for bad, done in zip(BAD_INPUTS, answers, strict=True):
         assert done.returncode == bad.status, f"{bad.args}: {done.returncode} {done.stderr}"
@@ -216,10 +273,12 @@ def test_newcomer_walk_every_documented_invoke_works_and_bad_input_is_one_line(s
     # WHEN the stack is stopped with Ctrl-C THEN it stops cleanly
     assert stack.stop() == 0, stack.output()
     # AND its terminal was quiet: after `Ready`, one line per invocation and nothing else
-    after = stack.lines[ready + 1:]
+    after = stack.lines[ready + 1 :]
     assert after[-1] == "Stopped."
     noise = [line for line in after[:-1] if not INVOCATION_LINE.match(line)]
     assert noise == [], "\n".join(noise)
     assert any("-> tops-udf-helper-waaplab-pre 200" in line for line in after)
-    print(f"newcomer walk: {len(commands) + len(printed)} invokes and {len(BAD_INPUTS)} bad inputs "
-          f"in {time.monotonic() - began:.1f}s")
+    print(
+        f"newcomer walk: {len(commands) + len(printed)} invokes and {len(BAD_INPUTS)} bad inputs "
+        f"in {time.monotonic() - began:.1f}s"
+    )

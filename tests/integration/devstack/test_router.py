@@ -101,8 +101,9 @@ def test_drain_includes_the_bucket_and_wiring_names_each_source(s3):
     router = _router(s3, cert_mgmt)
     s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}fullchain.pem", Body=b"chain")
     assert router.drain().records == 1
-    assert router.wiring() == [f"S3 {BUCKET}, ObjectCreated under {PREFIX} -> cert_mgmt "
-                               f"(polled every 1 s, {ASYNC_RETRIES} retries)"]
+    assert router.wiring() == [
+        f"S3 {BUCKET}, ObjectCreated under {PREFIX} -> cert_mgmt (polled every 1 s, {ASYNC_RETRIES} retries)"
+    ]
 
 
 def test_console_prints_one_line_per_delivery_and_per_invoke():
@@ -120,12 +121,18 @@ def test_console_prints_one_line_per_delivery_and_per_invoke():
     console.traced("cert_mgmt", ok)(event, None)
     with pytest.raises(ValueError):
         console.traced("udf_clean", broken)({}, None)
-    console.invocation(Invocation("tops-ns-create-dev", "tops-ns-create", {}, None, "InputError", 0.5,
-                                  "invalid namespace_name"))
+    console.invocation(
+        Invocation(
+            "tops-ns-create-dev", "tops-ns-create", {}, None, "InputError", 0.5, "invalid namespace_name"
+        )
+    )
     # THEN each is one line: function, what, outcome, duration
     lines = out.getvalue().splitlines()
     assert len(lines) == 3
-    assert re.fullmatch(r"\[\s*\d+\.\d\ds\] cert_mgmt \[lab-sec-wildcard-dev/fullchain\.pem\] 200 replaced "
-                        r"\(\d\.\d\ds\)", lines[0])
+    assert re.fullmatch(
+        r"\[\s*\d+\.\d\ds\] cert_mgmt \[lab-sec-wildcard-dev/fullchain\.pem\] 200 replaced "
+        r"\(\d\.\d\ds\)",
+        lines[0],
+    )
     assert re.search(r"udf_clean \[schedule\] raised ValueError: bad thing \(", lines[1])
     assert lines[2].endswith("  -> tops-ns-create InputError: invalid namespace_name (0.50s)")

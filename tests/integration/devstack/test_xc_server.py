@@ -17,6 +17,7 @@ import pytest
 import requests
 import urllib3
 
+from devstack.pki import certificate_body, self_signed
 from devstack.xc import DROP, Faults, InProcessXC, XCServer, XCState
 from tests.fixtures.xc import (
     XC_AUTH_HEADER,
@@ -25,9 +26,7 @@ from tests.fixtures.xc import (
     XC_TOKEN,
     FakeClock,
     XCHttp,
-    certificate_body,
     lb_body,
-    make_certificate,
     namespace_body,
     pool_body,
     user_body,
@@ -70,17 +69,14 @@ def _pool(name: str, namespace: str | None = None) -> dict[str, Any]:
 
 
 @pytest.fixture
-def clocked(clock: FakeClock) -> Iterator[XCHttp]:
-    """An emulator over HTTP whose delays, latency and rate limit run on the fake `clock` (a test moves
-    time with `clock.advance`, so no answer depends on how busy the machine is), and a client for it."""
-    state = XCState(XC_TENANT, clock=clock)
-    faults = Faults(monotonic=clock.monotonic, wall=clock.time, sleep=clock.sleep)
-    with XCServer(token=XC_TOKEN, state=state, faults=faults) as server:
-        http = XCHttp(server)
-        try:
-            yield http
-        finally:
-            http.close()
+def clocked(xc_clocked_server: XCServer) -> Iterator[XCHttp]:
+    """A client for an emulator whose delays, latency and rate limit run on the fake `clock` (a test moves
+    time with `clock.advance`, so no answer depends on how busy the machine is)."""
+    http = XCHttp(xc_clocked_server)
+    try:
+        yield http
+    finally:
+        http.close()
 
 
 def _assert_xc_error(response: requests.Response, status: int, code: int) -> dict[str, Any]:
@@ -282,43 +278,26 @@ def test_namespace_visibility_delay_get_404_then_200(clocked: XCHttp, clock: Fak
     assert late.status_code == 200
 
 
-class _HoldingClock(FakeClock):
-    """A fake clock whose sleep lasts until the test releases it: a cascade_delete held open."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.holding = threading.Event()
-        self.released = threading.Event()
-
-    def sleep(self, seconds: float) -> None:
-        self.holding.set()
-        assert self.released.wait(10), "the test never released the held call"
-        super().sleep(seconds)
-
-
-def test_namespace_cascade_delete_delay_blocks_request() -> None:
+def test_namespace_cascade_delete_delay_blocks_request(clocked: XCHttp, clock: FakeClock) -> None:
     # GIVEN a 400 ms cascade_delete duration, on a clock that holds the delete until the test lets go
-    clock = _HoldingClock()
-    with XCServer(token=XC_TOKEN, state=XCState(XC_TENANT, clock=clock)) as server:
-        http = XCHttp(server)
-        server.state.configure(cascade_delete_delay_ms=400)
-        _create_ns(http, "pet-one")
-        url = f"{server.url}{NAMESPACES}/pet-one/cascade_delete"
-        answers: list[requests.Response] = []
+    clocked.server.state.configure(cascade_delete_delay_ms=400)
+    _create_ns(clocked, "pet-one")
+    url = clocked.url(f"{NAMESPACES}/pet-one/cascade_delete")
+    answers: list[requests.Response] = []
 
-        def delete() -> None:
-            answers.append(requests.post(url, json={"name:": "pet-one"}, headers=XC_AUTH_HEADER, timeout=20))
+    def delete() -> None:
+        answers.append(requests.post(url, json={"name:": "pet-one"}, headers=XC_AUTH_HEADER, timeout=60))
 
-        thread = threading.Thread(target=delete)
-        thread.start()
-        assert clock.holding.wait(10)
-        # WHEN other calls arrive while the delete blocks
-        during = (http.get(WHOAMI).status_code, http.get(f"{NAMESPACES}/pet-one").json())
-        pending = list(answers)
-        clock.released.set()
-        thread.join(10)
-        after = http.get(f"{NAMESPACES}/pet-one")
-        http.close()
+    clock.hold()
+    thread = threading.Thread(target=delete)
+    thread.start()
+    assert clock.holding.wait(30)
+    # WHEN other calls arrive while the delete blocks
+    during = (clocked.get(WHOAMI).status_code, clocked.get(f"{NAMESPACES}/pet-one").json())
+    pending = list(answers)
+    clock.release()
+    thread.join(60)
+    after = clocked.get(f"{NAMESPACES}/pet-one")
     # THEN they were answered while the delete had not, which then blocked its 400 ms, and it is gone
     assert pending == []
     assert during[0] == 200 and during[1]["system_metadata"]["deletion_timestamp"] is not None
@@ -605,7 +584,7 @@ def test_certificate_upload_then_get_returns_infos_and_redacted_key(
     xc_server: XCServer, xc_http: XCHttp
 ) -> None:
     # GIVEN a self-signed certificate encoded as cert_mgmt sends it
-    cert_pem, key_pem = make_certificate("lab-sec.f5demos.com", ["*.lab-sec.f5demos.com"])
+    cert_pem, key_pem = self_signed("lab-sec.f5demos.com", ["*.lab-sec.f5demos.com"]).pem_pair
     body = certificate_body("lab-sec-wildcard", cert_pem, key_pem)
     # WHEN it is created, listed and read
     created = xc_http.post("/api/config/namespaces/shared/certificates", json=body)
@@ -626,7 +605,7 @@ def test_certificate_upload_then_get_returns_infos_and_redacted_key(
 
 def test_certificate_raw_pem_upload_returns_400_naming_field(xc_http: XCHttp) -> None:
     # GIVEN a body with raw PEM instead of string:///base64
-    cert_pem, key_pem = make_certificate()
+    cert_pem, key_pem = self_signed().pem_pair
     body = certificate_body("c", cert_pem, key_pem)
     body["spec"]["certificate_url"] = cert_pem.decode()
     # WHEN it is uploaded
@@ -1043,7 +1022,7 @@ def test_admin_state_dump_lists_everything_without_tokens_or_keys(
     # GIVEN a namespace, a pool, a certificate, a user and a credential
     _create_ns(xc_http, "pet-one")
     xc_http.post("/api/config/namespaces/pet-one/origin_pools", json=_pool("pet-origin"))
-    cert_pem, key_pem = make_certificate()
+    cert_pem, key_pem = self_signed().pem_pair
     body = certificate_body("c", cert_pem, key_pem)
     xc_http.post("/api/config/namespaces/shared/certificates", json=body)
     xc_http.post(USER_ROLES, json=_user("student@example.com"))
@@ -1209,8 +1188,8 @@ def _parity_script(state: XCState, faults: Faults) -> list[tuple[str, str, dict[
 
 def _play(pool: urllib3.PoolManager, base: str, script: list[tuple[str, str, dict[str, Any]]]) -> list[Any]:
     outcomes: list[Any] = []
-    for method, path, options in script:
-        options = dict(options)
+    for method, path, scripted in script:
+        options = dict(scripted)
         headers = {**({"Authorization": f"APIToken {XC_TOKEN}"} if options.pop("auth", True) else {})}
         headers.update(options.pop("headers", {}))
         try:

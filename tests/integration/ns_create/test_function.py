@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from devstack.xc import XCServer
 from ns_create.function import lambda_handler
-from tests.conftest import load_event
-from tests.fixtures.logs import WorkerOutput
-from tests.fixtures.xc import use_token
+from tests.fixtures.clock import FakeClock
+from tests.fixtures.direct import CanaryCheck, assert_refused_before_any_call, assert_token_rejected
+from tests.fixtures.events import load_event
+from tests.fixtures.lambda_context import StubContext
+from tests.fixtures.xc import use_token, watched
 
 pytestmark = pytest.mark.integration
 
@@ -83,9 +84,7 @@ def test_handler_bad_payload_fails_naming_the_field_before_any_call(
     # WHEN the handler runs
     result = lambda_handler(event, lambda_context)
     # THEN it answers 400 naming the field, and XC was never called
-    assert result["statusCode"] == 400
-    assert result["body"]["field"] == field
-    assert xc_tenant.requests() == []
+    assert_refused_before_any_call(result, field, xc_tenant)
 
 
 def test_handler_rate_limit_and_unavailable_bursts_are_absorbed(
@@ -121,77 +120,74 @@ def test_handler_unknown_token_fails_clearly(ssm: Any, xc_tenant: XCServer, lamb
     # WHEN the handler runs
     result = lambda_handler(load_event("ns_create_basic"), lambda_context)
     # THEN it fails (not retryable) naming XCAuthError and XC's message, and creates nothing
-    assert result["statusCode"] == 502
-    assert result["body"]["error"] == "XCAuthError"
-    assert result["body"]["status"] == 401
-    assert "invalid API token" in result["body"]["message"]
+    assert_token_rejected(result)
     assert NAME not in _namespaces(xc_tenant)
 
 
-def test_handler_visibility_delay_is_waited_out(xc_tenant: XCServer, lambda_context: Any) -> None:
-    # GIVEN a namespace that reads 404 for 0.8 s after its create
-    xc_tenant.state.configure(namespace_visibility_delay_ms=800)
+def test_handler_visibility_delay_is_waited_out(
+    xc_clocked_tenant: XCServer, clock: FakeClock, lambda_context: Any
+) -> None:
+    # GIVEN a namespace that reads 404 for 0.8 s of the tenant's time after its create, a time that passes
+    # once the worker's first read of it has been answered 404
+    tenant = xc_clocked_tenant
+    tenant.state.configure(namespace_visibility_delay_ms=800)
+    watched(tenant).on("GET", GET_PATH, 404, lambda: clock.advance(0.8))
     # WHEN the handler runs
     result = lambda_handler(load_event("ns_create_basic"), lambda_context)
     # THEN it polls until the namespace is visible and reports the wait
     assert result["statusCode"] == 200
     assert result["body"]["created"] is True
     assert result["body"]["waited_s"] >= 0.7
-    gets = [status for method, _, status in _calls(xc_tenant) if method == "GET"]
-    assert gets[-1] == 200 and 404 in gets
+    gets = [status for method, _, status in _calls(tenant) if method == "GET"]
+    assert gets == [404, 200]
 
 
 def test_handler_name_still_being_deleted_is_created_once_free(
-    xc_tenant: XCServer, lambda_context: Any
+    xc_clocked_tenant: XCServer, clock: FakeClock, lambda_context: Any
 ) -> None:
-    # GIVEN a namespace just cascade-deleted, whose name stays blocked (409/10) for 0.8 s
-    xc_tenant.state.configure(namespace_reuse_block_ms=800)
-    xc_tenant.state.create_namespace({"metadata": {"name": NAME}})
-    xc_tenant.state.cascade_delete_namespace(NAME)
+    # GIVEN a namespace just cascade-deleted, whose name stays blocked (409/10) for 0.8 s of the tenant's
+    # time, a time that passes once the worker's first create has been refused
+    tenant = xc_clocked_tenant
+    tenant.state.configure(namespace_reuse_block_ms=800)
+    tenant.state.create_namespace({"metadata": {"name": NAME}})
+    tenant.state.cascade_delete_namespace(NAME)
+    watched(tenant).on("POST", CREATE_PATH, 409, lambda: clock.advance(0.8))
     # WHEN the handler runs
     result = lambda_handler(load_event("ns_create_basic"), lambda_context)
     # THEN it retries the create within its deadline and creates the namespace
     assert result["statusCode"] == 200
     assert result["body"]["created"] is True
     assert result["body"]["create_attempts"] > 1
-    assert any(status == 409 for _, _, status in _calls(xc_tenant))
+    assert any(status == 409 for _, _, status in _calls(tenant))
 
 
-def test_handler_deadline_too_short_raises_retryable_timeout(
-    xc_tenant: XCServer, lambda_context: Any
-) -> None:
-    # GIVEN a namespace that stays invisible longer than the Lambda has left
-    xc_tenant.state.configure(namespace_visibility_delay_ms=60_000)
-    lambda_context.timeout_s = 4.5  # deadline = remaining time minus a 3 s margin
+def test_handler_deadline_too_short_raises_retryable_timeout(xc_clocked_tenant: XCServer) -> None:
+    # GIVEN a namespace that stays invisible until the tenant's clock moves (it never does here), in a
+    # function with less time left than that
+    xc_clocked_tenant.state.configure(namespace_visibility_delay_ms=60_000)
+    context: Any = StubContext(timeout_s=4.5)  # deadline = remaining time minus a 3 s margin
     # WHEN the handler runs
-    # THEN a retryable timeout is raised (never a 200 for a namespace that is not usable)
+    # THEN a retryable timeout is raised that names the namespace (never a 200 for a namespace that is not
+    # usable), after the create and a read that found it invisible
     from shared.xc.errors import XCTimeoutError
 
-    with pytest.raises(XCTimeoutError, match=NAME):
-        lambda_handler(load_event("ns_create_basic"), lambda_context)
+    with pytest.raises(XCTimeoutError, match=NAME) as info:
+        lambda_handler(load_event("ns_create_basic"), context)
+    assert info.value.retryable
+    assert [(method, status) for method, _, status in _calls(xc_clocked_tenant)][:2] == [
+        ("POST", 200),
+        ("GET", 404),
+    ]
 
 
 def test_handler_canary_token_never_reaches_a_log_line(
-    ssm: Any,
-    xc_tenant: XCServer,
-    lambda_context: Any,
-    xc_canary: str,
-    worker_output: Callable[[str], WorkerOutput],
+    xc_tenant: XCServer, canary_check: CanaryCheck
 ) -> None:
     # GIVEN a canary token in SSM that the tenant accepts, DEBUG logging, a retried call and a wait
     xc_tenant.faults.add("POST", CREATE_PATH, 429, count=1, retry_after=0)
     xc_tenant.state.configure(namespace_visibility_delay_ms=300)
-    output = worker_output("ns_create")
     # WHEN the handler runs, and then fails on a second run with an unknown token
-    ok = lambda_handler(load_event("ns_create_basic"), lambda_context)
-    use_token(ssm, xc_tenant, xc_canary + "-revoked", known=False)
-    failed = lambda_handler(
-        {**load_event("ns_create_basic"), "namespace_name": "other-ns"}, lambda_context
-    )
-    # THEN the logs were written at DEBUG, and the canary appears in none of them
-    text = output()
-    assert ok["statusCode"] == 200 and failed["statusCode"] == 502
-    assert '"level":"DEBUG"' in text
+    event = load_event("ns_create_basic")
+    text = canary_check("ns_create", lambda_handler, [event], {**event, "namespace_name": "other-ns"})
+    # THEN the logs were written at DEBUG (the retry among them), and the canary appears in none of them
     assert "xc call will be retried" in text
-    assert xc_canary not in text
-    assert xc_canary not in str(ok) + str(failed)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from devstack.xc import XCServer
 from ns_remove.function import lambda_handler
-from tests.conftest import load_event
-from tests.fixtures.logs import WorkerOutput
-from tests.fixtures.xc import use_token
+from tests.fixtures.clock import FakeClock
+from tests.fixtures.direct import CanaryCheck, assert_refused_before_any_call, assert_token_rejected
+from tests.fixtures.events import load_event
+from tests.fixtures.xc import use_token, watched
 
 pytestmark = pytest.mark.integration
 
@@ -106,9 +105,7 @@ def test_handler_bad_payload_fails_naming_the_field_before_any_call(
     xc_tenant: XCServer, lambda_context: Any, changes: dict[str, Any], field: str
 ) -> None:
     result = lambda_handler({**load_event("ns_remove_basic"), **changes}, lambda_context)
-    assert result["statusCode"] == 400
-    assert result["body"]["field"] == field
-    assert xc_tenant.requests() == []
+    assert_refused_before_any_call(result, field, xc_tenant)
     assert "system" in _namespaces(xc_tenant)
 
 
@@ -129,49 +126,44 @@ def test_handler_rate_limit_and_unavailable_bursts_are_absorbed(
 def test_handler_unknown_token_fails_clearly(ssm: Any, xc_tenant: XCServer, lambda_context: Any) -> None:
     _seed_lab(xc_tenant)
     use_token(ssm, xc_tenant, "not-a-known-token-123456", known=False)
-    result = lambda_handler(load_event("ns_remove_basic"), lambda_context)
-    assert result["statusCode"] == 502
-    assert result["body"]["error"] == "XCAuthError"
-    assert "invalid API token" in result["body"]["message"]
+    assert_token_rejected(lambda_handler(load_event("ns_remove_basic"), lambda_context))
     assert NAME in _namespaces(xc_tenant)
 
 
-def test_handler_delete_already_running_waits_for_it(xc_tenant: XCServer, lambda_context: Any) -> None:
-    # GIVEN another cascade delete of the namespace, still running (it takes 0.8 s)
-    _seed_lab(xc_tenant)
-    xc_tenant.state.configure(cascade_delete_delay_ms=800)
-    other = threading.Thread(target=xc_tenant.state.cascade_delete_namespace, args=(NAME,))
+def test_handler_delete_already_running_waits_for_it(
+    xc_clocked_tenant: XCServer, clock: FakeClock, lambda_context: Any
+) -> None:
+    # GIVEN another cascade delete of the namespace, held open by the tenant until the handler has been
+    # answered 409 for its own delete (then it ends)
+    tenant = xc_clocked_tenant
+    _seed_lab(tenant)
+    tenant.state.configure(cascade_delete_delay_ms=800)
+    watched(tenant).on("POST", CASCADE_PATH, 409, clock.release)
+    clock.hold()
+    other = threading.Thread(target=tenant.state.cascade_delete_namespace, args=(NAME,))
     other.start()
-    time.sleep(0.1)
+    assert clock.holding.wait(30), "the other delete never started"
     # WHEN the handler runs meanwhile
     try:
         result = lambda_handler(load_event("ns_remove_basic"), lambda_context)
     finally:
-        other.join()
+        clock.release()
+        other.join(30)
     # THEN it waits for that delete to finish and reports the namespace absent (it deleted nothing)
     assert result["statusCode"] == 200
     assert result["body"]["state"] == "absent"
-    assert NAME not in _namespaces(xc_tenant)
-    assert xc_tenant.requests()[0].status == 409
+    assert NAME not in _namespaces(tenant)
+    assert tenant.requests()[0].status == 409
+    assert clock.slept == [0.8]  # the other delete ran its whole course
 
 
 def test_handler_canary_token_never_reaches_a_log_line(
-    ssm: Any,
-    xc_tenant: XCServer,
-    lambda_context: Any,
-    xc_canary: str,
-    worker_output: Callable[[str], WorkerOutput],
+    xc_tenant: XCServer, canary_check: CanaryCheck
 ) -> None:
     # GIVEN a canary token the tenant accepts, DEBUG logging, and a retried call
     _seed_lab(xc_tenant)
     xc_tenant.faults.add("POST", CASCADE_PATH, 503, retry_after=0)
-    output = worker_output("ns_remove")
     # WHEN the handler removes the namespace, then runs again with a bad token
-    ok = lambda_handler(load_event("ns_remove_basic"), lambda_context)
-    use_token(ssm, xc_tenant, xc_canary + "-revoked", known=False)
-    failed = lambda_handler(load_event("ns_remove_basic"), lambda_context)
     # THEN DEBUG lines were written and none holds the canary
-    text = output()
-    assert ok["statusCode"] == 200 and failed["statusCode"] == 502
-    assert '"level":"DEBUG"' in text
-    assert xc_canary not in text
+    event = load_event("ns_remove_basic")
+    canary_check("ns_remove", lambda_handler, [event], event)

@@ -105,14 +105,18 @@ def test_client_504_on_cascade_delete_is_retried(xc, xc_server):
     assert any(item.get("object_type") == "namespace" for item in result["items"])
 
 
-def test_client_read_timeout_raises_transport_error(xc_server):
-    xc_server.faults.latency_ms = 1500
-    xc = XCClient(xc_server.url, XC_TOKEN, timeout=(2, 0.5), policy=RetryPolicy(max_attempts=1))
-    start = time.monotonic()
+def test_client_read_timeout_raises_transport_error(xc_clocked_server, clock):
+    # GIVEN a tenant that holds its answer (its 1.5 s latency does not end until the test lets go)
+    xc_clocked_server.faults.latency_ms = 1500
+    clock.hold()
+    xc = XCClient(xc_clocked_server.url, XC_TOKEN, timeout=(2, 0.5), policy=RetryPolicy(max_attempts=1))
+    # WHEN a call is made with a 0.5 s read timeout
     with pytest.raises(XCTransportError) as info:
         namespaces.get(xc, "system")
-    assert time.monotonic() - start < 1.4
+    # THEN it gave up, retryable, while the tenant had not answered yet
     assert info.value.retryable
+    assert clock.holding.is_set() and xc_clocked_server.requests() == []
+    clock.release()
 
 
 def test_client_connection_refused_is_transport_error():
@@ -180,27 +184,32 @@ def test_client_credentials_renew_moves_expiry(xc, xc_server):
     assert after is not None and (after - before).days >= 5
 
 
-def test_poll_waits_for_visibility_within_deadline(xc, xc_server):
-    xc_server.state.configure(namespace_visibility_delay_ms=400)
+def test_poll_waits_for_visibility_within_deadline(xc_clocked_server, clock):
+    # GIVEN a namespace visible 400 ms (of the tenant's time) after its create, and a poller that sleeps on
+    # the same clock
+    xc = XCClient(xc_clocked_server.url, XC_TOKEN, jitter=lambda: 0.0)
+    xc_clocked_server.state.configure(namespace_visibility_delay_ms=400)
     namespaces.create(xc, "ns-late")
-
-    def visible() -> bool:
-        try:
-            namespaces.get(xc, "ns-late")
-        except XCNotFoundError:
-            return False
-        return True
-
-    start = time.monotonic()
-    assert wait_until(visible, deadline=Deadline.after(30), pending="namespace ns-late visible")
-    assert time.monotonic() - start >= 0.4  # it did wait for the namespace to show
-    xc_server.state.configure(namespace_visibility_delay_ms=60_000)
+    start = clock.monotonic()
+    # WHEN it is polled for THEN it is found, after the delay
+    assert wait_until(
+        lambda: visible_named(xc, "ns-late"),
+        deadline=Deadline.after(30, clock.monotonic),
+        pending="namespace ns-late visible",
+        sleep=clock.sleep,
+    )
+    assert clock.monotonic() - start >= 0.4  # it did wait for the namespace to show
+    gets = [r.status for r in calls(xc_clocked_server, "GET", "/api/web/namespaces/ns-late")]
+    assert gets[0] == 404 and gets[-1] == 200
+    # AND one that stays invisible past the deadline is a timeout naming it
+    xc_clocked_server.state.configure(namespace_visibility_delay_ms=60_000)
     namespaces.create(xc, "ns-never")
     with pytest.raises(XCTimeoutError, match="ns-never"):
         wait_until(
             lambda: visible_named(xc, "ns-never"),
-            deadline=Deadline.after(0.5),
+            deadline=Deadline.after(0.5, clock.monotonic),
             pending="namespace ns-never visible",
+            sleep=clock.sleep,
         )
 
 

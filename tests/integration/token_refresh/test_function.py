@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from devstack.xc import XCServer
-from tests.conftest import load_event
+from tests.fixtures.events import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
 from token_refresh.errors import CredentialExpiredError, CredentialInactiveError, TokenRejectedError
 from token_refresh.function import lambda_handler
@@ -42,8 +42,13 @@ class Tenant:
 @pytest.fixture(params=["svccred", "apicred"])
 def tenant(request, aws_mock, xc_server, monkeypatch) -> Tenant:
     """The emulator holding credential NAME, and SSM naming it with its own token, for either kind."""
-    seed_tenant(boto3.client("ssm", region_name="us-east-1"), xc_server.url, CANARY, token_name=NAME,
-                token_type=request.param)
+    seed_tenant(
+        boto3.client("ssm", region_name="us-east-1"),
+        xc_server.url,
+        CANARY,
+        token_name=NAME,
+        token_type=request.param,
+    )
     monkeypatch.setenv("SSM_BASE_PATH", TEST_BASE_PATH)
     return Tenant(xc_server, request.param)
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
+from devstack.pki import certificate_body, self_signed
 from devstack.xc import XCServer
 from shared.xc.errors import XCTimeoutError
 from tests.fixtures.lambda_context import TEST_BASE_PATH, StubContext, seed_tenant
-from tests.fixtures.xc import XC_TOKEN, certificate_body, make_certificate
+from tests.fixtures.xc import XC_TOKEN, watched
 from udf_helpers.config import HelperConfig
 from udf_helpers.engine import differences, render
 from udf_helpers.labs import apilab, botlab, caaslab, example, waaplab
@@ -22,13 +22,23 @@ LABS = {"example": example, "apilab": apilab, "botlab": botlab, "caaslab": caasl
 CANARY = "canary-token-udf-helpers-integration-5a4b3c"
 
 
+def _tenant(server: XCServer, moto_server: Any, monkeypatch: pytest.MonkeyPatch) -> XCServer:
+    monkeypatch.setenv("ENV", "prod")
+    seed_tenant(moto_server.client("ssm"), server.url, XC_TOKEN)
+    server.state.create_namespace({"metadata": {"name": PET}, "spec": {}})
+    return server
+
+
 @pytest.fixture
 def tenant(xc_server: XCServer, moto_server, monkeypatch) -> XCServer:
     """The emulator with the petname namespace, SSM pointing at it, and ENV=prod."""
-    monkeypatch.setenv("ENV", "prod")
-    seed_tenant(moto_server.client("ssm"), xc_server.url, XC_TOKEN)
-    xc_server.state.create_namespace({"metadata": {"name": PET}, "spec": {}})
-    return xc_server
+    return _tenant(xc_server, moto_server, monkeypatch)
+
+
+@pytest.fixture
+def clocked_tenant(xc_clocked_server: XCServer, moto_server, monkeypatch) -> XCServer:
+    """The same on the fake `clock`: its delays pass only when the test moves that clock."""
+    return _tenant(xc_clocked_server, moto_server, monkeypatch)
 
 
 def _invoke(module: Any, action: str | None = None, *, timeout_s: float = 60.0) -> dict[str, Any]:
@@ -50,11 +60,12 @@ def _plan(module: Any) -> list[Any]:
 
 def _seed_shared(server: XCServer, *, certificate: str | None = None, virtual_site: bool = False) -> None:
     if certificate is not None:
-        cert_pem, key_pem = make_certificate("lab.example.com")
+        cert_pem, key_pem = self_signed("lab.example.com").pem_pair
         server.state.create_object("shared", "certificates", certificate_body(certificate, cert_pem, key_pem))
     if virtual_site:
-        server.state.create_object("shared", "virtual_sites",
-                                   {"metadata": {"name": caaslab.VIRTUAL_SITE}, "spec": {}})
+        server.state.create_object(
+            "shared", "virtual_sites", {"metadata": {"name": caaslab.VIRTUAL_SITE}, "spec": {}}
+        )
 
 
 @pytest.mark.parametrize("name", sorted(LABS))
@@ -86,37 +97,50 @@ def test_caaslab_with_reference_validation_needs_and_uses_the_shared_objects(ten
     assert _results(_invoke(caaslab)) == ["created", "created"]
 
 
-def test_pool_invisible_after_create_is_waited_for(tenant):
-    # GIVEN pools stay invisible for 1.5 s after create, and references must resolve
+def test_pool_invisible_after_create_is_waited_for(clocked_tenant, clock):
+    # GIVEN pools stay invisible for 1.5 s of the tenant's time after create, a time that passes once the
+    # helper's first read of its created pool has been answered 404; and references must resolve
+    tenant = clocked_tenant
     _seed_shared(tenant, certificate="lab-sec-wildcard")
     tenant.state.configure(validate_refs=True, object_visibility_delay_ms_by_plural={"origin_pools": 1500})
-    started = time.monotonic()
+    faults = watched(tenant)
+    faults.on(
+        "POST",
+        r"/origin_pools$",
+        200,
+        lambda: faults.on("GET", f"/origin_pools/{PET}-origin$", 404, lambda: clock.advance(1.5)),
+    )
     # WHEN apilab runs
     result = _invoke(apilab)
     # THEN it waited for the pool, then created the LB
     assert _results(result) == ["created", "created"]
-    assert time.monotonic() - started >= 1.4
-    log = [(r.method, r.path.rsplit("/", 1)[-1], r.status) for r in tenant.requests()]
+    requests = tenant.requests()
+    log = [(r.method, r.path.rsplit("/", 1)[-1], r.status) for r in requests]
     pool_post = log.index(("POST", "origin_pools", 200))
     lb_post = log.index(("POST", "http_loadbalancers", 200))
-    between = log[pool_post + 1:lb_post]
+    between = log[pool_post + 1 : lb_post]
     assert ("GET", f"{PET}-origin", 404) in between
     assert ("GET", f"{PET}-origin", 200) in between
+    assert requests[lb_post].timestamp - requests[pool_post].timestamp >= 1.5
 
 
-def test_pool_not_visible_in_time_times_out_within_the_lambda_budget(tenant):
-    # GIVEN a pool that becomes visible 2.5 s after create, in a function with 4 s left (1 s of budget)
+def test_pool_not_visible_in_time_times_out_within_the_lambda_budget(clocked_tenant, clock):
+    # GIVEN a pool that stays invisible until the tenant's clock moves, in a function with 4 s left (1 s
+    # of budget after the 3 s margin)
+    tenant = clocked_tenant
     tenant.state.configure(object_visibility_delay_ms_by_plural={"origin_pools": 2500})
-    started = time.monotonic()
-    # WHEN the helper runs: a retryable timeout is raised before the function's end
+    # WHEN the helper runs: a retryable timeout is raised, naming the pool
     with pytest.raises(XCTimeoutError) as info:
         _invoke(waaplab, timeout_s=4.0)
     assert info.value.retryable and f"{PET}-origin" in info.value.pending
-    assert time.monotonic() - started < 4.0
-    # AND the retry, while the pool is still invisible, finds it by its "already exists", waits for
-    # it and converges without a duplicate
+    # AND the retry, while the pool is still invisible, finds it by its "already exists", waits for it
+    # (it shows once that create has been refused) and converges without a duplicate
+    watched(tenant).on("POST", r"/origin_pools$", 409, lambda: clock.advance(2.5))
     assert _results(_invoke(waaplab)) == ["unchanged", "created"]
     assert tenant.state.object_names(PET, "origin_pools") == [f"{PET}-origin"]
+    assert ("POST", "origin_pools", 409) in [
+        (r.method, r.path.rsplit("/", 1)[-1], r.status) for r in tenant.requests()
+    ]
 
 
 def test_drifted_object_is_replaced(tenant):
@@ -125,8 +149,9 @@ def test_drifted_object_is_replaced(tenant):
     pool, lb = _plan(apilab)
     changed = tenant.state.get_object(PET, pool.plural, pool.name)
     changed["spec"]["port"] = 8080
-    tenant.state.replace_object(PET, pool.plural, pool.name, {"metadata": changed["metadata"],
-                                                              "spec": changed["spec"]})
+    tenant.state.replace_object(
+        PET, pool.plural, pool.name, {"metadata": changed["metadata"], "spec": changed["spec"]}
+    )
     # WHEN the helper runs again
     result = _invoke(apilab)
     # THEN the pool is put back; the LB was untouched

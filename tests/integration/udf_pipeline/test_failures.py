@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.integration.udf_pipeline.conftest import Deployment, Pipeline
+from tests.fixtures.pipeline import Deployment, Pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,8 @@ FAULTS = [
 
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f"{f.step}-{f.status}")
 def test_pipeline_failure_at_step_is_recorded_and_teardown_leaves_nothing(
-    pipeline: Pipeline, fault: Fault,
+    pipeline: Pipeline,
+    fault: Fault,
 ) -> None:
     # GIVEN the tenant failing the step's call, persistently (deployed: no stream retries)
     pipeline.xc.faults.add(fault.method, fault.path, fault.status, count=20)

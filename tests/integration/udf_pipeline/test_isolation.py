@@ -14,8 +14,8 @@ import pytest
 import urllib3
 
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
+from tests.fixtures.pipeline import Deployment, Pipeline
 from tests.fixtures.xc import XC_TOKEN
-from tests.integration.udf_pipeline.conftest import STATE_TABLE, Deployment, Pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,10 @@ def test_second_deployment_with_same_petname_cannot_take_over_the_first_lab(pipe
     item = pipeline.item(SAME_PETNAME)
     assert item is not None
     assert (item["deployment_status"], item["failed_step"], item["create_namespace"]) == (
-        "FAILED", "create_namespace", "FAILED")
+        "FAILED",
+        "create_namespace",
+        "FAILED",
+    )
     assert f"tops-dep-id={DEP_A}" in item["failure_reason"]
     assert f"not created by deployment {DEP_B}" in item["failure_reason"]
     assert pipeline.user(BOB) is None
@@ -74,10 +77,14 @@ def test_second_deployment_with_same_petname_cannot_take_over_the_first_lab(pipe
 def test_namespace_a_person_made_is_never_adopted_granted_or_deleted(pipeline: Pipeline) -> None:
     # GIVEN a namespace someone made by hand, holding an object, whose name matches a petname
     pipeline.xc.state.create_namespace({"metadata": {"name": "ample-gull", "description": "prod"}})
-    pipeline.xc.state.create_object("ample-gull", "origin_pools", {
-        "metadata": {"name": "keep-me"},
-        "spec": {"origin_servers": [{"public_name": {"dns_name": "example.com"}}], "port": 443},
-    })
+    pipeline.xc.state.create_object(
+        "ample-gull",
+        "origin_pools",
+        {
+            "metadata": {"name": "keep-me"},
+            "spec": {"origin_servers": [{"public_name": {"dns_name": "example.com"}}], "port": 443},
+        },
+    )
 
     # WHEN a lab with that petname is provisioned, and later ends
     pipeline.heartbeat(BASE_LAB)
@@ -98,7 +105,9 @@ def test_namespace_a_person_made_is_never_adopted_granted_or_deleted(pipeline: P
 
 @pytest.mark.parametrize("petname", ["system", "shared", "default", "ves-io-shared"])
 def test_heartbeat_naming_a_builtin_namespace_is_refused_at_the_door(
-    pipeline: Pipeline, petname: str, caplog: pytest.LogCaptureFixture,
+    pipeline: Pipeline,
+    petname: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # GIVEN a heartbeat whose petname names one of the tenant's own namespaces
     pipeline.heartbeat(Deployment(DEP_A, "fd6bfa98", JANE, petname))
@@ -110,7 +119,8 @@ def test_heartbeat_naming_a_builtin_namespace_is_refused_at_the_door(
     # and no account gets any role
     rejected = [r for r in caplog.records if r.getMessage() == "heartbeat rejected"]
     assert [(getattr(r, "field", None), "reserved" in getattr(r, "reason", "")) for r in rejected] == [
-        ("petname", True)]
+        ("petname", True)
+    ]
     assert pipeline.item(BASE_LAB) is None
     assert pipeline.invoked() == []
     assert pipeline.user(JANE) is None
@@ -118,10 +128,7 @@ def test_heartbeat_naming_a_builtin_namespace_is_refused_at_the_door(
 
 def test_state_item_naming_a_builtin_namespace_fails_validation_without_calls(pipeline: Pipeline) -> None:
     # GIVEN an item that bypassed dispatch's check (written by an older dispatch, or by hand)
-    pipeline.db.put_item(TableName=STATE_TABLE, Item={
-        "dep_id": {"S": DEP_A}, "lab_id": {"S": "fd6bfa98"}, "email": {"S": JANE},
-        "petname": {"S": "system"}, "deployment_status": {"S": "STARTING"}, "ttl": {"N": "4102444800"},
-    })
+    pipeline.put_item(Deployment(DEP_A, "fd6bfa98", JANE, "system"), deployment_status="STARTING")
 
     # WHEN its INSERT is delivered, and the lab later ends
     pipeline.deliver()
@@ -139,8 +146,9 @@ def test_state_item_naming_a_builtin_namespace_fails_validation_without_calls(pi
 # ---------------------------------------------------------------- 3. a replay must not leak our own account
 
 
-def _answer_lost_once(pipeline: Pipeline, route: str, module: str,
-                      when: Callable[[dict[str, Any]], bool]) -> None:
+def _answer_lost_once(
+    pipeline: Pipeline, route: str, module: str, when: Callable[[dict[str, Any]], bool]
+) -> None:
     """Route `route` to its real handler, which does its work; then, the first time `when(event)`
     holds, the answer is lost (the worker sees a failed invoke, as after its own timeout)."""
     import importlib
@@ -189,7 +197,8 @@ def _dump(value: Any) -> str:
 
 
 def test_token_with_a_line_break_never_reaches_state_results_or_logs(
-    pipeline: Pipeline, capsys: pytest.CaptureFixture[str],
+    pipeline: Pipeline,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # GIVEN a tenant token with a line break in SSM
     head, tail = "tokhead-7f3a9b1c2d4e", "toktail-5a6b7c8d9e0f"
@@ -211,14 +220,17 @@ def test_token_with_a_line_break_never_reaches_state_results_or_logs(
 
 
 def test_transport_error_echoing_the_auth_header_is_masked_everywhere(
-    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    pipeline: Pipeline,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # GIVEN an HTTP library whose error message quotes the request's Authorization header
     # (http.client and requests do this for a header value they refuse)
     def refuse(self: urllib3.PoolManager, method: str, url: str, **kwargs: Any) -> Any:
         raise urllib3.exceptions.InvalidHeader(
             f"Invalid return character or leading space in header: "
-            f"{('Authorization', kwargs['headers']['Authorization'])!r}")
+            f"{('Authorization', kwargs['headers']['Authorization'])!r}"
+        )
 
     monkeypatch.setattr(urllib3.PoolManager, "request", refuse)
 
@@ -240,12 +252,18 @@ def test_transport_error_echoing_the_auth_header_is_masked_everywhere(
 # ---------------------------------------------------------------- 5. lost answers
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("POST", r"/user_roles$"),
-    ("POST", r"^/api/web/namespaces$"),
-], ids=["user-create", "namespace-create"])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", r"/user_roles$"),
+        ("POST", r"^/api/web/namespaces$"),
+    ],
+    ids=["user-create", "namespace-create"],
+)
 def test_create_whose_answer_is_lost_is_still_the_pipeline_own(
-    pipeline: Pipeline, method: str, path: str,
+    pipeline: Pipeline,
+    method: str,
+    path: str,
 ) -> None:
     # GIVEN the tenant commits the create, then the answer is lost (502)
     pipeline.xc.faults.add(method, path, 502, after=True)
@@ -265,11 +283,9 @@ def test_create_whose_answer_is_lost_is_still_the_pipeline_own(
 
 def test_merge_of_a_preexisting_account_with_lost_answers_is_revoked_at_teardown(pipeline: Pipeline) -> None:
     # GIVEN Jane's own account, and every answer to the merge PUT lost after it took effect
-    pipeline.xc.state.create_user_roles({
-        "name": JANE, "email": JANE, "first_name": "Jane", "last_name": "Doe", "idm_type": "SSO",
-        "type": "USER", "group_names": ["staff"],
-        "namespace_roles": [{"namespace": "system", "role": "ves-io-monitor-role"}],
-    })
+    pipeline.add_account(
+        JANE, [("system", "ves-io-monitor-role")], ["staff"], first_name="Jane", last_name="Doe"
+    )
     pipeline.xc.faults.add("PUT", r"/user_roles$", 502, count=5, after=True)
 
     # WHEN the lab is provisioned: the merge took effect, but user_create never heard so and failed;
@@ -297,11 +313,14 @@ def test_fault_sweep_leaks_no_user_namespace_or_role(pipeline: Pipeline) -> None
     # GIVEN labs provisioned while answers are lost after the tenant committed, at every write the
     # pipeline makes, for new and pre-existing accounts alike
     pipeline.router.stream_max_retries = 2
-    faults = [("POST", r"/user_roles$"), ("PUT", r"/user_roles$"), ("POST", r"^/api/web/namespaces$"),
-              ("POST", r"/origin_pools$"), ("POST", r"/http_loadbalancers$")]
-    own = {"name": BOB, "email": BOB, "first_name": "Bob", "last_name": "B", "idm_type": "SSO",
-           "type": "USER", "group_names": [], "namespace_roles": [{"namespace": "system", "role": "own"}]}
-    pipeline.xc.state.create_user_roles(own)
+    faults = [
+        ("POST", r"/user_roles$"),
+        ("PUT", r"/user_roles$"),
+        ("POST", r"^/api/web/namespaces$"),
+        ("POST", r"/origin_pools$"),
+        ("POST", r"/http_loadbalancers$"),
+    ]
+    pipeline.add_account(BOB, [("system", "own")], first_name="Bob", last_name="B")
     labs: list[Deployment] = []
     for index, (method, path) in enumerate(faults):
         for email in (f"learner{index}@example.com", BOB):
@@ -329,18 +348,21 @@ def test_fault_sweep_leaks_no_user_namespace_or_role(pipeline: Pipeline) -> None
 def test_item_of_the_previous_worker_never_deletes_an_account(pipeline: Pipeline) -> None:
     # GIVEN a lab provisioned by the previous worker (no ssm_base_path, no user_* attributes): the
     # account has the lab's role and group, and the learner's own role
-    pipeline.xc.state.create_user_roles({
-        "name": JANE, "email": JANE, "first_name": "Lab User", "last_name": "3f2a9c1e", "idm_type": "SSO",
-        "type": "USER", "group_names": ["xc-lab-users"],
-        "namespace_roles": [{"namespace": "system", "role": "xc-lab-mcn-ce"},
-                            {"namespace": "system", "role": "ves-io-monitor-role"}],
-    })
-    pipeline.db.put_item(TableName=STATE_TABLE, Item={
-        "dep_id": {"S": DEP_A}, "lab_id": {"S": "fd6bfa98"}, "email": {"S": JANE},
-        "petname": {"S": "ample-gull"}, "deployment_status": {"S": "COMPLETED"},
-        "ttl": {"N": "4102444800"}, "tenant_url": {"S": pipeline.xc.url},
-        "create_namespace": {"S": "NA"}, "create_user": {"S": "SUCCESS"}, "pre_lambda": {"S": "NA"},
-    })
+    pipeline.add_account(
+        JANE,
+        [("system", "xc-lab-mcn-ce"), ("system", "ves-io-monitor-role")],
+        ["xc-lab-users"],
+        first_name="Lab User",
+        last_name="3f2a9c1e",
+    )
+    pipeline.put_item(
+        BASE_LAB,
+        deployment_status="COMPLETED",
+        tenant_url=pipeline.xc.url,
+        create_namespace="NA",
+        create_user="SUCCESS",
+        pre_lambda="NA",
+    )
     pipeline.deliver()  # its INSERT finds it COMPLETED: nothing to provision
 
     # WHEN it ends under this worker

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.udf_pipeline.conftest import STATE_TABLE, Deployment, Pipeline
+from tests.fixtures.pipeline import Deployment, Pipeline
+from tests.fixtures.tables import STATE_TABLE
 
 pytestmark = pytest.mark.integration
 
@@ -26,9 +27,13 @@ MARKER = LAB.dep_id + "#retry"
 def expire_marker(pipeline: Pipeline) -> None:
     """Time passes: the retry marker's ttl is in the past (the deployment's own ttl is not)."""
     pipeline.db.update_item(
-        TableName=STATE_TABLE, Key={"dep_id": {"S": MARKER}}, UpdateExpression="SET #t = :t",
-        ConditionExpression="attribute_exists(dep_id)", ExpressionAttributeNames={"#t": "ttl"},
-        ExpressionAttributeValues={":t": {"N": str(int(time.time()) - 1)}})
+        TableName=STATE_TABLE,
+        Key={"dep_id": {"S": MARKER}},
+        UpdateExpression="SET #t = :t",
+        ConditionExpression="attribute_exists(dep_id)",
+        ExpressionAttributeNames={"#t": "ttl"},
+        ExpressionAttributeValues={":t": {"N": str(int(time.time()) - 1)}},
+    )
 
 
 def marker(pipeline: Pipeline) -> dict[str, Any] | None:
@@ -51,7 +56,9 @@ def stuck_ns_create(pipeline: Pipeline) -> Iterator[threading.Event]:
 
 
 def test_callee_slower_than_the_budget_still_gets_its_step_recorded_in_time(
-    pipeline: Pipeline, stuck_ns_create: threading.Event, monkeypatch: pytest.MonkeyPatch,
+    pipeline: Pipeline,
+    stuck_ns_create: threading.Event,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # GIVEN a worker with an 8 s invocation and ns_create that outlives it
     monkeypatch.setenv("MIN_STEP_SECONDS", "2")
@@ -77,7 +84,10 @@ def test_callee_slower_than_the_budget_still_gets_its_step_recorded_in_time(
     item = pipeline.item(LAB)
     assert item is not None
     assert (item["deployment_status"], item["create_namespace"], item["failure_retryable"]) == (
-        "FAILED", "FAILED", True)
+        "FAILED",
+        "FAILED",
+        True,
+    )
     assert "no answer before the caller's deadline" in item["failure_reason"]
     assert returned_with and min(returned_with) > 0
     assert marker(pipeline) is not None

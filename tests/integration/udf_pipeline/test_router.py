@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.udf_pipeline.conftest import Deployment, Pipeline
+from tests.fixtures.pipeline import Deployment, Pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,8 @@ def queued(pipeline: Pipeline) -> int:
 
 
 def test_router_sqs_batches_with_partial_responses_delete_bad_and_good(
-    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch,
+    pipeline: Pipeline,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # GIVEN batches of 10 with partial batch responses, three heartbeats and one bad message
     monkeypatch.setenv("REPORT_BATCH_ITEM_FAILURES", "true")
@@ -41,7 +42,8 @@ def test_router_sqs_batches_with_partial_responses_delete_bad_and_good(
 
 
 def test_router_failed_dispatch_keeps_messages_for_redelivery(
-    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch,
+    pipeline: Pipeline,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # GIVEN dispatch pointed at a table that does not exist (every record fails)
     monkeypatch.setenv("DEPLOYMENT_STATE_TABLE", "no-such-table")

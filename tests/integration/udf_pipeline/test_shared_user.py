@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.udf_pipeline.conftest import Deployment, Pipeline
+from tests.fixtures.pipeline import Deployment, Pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -15,8 +15,11 @@ def test_pipeline_two_labs_same_learner_ending_first_leaves_second_working(pipel
     # GIVEN one learner running two labs in one tenant
     pipeline.heartbeat(FIRST, SECOND)
     assert pipeline.deliver().errors == []
-    assert pipeline.roles(JANE) == {("ample-gull", "ves-io-admin-role"), ("system", "xc-lab-mcn-ce"),
-                                    ("brave-otter", "ves-io-admin-role")}
+    assert pipeline.roles(JANE) == {
+        ("ample-gull", "ves-io-admin-role"),
+        ("system", "xc-lab-mcn-ce"),
+        ("brave-otter", "ves-io-admin-role"),
+    }
 
     # WHEN the first lab ends (the second keeps sending heartbeats)
     pipeline.end(FIRST)
@@ -40,11 +43,13 @@ def test_pipeline_two_labs_same_learner_ending_first_leaves_second_working(pipel
 
 def test_pipeline_preexisting_account_keeps_account_minus_lab_roles(pipeline: Pipeline) -> None:
     # GIVEN the learner already has an account in the tenant, with a role and the lab's group
-    pipeline.xc.state.create_user_roles({
-        "name": JANE, "email": JANE, "first_name": "Jane", "last_name": "Doe", "idm_type": "SSO",
-        "type": "USER", "group_names": ["xc-lab-users", "staff"],
-        "namespace_roles": [{"namespace": "system", "role": "ves-io-monitor-role"}],
-    })
+    pipeline.add_account(
+        JANE,
+        [("system", "ves-io-monitor-role")],
+        ["xc-lab-users", "staff"],
+        first_name="Jane",
+        last_name="Doe",
+    )
 
     # WHEN a lab is provisioned and later ends
     pipeline.heartbeat(FIRST)

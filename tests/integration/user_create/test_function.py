@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from devstack.xc import XCServer
-from tests.conftest import load_event
+from tests.fixtures.direct import CanaryCheck, assert_refused_before_any_call, assert_token_rejected
+from tests.fixtures.events import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
-from tests.fixtures.logs import WorkerOutput
 from tests.fixtures.xc import XC_TOKEN, use_token
 from user_create.function import lambda_handler
 
@@ -114,9 +113,7 @@ def test_handler_bad_payload_fails_naming_the_field_before_any_call(
     xc_tenant: XCServer, lambda_context: Any, changes: dict[str, Any], field: str
 ) -> None:
     result = lambda_handler({**load_event("user_create_basic"), **changes}, lambda_context)
-    assert result["statusCode"] == 400
-    assert result["body"]["field"] == field
-    assert xc_tenant.requests() == []
+    assert_refused_before_any_call(result, field, xc_tenant)
 
 
 def test_handler_missing_idm_type_fails_naming_the_parameter(
@@ -173,30 +170,17 @@ def test_handler_unavailable_create_is_read_back_before_retrying(
 
 def test_handler_unknown_token_fails_clearly(ssm: Any, xc_tenant: XCServer, lambda_context: Any) -> None:
     use_token(ssm, xc_tenant, "not-a-known-token-123456", known=False)
-    result = lambda_handler(load_event("user_create_basic"), lambda_context)
-    assert result["statusCode"] == 502
-    assert result["body"]["error"] == "XCAuthError"
-    assert "invalid API token" in result["body"]["message"]
+    assert_token_rejected(lambda_handler(load_event("user_create_basic"), lambda_context))
     assert xc_tenant.state.user(EMAIL) is None
 
 
 def test_handler_canary_token_never_reaches_a_log_line(
-    ssm: Any,
-    xc_tenant: XCServer,
-    lambda_context: Any,
-    xc_canary: str,
-    worker_output: Callable[[str], WorkerOutput],
+    xc_tenant: XCServer, canary_check: CanaryCheck
 ) -> None:
     # GIVEN a canary token the tenant accepts, DEBUG logging, a retried call and the merge path
     _seed_user(xc_tenant, [], [])
     xc_tenant.faults.add("GET", ROLES_PATH, 503, retry_after=0)
-    output = worker_output("user_create")
     # WHEN the handler runs, then again with a token the tenant rejects
-    ok = lambda_handler(load_event("user_create_basic"), lambda_context)
-    use_token(ssm, xc_tenant, xc_canary + "-revoked", known=False)
-    failed = lambda_handler(load_event("user_create_basic"), lambda_context)
     # THEN DEBUG lines were written and none holds the canary
-    text = output()
-    assert ok["statusCode"] == 200 and failed["statusCode"] == 502
-    assert '"level":"DEBUG"' in text
-    assert xc_canary not in text
+    event = load_event("user_create_basic")
+    canary_check("user_create", lambda_handler, [event], event)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from devstack.xc import XCServer
-from tests.conftest import load_event
-from tests.fixtures.logs import WorkerOutput
+from tests.fixtures.direct import CanaryCheck, assert_refused_before_any_call, assert_token_rejected
+from tests.fixtures.events import load_event
 from tests.fixtures.xc import use_token
 from user_remove.function import lambda_handler
 
@@ -59,22 +58,22 @@ def test_handler_invoked_twice_succeeds_twice(xc_tenant: XCServer, lambda_contex
     assert xc_tenant.state.user(EMAIL) is None
 
 
-def test_handler_missing_user_is_success(xc_tenant: XCServer, lambda_context: Any) -> None:
-    result = lambda_handler(load_event("user_remove_basic"), lambda_context)
+@pytest.mark.parametrize(
+    ("event", "delete_status"),
+    [("user_remove_basic", 404), ("user_remove_basic", 200), ("user_remove_revoke", 404)],
+    ids=["delete", "delete-answered-not-ok", "revoke"],
+)
+def test_handler_missing_user_is_success(
+    xc_tenant: XCServer, lambda_context: Any, event: str, delete_status: int
+) -> None:
+    # GIVEN a tenant without the user, that answers its delete with 404 (the default) or with 200
+    # {delete_ok: false}
+    xc_tenant.state.configure(unknown_user_delete_status=delete_status)
+    # WHEN the handler deletes the user, or revokes its roles
+    result = lambda_handler(load_event(event), lambda_context)
+    # THEN the user is absent (with 200 the list confirms it), which is success
     assert result["statusCode"] == 200
     assert (result["body"]["state"], result["body"]["removed"]) == ("absent", False)
-
-
-def test_handler_missing_user_answered_delete_not_ok_is_success(
-    xc_tenant: XCServer, lambda_context: Any
-) -> None:
-    # GIVEN a tenant that answers an unknown email with 200 {delete_ok: false}
-    xc_tenant.state.configure(unknown_user_delete_status=200)
-    # WHEN the handler runs
-    result = lambda_handler(load_event("user_remove_basic"), lambda_context)
-    # THEN the list confirms the user is gone, which is success
-    assert result["statusCode"] == 200
-    assert result["body"]["state"] == "absent"
 
 
 def test_handler_revoke_mode_keeps_the_account_and_its_own_roles(
@@ -110,12 +109,6 @@ def test_handler_revoke_twice_succeeds_twice(xc_tenant: XCServer, lambda_context
     assert (first["statusCode"], second["statusCode"]) == (200, 200)
     assert (first["body"]["state"], second["body"]["state"]) == ("revoked", "unchanged")
     assert xc_tenant.state.user(EMAIL)["namespace_roles"] == [OWN_ROLE]  # type: ignore[index]
-
-
-def test_handler_revoke_for_missing_user_is_success(xc_tenant: XCServer, lambda_context: Any) -> None:
-    result = lambda_handler(load_event("user_remove_revoke"), lambda_context)
-    assert result["statusCode"] == 200
-    assert result["body"]["state"] == "absent"
 
 
 def test_user_create_then_revoke_of_its_additions_restores_the_user(
@@ -160,9 +153,7 @@ def test_handler_bad_payload_fails_naming_the_field_before_any_call(
 ) -> None:
     _seed_user(xc_tenant, [], [])
     result = lambda_handler({**load_event("user_remove_basic"), **changes}, lambda_context)
-    assert result["statusCode"] == 400
-    assert result["body"]["field"] == field
-    assert xc_tenant.requests() == []
+    assert_refused_before_any_call(result, field, xc_tenant)
     assert xc_tenant.state.user(EMAIL) is not None
 
 
@@ -192,31 +183,17 @@ def test_handler_revoke_bursts_are_absorbed(xc_tenant: XCServer, lambda_context:
 def test_handler_unknown_token_fails_clearly(ssm: Any, xc_tenant: XCServer, lambda_context: Any) -> None:
     _seed_user(xc_tenant, [], [])
     use_token(ssm, xc_tenant, "not-a-known-token-123456", known=False)
-    result = lambda_handler(load_event("user_remove_basic"), lambda_context)
-    assert result["statusCode"] == 502
-    assert result["body"]["error"] == "XCAuthError"
-    assert "invalid API token" in result["body"]["message"]
+    assert_token_rejected(lambda_handler(load_event("user_remove_basic"), lambda_context))
     assert xc_tenant.state.user(EMAIL) is not None
 
 
 def test_handler_canary_token_never_reaches_a_log_line(
-    ssm: Any,
-    xc_tenant: XCServer,
-    lambda_context: Any,
-    xc_canary: str,
-    worker_output: Callable[[str], WorkerOutput],
+    xc_tenant: XCServer, canary_check: CanaryCheck
 ) -> None:
     # GIVEN a canary token the tenant accepts, DEBUG logging, and a retried call
     _seed_user(xc_tenant, [LAB_ROLE], ["xc-lab-users"])
     xc_tenant.faults.add("GET", ROLES_PATH, 503, retry_after=0)
-    output = worker_output("user_remove")
     # WHEN it revokes, deletes, then runs with a token the tenant rejects
-    revoked = lambda_handler(load_event("user_remove_revoke"), lambda_context)
-    removed = lambda_handler(load_event("user_remove_basic"), lambda_context)
-    use_token(ssm, xc_tenant, xc_canary + "-revoked", known=False)
-    failed = lambda_handler(load_event("user_remove_basic"), lambda_context)
     # THEN DEBUG lines were written and none holds the canary
-    text = output()
-    assert (revoked["statusCode"], removed["statusCode"], failed["statusCode"]) == (200, 200, 502)
-    assert '"level":"DEBUG"' in text
-    assert xc_canary not in text
+    revoke, delete = load_event("user_remove_revoke"), load_event("user_remove_basic")
+    canary_check("user_remove", lambda_handler, [revoke, delete], delete)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from acme.client import ClientNetwork, ClientV2
 
-import acme_client.acme_private as acme_private
+from acme_client import acme_private
 
 REQUIREMENTS = Path(__file__).resolve().parents[3] / "acme_client" / "requirements.txt"
 
@@ -23,7 +23,8 @@ def test_acme_private_installed_acme_is_the_pinned_version():
     pinned = re.search(r"^acme==(\S+)$", REQUIREMENTS.read_text(), re.MULTILINE)
     assert pinned is not None
     assert importlib.metadata.version("acme") == pinned.group(1), (
-        "acme was upgraded: check acme_client/acme_private.py against the new version, then update the pin")
+        "acme was upgraded: check acme_client/acme_private.py against the new version, then update the pin"
+    )
 
 
 def test_acme_private_every_relied_on_method_has_the_expected_parameters():
@@ -34,8 +35,13 @@ def test_acme_private_every_relied_on_method_has_the_expected_parameters():
 
 @pytest.mark.parametrize(
     ("owner", "name"),
-    [(ClientV2, "_post"), (ClientV2, "_post_as_get"), (ClientV2, "_authzr_from_response"),
-     (ClientNetwork, "_post_once"), (ClientNetwork, "_add_nonce")],
+    [
+        (ClientV2, "_post"),
+        (ClientV2, "_post_as_get"),
+        (ClientV2, "_authzr_from_response"),
+        (ClientNetwork, "_post_once"),
+        (ClientNetwork, "_add_nonce"),
+    ],
 )
 def test_acme_private_import_fails_loudly_when_a_method_is_gone(monkeypatch, owner, name):
     # GIVEN an acme version without one of the methods
@@ -63,6 +69,9 @@ def test_acme_private_is_the_only_module_touching_private_acme_api():
     # acme_client lives in the adapter
     package = Path(acme_private.__file__).parent
     pattern = re.compile(r"\._(post|post_as_get|authzr_from_response|post_once|add_nonce|send_request)\b")
-    offenders = [path.name for path in package.glob("*.py")
-                 if path.name != "acme_private.py" and pattern.search(path.read_text())]
+    offenders = [
+        path.name
+        for path in package.glob("*.py")
+        if path.name != "acme_private.py" and pattern.search(path.read_text())
+    ]
     assert offenders == []

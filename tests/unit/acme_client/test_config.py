@@ -132,15 +132,20 @@ def test_parse_dns_servers_ip_port_forms():
 def test_load_config_ca_list_is_the_directory_then_the_fallbacks_in_order():
     # GIVEN production first and two fallbacks, by name and by URL, the second with its own EAB
     secret = "c2Vjb25kLWNhLWhtYWMta2V5LTEyMzQ1"
-    config = load_config({
-        **DEPLOYED,
-        "ACME_FALLBACK_DIRECTORY_URLS": "google, https://acme.example.net/directory",
-        "ACME_FALLBACK_EAB_KID_2": "kid-example",
-        "ACME_FALLBACK_EAB_HMAC_KEY_2": secret,
-    })
+    config = load_config(
+        {
+            **DEPLOYED,
+            "ACME_FALLBACK_DIRECTORY_URLS": "google, https://acme.example.net/directory",
+            "ACME_FALLBACK_EAB_KID_2": "kid-example",
+            "ACME_FALLBACK_EAB_HMAC_KEY_2": secret,
+        }
+    )
     # THEN the CAs are in that order, each with its own binding, and the secret is not in any repr
     assert [ca.directory_url for ca in config.cas] == [
-        LE_PRODUCTION, GOOGLE, "https://acme.example.net/directory"]
+        LE_PRODUCTION,
+        GOOGLE,
+        "https://acme.example.net/directory",
+    ]
     assert [ca.eab_kid for ca in config.cas] == [None, None, "kid-example"]
     assert config.cas[2].eab_hmac_key is not None and config.cas[2].eab_hmac_key.reveal() == secret
     assert secret not in repr(config) and secret not in repr(config.cas)
@@ -167,8 +172,9 @@ def test_load_config_never_mixes_staging_and_production_cas(first, fallbacks):
 
 
 def test_load_config_staging_may_fall_back_to_staging():
-    config = load_config({**DEPLOYED, "ACME_DIRECTORY_URL": "staging",
-                          "ACME_FALLBACK_DIRECTORY_URLS": "google-staging"})
+    config = load_config(
+        {**DEPLOYED, "ACME_DIRECTORY_URL": "staging", "ACME_FALLBACK_DIRECTORY_URLS": "google-staging"}
+    )
     assert [ca.kind for ca in config.cas] == ["staging", "staging"]
 
 
@@ -177,10 +183,18 @@ def test_load_config_staging_may_fall_back_to_staging():
     [
         ({"ACME_FALLBACK_DIRECTORY_URLS": "production"}, "ACME_FALLBACK_DIRECTORY_URLS"),  # repeats the first
         ({"ACME_FALLBACK_DIRECTORY_URLS": "http://plain.example/dir"}, "ACME_FALLBACK_DIRECTORY_URLS"),
-        ({"ACME_FALLBACK_DIRECTORY_URLS": "zerossl", "ACME_FALLBACK_EAB_KID_1": "kid"},
-         "ACME_FALLBACK_EAB_KID_1"),
-        ({"ACME_FALLBACK_DIRECTORY_URLS": "zerossl", "ACME_FALLBACK_EAB_KID_2": "kid",
-          "ACME_FALLBACK_EAB_HMAC_KEY_2": "a2V5"}, "ACME_FALLBACK_EAB_KID_2"),  # no second fallback
+        (
+            {"ACME_FALLBACK_DIRECTORY_URLS": "zerossl", "ACME_FALLBACK_EAB_KID_1": "kid"},
+            "ACME_FALLBACK_EAB_KID_1",
+        ),
+        (
+            {
+                "ACME_FALLBACK_DIRECTORY_URLS": "zerossl",
+                "ACME_FALLBACK_EAB_KID_2": "kid",
+                "ACME_FALLBACK_EAB_HMAC_KEY_2": "a2V5",
+            },
+            "ACME_FALLBACK_EAB_KID_2",
+        ),  # no second fallback
     ],
 )
 def test_load_config_bad_fallback_settings_name_the_variable(extra, named):
@@ -192,8 +206,14 @@ def test_load_config_bad_fallback_settings_name_the_variable(extra, named):
 def test_load_config_bad_fallback_hmac_key_is_never_echoed():
     secret = "not base64url: s3cr3t!"
     with pytest.raises(ConfigError) as caught:
-        load_config({**DEPLOYED, "ACME_FALLBACK_DIRECTORY_URLS": "zerossl",
-                     "ACME_FALLBACK_EAB_KID_1": "kid", "ACME_FALLBACK_EAB_HMAC_KEY_1": secret})
+        load_config(
+            {
+                **DEPLOYED,
+                "ACME_FALLBACK_DIRECTORY_URLS": "zerossl",
+                "ACME_FALLBACK_EAB_KID_1": "kid",
+                "ACME_FALLBACK_EAB_HMAC_KEY_1": secret,
+            }
+        )
     assert "ACME_FALLBACK_EAB_HMAC_KEY_1" in str(caught.value)
     assert secret not in str(caught.value)
 

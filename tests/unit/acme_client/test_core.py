@@ -26,9 +26,12 @@ from acme_client.errors import (
 )
 from acme_client.issue import FailedResponse
 from acme_client.models import PendingTxt, RenewRequest, RunState
+from devstack.pki import TinyPKI, cert_pem, key_pem
+from devstack.route53 import change_record_set
 from shared.deadline import Deadline
 from tests.fixtures.acme import strict_route53
-from tests.unit.acme_client.pki import NOW, Pki, pem_cert, pem_key
+from tests.fixtures.clock import FakeClock
+from tests.fixtures.pki import PINNED_NOW as NOW
 
 BUCKET = "tops-cert-bucket"
 CERT = "lab-mcn-wildcard"
@@ -56,7 +59,7 @@ class FakeCa:
 
     def __init__(
         self,
-        pki: Pki,
+        pki: TinyPKI,
         route53: Any,
         zone_id: str,
         *,
@@ -180,12 +183,12 @@ class FakeCa:
         cert = self.pki.sign_csr(
             csr, not_before=self.issued_at - dt.timedelta(hours=1), days=90, serial=self.serial
         )
-        return (pem_cert(cert) + pem_cert(self.pki.inter)).decode()
+        return (cert_pem(cert) + cert_pem(self.pki.intermediate.cert)).decode()
 
 
 @pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki.create()
+def pki() -> TinyPKI:
+    return TinyPKI(now=NOW)
 
 
 @pytest.fixture
@@ -254,18 +257,19 @@ def _run(
         return by_url[url]
 
     reader = Reader(by_url)
+    clock = FakeClock()  # the run's monotonic clock: its time left moves only when it sleeps
     return renew_certificate(
         RenewRequest(force=force),
         config,
         s3=aws.s3,
         route53=aws.route53,
         metrics=metrics or Metrics(),
-        deadline=Deadline.after(remaining),
+        deadline=Deadline.after(remaining, clock),
         ca_connector=connect,
         ca_reader=reader,
         dns=dns,
         clock=lambda: now,
-        sleep=sleep or (lambda s: None),
+        sleep=sleep or clock.sleep,
     )
 
 
@@ -292,9 +296,9 @@ def _get(aws: SimpleNamespace, key: str) -> bytes | None:
         return None
 
 
-def _seed(aws: SimpleNamespace, pki: Pki, *, age_days: float = 5, days: float = 90) -> bytes:
-    cert, key = pki.leaf(NAMES, not_before=NOW - dt.timedelta(days=age_days), days=days, serial=7)
-    aws.s3.put_object(Bucket=BUCKET, Key=f"{CERT}/privkey.pem", Body=pem_key(key))
+def _seed(aws: SimpleNamespace, pki: TinyPKI, *, age_days: float = 5, days: float = 90) -> bytes:
+    cert, key = pki.issue(NAMES, not_before=NOW - dt.timedelta(days=age_days), days=days, serial=7).pair
+    aws.s3.put_object(Bucket=BUCKET, Key=f"{CERT}/privkey.pem", Body=key_pem(key))
     aws.s3.put_object(Bucket=BUCKET, Key=f"{CERT}/fullchain.pem", Body=pki.fullchain(cert))
     return pki.fullchain(cert)
 
@@ -482,8 +486,8 @@ def test_renew_certificate_second_run_reuses_the_account(aws, pki):
 
 def test_renew_certificate_name_change_reissues_with_new_names(aws, pki):
     # GIVEN a wildcard-only certificate (what the deployed original issued) and apex now configured
-    cert, key = pki.leaf(NAMES[:1], not_before=NOW - dt.timedelta(days=5), days=90)
-    aws.s3.put_object(Bucket=BUCKET, Key=f"{CERT}/privkey.pem", Body=pem_key(key))
+    cert, key = pki.issue(NAMES[:1], not_before=NOW - dt.timedelta(days=5), days=90).pair
+    aws.s3.put_object(Bucket=BUCKET, Key=f"{CERT}/privkey.pem", Body=key_pem(key))
     aws.s3.put_object(Bucket=BUCKET, Key=f"{CERT}/fullchain.pem", Body=pki.fullchain(cert))
     result = _run(aws, FakeCa(pki, aws.route53, aws.zone_id))
     assert result.action == "renewed"
@@ -504,11 +508,11 @@ def _rate_limited(fake: FakeCa, retry_after: str = "7200") -> FakeCa:
 
 
 @pytest.fixture
-def pki2() -> Pki:
-    return Pki.create("Second CA")
+def pki2() -> TinyPKI:
+    return TinyPKI("Second CA", now=NOW)
 
 
-def _two(aws: SimpleNamespace, pki: Pki, pki2: Pki, **first: Any) -> tuple[FakeCa, FakeCa]:
+def _two(aws: SimpleNamespace, pki: TinyPKI, pki2: TinyPKI, **first: Any) -> tuple[FakeCa, FakeCa]:
     return FakeCa(pki, aws.route53, aws.zone_id, **first), FakeCa(pki2, aws.route53, aws.zone_id, base=CA2)
 
 
@@ -626,8 +630,13 @@ def test_renew_certificate_replaces_goes_only_to_the_ca_that_issued_the_certific
 def test_renew_certificate_fallback_ca_registers_with_its_own_eab(aws, pki, pki2):
     first, second = _two(aws, pki, pki2)
     _rate_limited(first)
-    config = _config(aws, ACME_DIRECTORY_URL=f"{CA}/dir", ACME_FALLBACK_DIRECTORY_URLS=f"{CA2}/dir",
-                     ACME_FALLBACK_EAB_KID_1="kid-2", ACME_FALLBACK_EAB_HMAC_KEY_1="c2Vjb25kLWNhLWhtYWM")
+    config = _config(
+        aws,
+        ACME_DIRECTORY_URL=f"{CA}/dir",
+        ACME_FALLBACK_DIRECTORY_URLS=f"{CA2}/dir",
+        ACME_FALLBACK_EAB_KID_1="kid-2",
+        ACME_FALLBACK_EAB_HMAC_KEY_1="c2Vjb25kLWNhLWhtYWM",
+    )
     _run(aws, [first, second], config=config)
     assert first.eab == [None] and second.eab == ["kid-2"]
 
@@ -674,13 +683,15 @@ def test_renew_certificate_removes_values_of_a_killed_run_once_its_deadline_pass
     # Lambda is surely gone (expired a minute ago), one that may still be running
     _seed(aws, pki)
     dead, alive = ("dead-run-value-" + "a" * 28,), ("live-run-value-" + "b" * 28,)
-    records = [{"Value": f'"{v}"'} for v in ("foreign", *dead, *alive)]
-    aws.route53.change_resource_record_sets(HostedZoneId=aws.zone_id, ChangeBatch={"Changes": [
-        {"Action": "CREATE", "ResourceRecordSet": {"Name": RECORD, "Type": "TXT", "TTL": 300,
-                                                   "ResourceRecords": records}}]})
-    state = RunState(names=tuple(NAMES), dns_pending=(
-        PendingTxt(RECORD, aws.zone_id, dead, NOW - dt.timedelta(minutes=1)),
-        PendingTxt(RECORD, aws.zone_id, alive, NOW + dt.timedelta(minutes=1))))
+    values = [f'"{v}"' for v in ("foreign", *dead, *alive)]
+    change_record_set(aws.route53, aws.zone_id, RECORD, "TXT", values, ttl=300, action="CREATE")
+    state = RunState(
+        names=tuple(NAMES),
+        dns_pending=(
+            PendingTxt(RECORD, aws.zone_id, dead, NOW - dt.timedelta(minutes=1)),
+            PendingTxt(RECORD, aws.zone_id, alive, NOW + dt.timedelta(minutes=1)),
+        ),
+    )
     body = json.dumps(state.to_json()).encode()
     aws.s3.put_object(Bucket=BUCKET, Key=f"_acme/state/{CERT}.json", Body=body)
     ca = FakeCa(pki, aws.route53, aws.zone_id)
@@ -688,8 +699,11 @@ def test_renew_certificate_removes_values_of_a_killed_run_once_its_deadline_pass
     assert _run(aws, ca).action == "valid"
     # THEN only the dead run's value is gone; the rest, and its TTL, stay; the journal forgets it
     sets = aws.route53.list_resource_record_sets(HostedZoneId=aws.zone_id)["ResourceRecordSets"]
-    txt = [(r["TTL"], sorted(unquote_txt(v["Value"]) for v in r["ResourceRecords"])) for r in sets
-           if r["Type"] == "TXT"]
+    txt = [
+        (r["TTL"], sorted(unquote_txt(v["Value"]) for v in r["ResourceRecords"]))
+        for r in sets
+        if r["Type"] == "TXT"
+    ]
     assert txt == [(300, sorted(["foreign", *alive]))]
     assert [entry.values for entry in _state(aws).dns_pending] == [alive]
 
@@ -709,9 +723,7 @@ def test_renew_certificate_killed_run_leaves_a_journal_entry_that_outlives_its_d
     pending = _state(aws).dns_pending
     assert len(pending) == 1 and len(pending[0].values) == 2
     # the values may only be taken once the killed Lambda is certainly over (deadline + margin)
-    # (the run's deadline runs on the real monotonic clock: allow for a slow machine before the write)
-    margin = pending[0].expires - (NOW + dt.timedelta(seconds=100 + 60))
-    assert dt.timedelta(seconds=-20) <= margin <= dt.timedelta(0)
+    assert pending[0].expires == NOW + dt.timedelta(seconds=100 + 60)
 
 
 def test_renew_certificate_current_ari_answer_means_no_request_at_all(aws, pki):

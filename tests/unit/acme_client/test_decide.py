@@ -24,7 +24,8 @@ from acme_client.decide import (
     record_success,
 )
 from acme_client.models import AriState, RunState
-from tests.unit.acme_client.pki import NOW, Pki, pem_key, rsa_key
+from devstack.pki import TinyPKI, key_pem, new_key
+from tests.fixtures.pki import PINNED_NOW as NOW
 
 NAMES = ["*.lab-mcn.f5demos.com"]
 WANTED = Wanted(tuple(NAMES), "ec256", "production")
@@ -32,12 +33,12 @@ DAY = dt.timedelta(days=1)
 
 
 @pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki.create()
+def pki() -> TinyPKI:
+    return TinyPKI(now=NOW)
 
 
 def _stored(
-    pki: Pki,
+    pki: TinyPKI,
     *,
     names=NAMES,
     days: float = 90,
@@ -46,9 +47,9 @@ def _stored(
     pair_key=None,
     staging: bool = False,
 ):
-    ca = Pki.create("(STAGING) Pretend Pear") if staging else pki
-    cert, cert_key = ca.leaf(names, key, not_before=NOW - dt.timedelta(days=age_days), days=days)
-    return inspect_pair(ca.fullchain(cert), pem_key(pair_key or cert_key))
+    ca = TinyPKI("(STAGING) Pretend Pear", now=NOW) if staging else pki
+    cert, cert_key = ca.issue(names, key=key, not_before=NOW - dt.timedelta(days=age_days), days=days).pair
+    return inspect_pair(ca.fullchain(cert), key_pem(pair_key or cert_key))
 
 
 def _decide(inspection, *, wanted=WANTED, force=False, fraction=1 / 3, ari=None, kind=None):
@@ -112,7 +113,7 @@ def test_decide_mismatched_key_renews(pki):
 
 
 def test_decide_missing_key_renews(pki):
-    cert, _ = pki.leaf(NAMES)
+    cert, _ = pki.issue(NAMES).pair
     decision = _decide(inspect_pair(pki.fullchain(cert), None))
     assert decision.action == "renew"
     assert decision.reason == "no private key stored"
@@ -134,7 +135,7 @@ def test_decide_same_names_in_another_order_is_valid(pki):
 
 def test_decide_key_type_change_renews(pki):
     # GIVEN an RSA certificate while ECDSA P-256 is configured
-    decision = _decide(_stored(pki, key=rsa_key()))
+    decision = _decide(_stored(pki, key=new_key("rsa")))
     assert decision.action == "renew"
     assert decision.reason == "key type changed: stored rsa2048, configured ec256"
 
@@ -382,7 +383,7 @@ def test_run_state_for_other_names_starts_clean():
 
 
 def test_inspect_pair_key_problem_never_contains_key_text(pki):
-    cert, _ = pki.leaf(NAMES)
+    cert, _ = pki.issue(NAMES).pair
     garbage = b"-----BEGIN PRIVATE KEY-----\nTUlJQ0FOQVJZ\n-----END PRIVATE KEY-----\n"
     inspection = inspect_pair(pki.fullchain(cert), garbage)
     assert inspection.problem is not None

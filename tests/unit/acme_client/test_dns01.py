@@ -43,8 +43,11 @@ def other(aws_mock: None) -> Any:
 
 def _sets(route53: Any, zone_id: str) -> list[tuple[int, list[str]]]:
     sets = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
-    return [(int(rrset["TTL"]), sorted(unquote_txt(rr["Value"]) for rr in rrset["ResourceRecords"]))
-            for rrset in sets if rrset["Type"] == "TXT"]
+    return [
+        (int(rrset["TTL"]), sorted(unquote_txt(rr["Value"]) for rr in rrset["ResourceRecords"]))
+        for rrset in sets
+        if rrset["Type"] == "TXT"
+    ]
 
 
 def _after_our_reads(route53: Any, on_reads: set[int], action: Any) -> list[int]:
@@ -73,6 +76,12 @@ def zone_id(route53: Any) -> str:
     return route53.create_hosted_zone(Name="challenge.f5demos.com", CallerReference="z")["HostedZone"][
         "Id"
     ].split("/")[-1]
+
+
+@pytest.fixture
+def records(route53: Any, zone_id: str, clock: FakeClock) -> TxtRecords:
+    """Our TXT record set (TTL 10) through the strict client, pausing on the fake clock."""
+    return TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep)
 
 
 def _deadline(clock: FakeClock, seconds: float = 60) -> Deadline:
@@ -106,9 +115,8 @@ def _put(route53: Any, zone_id: str, *values: str, ttl: int = 30) -> None:
     )
 
 
-def test_txt_records_wildcard_and_apex_values_share_one_record(route53, zone_id, clock):
+def test_txt_records_wildcard_and_apex_values_share_one_record(records, route53, zone_id, clock):
     # GIVEN no record WHEN adding the wildcard and apex values
-    records = TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep)
     change = records.add([WILDCARD_VALUE, APEX_VALUE], _deadline(clock))
     # THEN both values are in one TXT set with our TTL
     assert change is not None
@@ -116,45 +124,37 @@ def test_txt_records_wildcard_and_apex_values_share_one_record(route53, zone_id,
     assert records.read().ttl == 10
 
 
-def test_txt_records_add_keeps_foreign_values(route53, zone_id, clock):
+def test_txt_records_add_keeps_foreign_values(records, route53, zone_id, clock):
     # GIVEN a value written by someone else
     _put(route53, zone_id, FOREIGN)
     # WHEN adding ours
-    TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep).add(
-        [WILDCARD_VALUE, APEX_VALUE], _deadline(clock)
-    )
+    records.add([WILDCARD_VALUE, APEX_VALUE], _deadline(clock))
     # THEN theirs is still there
     assert _values(route53, zone_id) == sorted([FOREIGN, WILDCARD_VALUE, APEX_VALUE])
 
 
-def test_txt_records_add_when_already_present_changes_nothing(route53, zone_id, clock):
-    records = TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep)
+def test_txt_records_add_when_already_present_changes_nothing(records, clock):
     records.add([WILDCARD_VALUE], _deadline(clock))
     assert records.add([WILDCARD_VALUE], _deadline(clock)) is None
 
 
-def test_txt_records_remove_only_ours_leaves_foreign_values(route53, zone_id, clock):
+def test_txt_records_remove_only_ours_leaves_foreign_values(records, route53, zone_id, clock):
     # GIVEN foreign + ours
     _put(route53, zone_id, FOREIGN, WILDCARD_VALUE, APEX_VALUE, ttl=10)
     # WHEN removing ours
-    change = TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep).remove(
-        [WILDCARD_VALUE, APEX_VALUE], _deadline(clock)
-    )
+    change = records.remove([WILDCARD_VALUE, APEX_VALUE], _deadline(clock))
     # THEN only the foreign value remains
     assert change is not None
     assert _values(route53, zone_id) == [FOREIGN]
 
 
-def test_txt_records_remove_last_values_deletes_the_record(route53, zone_id, clock):
+def test_txt_records_remove_last_values_deletes_the_record(records, route53, zone_id, clock):
     _put(route53, zone_id, WILDCARD_VALUE, APEX_VALUE, ttl=10)
-    TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep).remove(
-        [WILDCARD_VALUE, APEX_VALUE], _deadline(clock)
-    )
+    records.remove([WILDCARD_VALUE, APEX_VALUE], _deadline(clock))
     assert _values(route53, zone_id) is None
 
 
-def test_txt_records_remove_already_gone_is_success(route53, zone_id, clock):
-    records = TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep)
+def test_txt_records_remove_already_gone_is_success(records, route53, zone_id, clock):
     assert records.remove([WILDCARD_VALUE], _deadline(clock)) is None
     _put(route53, zone_id, FOREIGN)
     assert records.remove([WILDCARD_VALUE], _deadline(clock)) is None
@@ -187,48 +187,51 @@ def test_txt_records_remove_rereads_when_delete_no_longer_matches(route53, zone_
     assert _values(route53, zone_id) == [FOREIGN]
 
 
-def test_txt_records_add_keeps_the_ttl_of_an_existing_set(route53, zone_id, clock):
+def test_txt_records_add_keeps_the_ttl_of_an_existing_set(records, route53, zone_id, clock):
     # GIVEN someone else's value with a TTL of 300
     _put(route53, zone_id, FOREIGN, ttl=300)
     # WHEN adding ours (our TTL is 10) THEN theirs keeps its TTL: the set is served as it was
-    TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep).add([WILDCARD_VALUE], _deadline(clock))
+    records.add([WILDCARD_VALUE], _deadline(clock))
     assert _sets(route53, zone_id) == [(300, sorted([FOREIGN, WILDCARD_VALUE]))]
 
 
-def test_txt_records_add_retries_when_another_writer_changed_the_set(route53, other, zone_id, clock):
+def test_txt_records_add_retries_when_another_writer_changed_the_set(records, route53, other, zone_id, clock):
     # GIVEN a foreign value, and another writer adding its value between our read and our change
     _put(other, zone_id, FOREIGN, ttl=10)
     _after_our_reads(route53, {1}, lambda: _put(other, zone_id, FOREIGN, APEX_VALUE, ttl=10))
     # WHEN adding ours
-    TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep).add([WILDCARD_VALUE], _deadline(clock))
+    records.add([WILDCARD_VALUE], _deadline(clock))
     # THEN our stale DELETE was refused, we read again, and nobody's value was lost
     assert _sets(route53, zone_id) == [(10, sorted([FOREIGN, APEX_VALUE, WILDCARD_VALUE]))]
     assert len(clock.slept) == 1 and 0.05 <= clock.slept[0] <= 0.1
 
 
-def test_txt_records_add_retries_when_another_writer_created_the_set(route53, other, zone_id, clock):
+def test_txt_records_add_retries_when_another_writer_created_the_set(records, route53, other, zone_id, clock):
     # GIVEN no record when we read, created by another writer before our CREATE
     _after_our_reads(route53, {1}, lambda: _put(other, zone_id, FOREIGN, ttl=60))
     # WHEN adding ours THEN the CREATE was refused and the values merged into the one set, TTL kept
-    TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep).add([WILDCARD_VALUE], _deadline(clock))
+    records.add([WILDCARD_VALUE], _deadline(clock))
     assert _sets(route53, zone_id) == [(60, sorted([FOREIGN, WILDCARD_VALUE]))]
 
 
-def test_txt_records_remove_keeps_a_value_added_after_our_read(route53, other, zone_id, clock):
+def test_txt_records_remove_keeps_a_value_added_after_our_read(records, route53, other, zone_id, clock):
     _put(other, zone_id, WILDCARD_VALUE, ttl=10)
     _after_our_reads(route53, {1}, lambda: _put(other, zone_id, WILDCARD_VALUE, FOREIGN, ttl=10))
-    TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep).remove([WILDCARD_VALUE], _deadline(clock))
+    records.remove([WILDCARD_VALUE], _deadline(clock))
     assert _sets(route53, zone_id) == [(10, [FOREIGN])]
 
 
-def test_txt_records_set_that_keeps_changing_gives_up_after_bounded_attempts(route53, other, zone_id, clock):
+def test_txt_records_set_that_keeps_changing_gives_up_after_bounded_attempts(
+    records, route53, other, zone_id, clock
+):
     # GIVEN a writer that changes the set after every one of our reads
     counter = iter(range(100))
-    reads = _after_our_reads(route53, set(range(1, 100)),
-                             lambda: _put(other, zone_id, f"churn-{next(counter)}", ttl=10))
+    reads = _after_our_reads(
+        route53, set(range(1, 100)), lambda: _put(other, zone_id, f"churn-{next(counter)}", ttl=10)
+    )
     # WHEN adding ours THEN it stops after five refused swaps, with short growing pauses in between
     with pytest.raises(DnsUpdateError, match="kept changing"):
-        TxtRecords(route53, zone_id, RECORD, 10, sleep=clock.sleep).add([WILDCARD_VALUE], _deadline(clock))
+        records.add([WILDCARD_VALUE], _deadline(clock))
     assert len(reads) == 5
     assert len(clock.slept) == 4
     for attempt, pause in enumerate(clock.slept, start=1):  # jittered: 0.05-0.1 s times the attempt
@@ -240,14 +243,25 @@ def test_strict_route53_judges_batches_like_route53(route53, zone_id):
     _put(route53, zone_id, FOREIGN, WILDCARD_VALUE, ttl=10)
 
     def change(*changes: tuple[str, int, tuple[str, ...]]) -> None:
-        batch = [{"Action": action, "ResourceRecordSet": {
-            "Name": RECORD, "Type": "TXT", "TTL": ttl,
-            "ResourceRecords": [{"Value": f'"{v}"'} for v in values]}}
-            for action, ttl, values in changes]
+        batch = [
+            {
+                "Action": action,
+                "ResourceRecordSet": {
+                    "Name": RECORD,
+                    "Type": "TXT",
+                    "TTL": ttl,
+                    "ResourceRecords": [{"Value": f'"{v}"'} for v in values],
+                },
+            }
+            for action, ttl, values in changes
+        ]
         route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": batch})
 
-    for refused in ([("DELETE", 10, (FOREIGN,))], [("DELETE", 30, (FOREIGN, WILDCARD_VALUE))],
-                    [("CREATE", 10, (APEX_VALUE,))]):
+    for refused in (
+        [("DELETE", 10, (FOREIGN,))],
+        [("DELETE", 30, (FOREIGN, WILDCARD_VALUE))],
+        [("CREATE", 10, (APEX_VALUE,))],
+    ):
         with pytest.raises(ClientError, match="InvalidChangeBatch"):
             change(*refused)
     before = (10, (FOREIGN, WILDCARD_VALUE))

@@ -12,11 +12,12 @@ import pytest
 import acme_client.core
 import acme_client.dns01
 from acme_client import function
+from devstack.pki import TinyPKI, key_pem
 from shared.errors import ConfigError
 from shared.secret import Secret
-from tests.conftest import load_event
+from tests.fixtures.events import load_event
 from tests.fixtures.lambda_context import StubContext
-from tests.unit.acme_client.pki import Pki, pem_key
+from tests.fixtures.pki import PINNED_NOW as NOW
 from tests.unit.acme_client.test_core import FakeCa
 
 BUCKET = "tops-cert-bucket"
@@ -65,7 +66,7 @@ def test_lambda_handler_bad_force_names_the_field(env):
 
 
 def test_lambda_handler_issues_and_prints_the_days_metric(env, monkeypatch, capsys):
-    pki = Pki.create()
+    pki = TinyPKI(now=NOW)
     ca = FakeCa(pki, env["route53"], env["zone_id"], issued_at=dt.datetime.now(dt.UTC))
     monkeypatch.setattr(acme_client.core, "connect_ca", lambda *args, **kwargs: ca)
     monkeypatch.setattr(acme_client.core, "ca_reader_for", lambda config: ca)
@@ -86,9 +87,10 @@ def _body_lines(pem: str) -> list[str]:
 def test_lambda_handler_logs_never_contain_private_or_account_keys(env, monkeypatch, worker_output):
     # GIVEN a stored pair with a canary key, and a CA that fails the first (forced) renewal
     captured = worker_output("acme_client")
-    pki = Pki.create()
-    cert, key = pki.leaf(["*.lab-mcn.f5demos.com"], not_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
-    canary = pem_key(key).decode()
+    pki = TinyPKI(now=NOW)
+    yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    cert, key = pki.issue(["*.lab-mcn.f5demos.com"], not_before=yesterday).pair
+    canary = key_pem(key).decode()
     env["s3"].put_object(Bucket=BUCKET, Key=f"{CERT}/privkey.pem", Body=canary.encode())
     env["s3"].put_object(Bucket=BUCKET, Key=f"{CERT}/fullchain.pem", Body=pki.fullchain(cert))
     ca = FakeCa(pki, env["route53"], env["zone_id"], tamper=True, issued_at=dt.datetime.now(dt.UTC))
@@ -123,7 +125,7 @@ def test_lambda_handler_logs_never_contain_private_or_account_keys(env, monkeypa
 
 def test_logger_masks_key_fields_pem_blocks_and_secrets(worker_output):
     captured = worker_output("acme_client")
-    pem = pem_key(Pki.create().root_key).decode()
+    pem = key_pem(TinyPKI(now=NOW).root.key).decode()
     hmac = Secret("c2VjcmV0LWhtYWMta2V5LWNhbmFyeS0xMjM0NQ")
     function.logger.info(
         "canary",

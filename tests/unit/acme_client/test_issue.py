@@ -18,6 +18,7 @@ from acme_client.errors import AcmeProblemError, DeadlineError, RateLimitedError
 from acme_client.issue import (
     AcmeNetwork,
     AcmeSession,
+    Issued,
     NewOrderWithReplaces,
     _order,
     obtain_certificate,
@@ -329,20 +330,25 @@ class FakeDns:
             self.cleaned += 1
 
 
-def test_obtain_certificate_skips_valid_authorization_and_answers_the_pending_one(key):
-    # GIVEN a reused (valid) wildcard authorization and a pending apex one
-    authzs = [_authz(1, "lab.example.com", "valid", wildcard=True), _authz(2, "lab.example.com", "pending")]
-    ca, dns = FakeCa(key, authzs), FakeDns()
-    # WHEN obtaining
-    issued = obtain_certificate(
+def _obtain(ca: FakeCa, dns: FakeDns, names: list[str]) -> Issued:
+    """obtain_certificate for an ec256 key, with roomy deadlines and no real sleeping."""
+    return obtain_certificate(
         ca,
         dns,
-        names=["*.lab.example.com", "lab.example.com"],
+        names=names,
         key_type="ec256",
         deadline=Deadline.after(100),
         cleanup_deadline=Deadline.after(110),
         sleep=lambda s: None,
     )
+
+
+def test_obtain_certificate_skips_valid_authorization_and_answers_the_pending_one(key):
+    # GIVEN a reused (valid) wildcard authorization and a pending apex one
+    authzs = [_authz(1, "lab.example.com", "valid", wildcard=True), _authz(2, "lab.example.com", "pending")]
+    ca, dns = FakeCa(key, authzs), FakeDns()
+    # WHEN obtaining
+    issued = _obtain(ca, dns, ["*.lab.example.com", "lab.example.com"])
     # THEN only the pending challenge got a TXT value and an answer; the order was finalized
     expected = challenges.DNS01(token=jose.b64decode("token-2-" + "a" * 30)).validation(key)
     assert dns.values == [[expected]]
@@ -354,50 +360,32 @@ def test_obtain_certificate_skips_valid_authorization_and_answers_the_pending_on
 
 
 def test_obtain_certificate_all_valid_publishes_no_txt(key):
-    authzs = [_authz(1, "lab.example.com", "valid", wildcard=True)]
-    ca, dns = FakeCa(key, authzs), FakeDns()
-    obtain_certificate(
-        ca,
-        dns,
-        names=["*.lab.example.com"],
-        key_type="ec256",
-        deadline=Deadline.after(100),
-        cleanup_deadline=Deadline.after(110),
-    )
+    # GIVEN a valid wildcard authorization
+    ca, dns = FakeCa(key, [_authz(1, "lab.example.com", "valid", wildcard=True)]), FakeDns()
+    # WHEN obtaining
+    _obtain(ca, dns, ["*.lab.example.com"])
+    # THEN no TXT value was published and the order was finalized
     assert dns.values == []
     assert ca.finalized
 
 
 def test_obtain_certificate_failed_validation_raises_and_cleans_up(key):
-    authzs = [_authz(1, "lab.example.com", "pending", wildcard=True)]
-    ca, dns = FakeCa(key, authzs, fail=True), FakeDns()
+    # GIVEN a pending authorization that the CA fails
+    ca, dns = FakeCa(key, [_authz(1, "lab.example.com", "pending", wildcard=True)], fail=True), FakeDns()
+    # WHEN obtaining THEN the CA's reason is raised, the TXT record cleaned up, nothing finalized
     with pytest.raises(ValidationFailedError) as caught:
-        obtain_certificate(
-            ca,
-            dns,
-            names=["*.lab.example.com"],
-            key_type="ec256",
-            deadline=Deadline.after(100),
-            cleanup_deadline=Deadline.after(110),
-            sleep=lambda s: None,
-        )
+        _obtain(ca, dns, ["*.lab.example.com"])
     assert "Incorrect TXT record" in str(caught.value)
     assert dns.cleaned == 1
     assert not ca.finalized
 
 
 def test_obtain_certificate_invalid_authorization_in_new_order_raises_before_any_dns(key):
-    authzs = [_authz(1, "lab.example.com", "invalid")]
-    ca, dns = FakeCa(key, authzs), FakeDns()
+    # GIVEN an order whose authorization is already invalid
+    ca, dns = FakeCa(key, [_authz(1, "lab.example.com", "invalid")]), FakeDns()
+    # WHEN obtaining THEN it fails before any TXT value is published
     with pytest.raises(ValidationFailedError):
-        obtain_certificate(
-            ca,
-            dns,
-            names=["lab.example.com"],
-            key_type="ec256",
-            deadline=Deadline.after(100),
-            cleanup_deadline=Deadline.after(110),
-        )
+        _obtain(ca, dns, ["lab.example.com"])
     assert dns.values == []
 
 

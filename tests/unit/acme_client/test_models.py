@@ -17,7 +17,7 @@ from acme_client.models import (
 )
 from shared.deadline import Deadline
 from shared.errors import InputError
-from tests.conftest import load_event
+from tests.fixtures.events import load_event
 
 NOW = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
 
@@ -105,8 +105,11 @@ def test_run_state_round_trips_ca_waits_and_pending_txt_values():
 
 
 def test_run_state_damaged_fields_are_dropped_not_fatal():
-    doc = {"names": ["*.a.example"], "retry_not_before": "yesterday-ish",
-           "ca_not_before": {"https://ca.test/dir": "soon", "x": None},
-           "dns_pending": [{"record": "a", "values": "not a list"}, 7]}
+    doc = {
+        "names": ["*.a.example"],
+        "retry_not_before": "yesterday-ish",
+        "ca_not_before": {"https://ca.test/dir": "soon", "x": None},
+        "dns_pending": [{"record": "a", "values": "not a list"}, 7],
+    }
     state = RunState.from_json(doc)
     assert state.retry_not_before is None and state.ca_not_before == {} and state.dns_pending == ()

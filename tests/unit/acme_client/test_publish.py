@@ -14,16 +14,17 @@ from acme_client.decide import inspect_pair
 from acme_client.errors import PublishError, StagingRefusedError, StoreError
 from acme_client.publish import metadata_for, publish, refuse_staging_over_production, validate
 from acme_client.store import CertStore
+from devstack.pki import TinyPKI, cert_pem, key_pem
 from shared.secret import Secret
-from tests.unit.acme_client.pki import NOW, Pki, pem_cert, pem_key
+from tests.fixtures.pki import PINNED_NOW as NOW
 
 BUCKET = "tops-cert-bucket"
 NAMES = ["*.lab-mcn.f5demos.com", "lab-mcn.f5demos.com"]
 
 
 @pytest.fixture(scope="module")
-def pki() -> Pki:
-    return Pki.create()
+def pki() -> TinyPKI:
+    return TinyPKI(now=NOW)
 
 
 @pytest.fixture
@@ -52,9 +53,9 @@ class Recording:
         return self.inner.put_object(**kwargs)
 
 
-def _issued(pki: Pki, names=NAMES, **kwargs):
-    cert, key = pki.leaf(names, **kwargs)
-    return pki.fullchain(cert), Secret(pem_key(key).decode()), cert
+def _issued(pki: TinyPKI, names=NAMES, **kwargs):
+    cert, key = pki.issue(names, **kwargs).pair
+    return pki.fullchain(cert), Secret(key_pem(key).decode()), cert
 
 
 def test_publish_writes_privkey_first_then_fullchain_then_metadata_all_encrypted(pki, s3):
@@ -115,7 +116,7 @@ def test_validate_good_chain_passes(pki):
 
 def test_validate_key_of_another_certificate_is_rejected(pki):
     fullchain, _, _ = _issued(pki)
-    other = Secret(pem_key(ec.generate_private_key(ec.SECP256R1())).decode())
+    other = Secret(key_pem(ec.generate_private_key(ec.SECP256R1())).decode())
     with pytest.raises(PublishError, match="does not match"):
         validate(fullchain, other, names=NAMES, now=NOW, kind="custom")
 
@@ -128,11 +129,11 @@ def test_validate_other_names_are_rejected(pki):
 
 def test_validate_chain_not_signed_in_order_is_rejected(pki):
     _, key, leaf = _issued(pki)
-    stranger = Pki.create("Stranger")
+    stranger = TinyPKI("Stranger", now=NOW)
     with pytest.raises(PublishError, match="not signed"):
-        validate(pem_cert(leaf) + pem_cert(stranger.inter), key, names=NAMES, now=NOW, kind="custom")
+        validate(cert_pem(leaf) + stranger.intermediate.pem, key, names=NAMES, now=NOW, kind="custom")
     with pytest.raises(PublishError, match="no issuer"):
-        validate(pem_cert(leaf), key, names=NAMES, now=NOW, kind="custom")
+        validate(cert_pem(leaf), key, names=NAMES, now=NOW, kind="custom")
 
 
 def test_validate_expired_leaf_is_rejected(pki):
@@ -142,7 +143,7 @@ def test_validate_expired_leaf_is_rejected(pki):
 
 
 def test_validate_staging_issuer_from_production_directory_is_rejected(pki):
-    staging = Pki.create("(STAGING) Pretend Pear")
+    staging = TinyPKI("(STAGING) Pretend Pear", now=NOW)
     fullchain, key, _ = _issued(staging)
     with pytest.raises(PublishError, match="staging"):
         validate(fullchain, key, names=NAMES, now=NOW, kind="production")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.pki import Issued, TinyPKI
+from devstack.pki import Issued, TinyPKI
+from tests.fixtures.pki import NAMES
 
 
 @pytest.fixture(scope="module")
 def pki() -> TinyPKI:
-    return TinyPKI()
+    return TinyPKI(names=NAMES)
 
 
 @pytest.fixture(scope="module")

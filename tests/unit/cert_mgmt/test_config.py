@@ -5,8 +5,11 @@ import pytest
 from cert_mgmt.config import load_config
 from shared.errors import ConfigError
 
-ENV = {"SSM_BASE_PATH": "/tenantOps/sec-lab", "S3_BUCKET": "tops-cert-bucket",
-       "CERT_NAME": "lab-sec-wildcard"}
+ENV = {
+    "SSM_BASE_PATH": "/tenantOps/sec-lab",
+    "S3_BUCKET": "tops-cert-bucket",
+    "CERT_NAME": "lab-sec-wildcard",
+}
 
 
 def test_load_config_deployed_variables_read():
@@ -14,7 +17,10 @@ def test_load_config_deployed_variables_read():
     config = load_config(ENV)
     # THEN
     assert (config.ssm_base_path, config.bucket, config.cert_name) == (
-        "/tenantOps/sec-lab", "tops-cert-bucket", "lab-sec-wildcard")
+        "/tenantOps/sec-lab",
+        "tops-cert-bucket",
+        "lab-sec-wildcard",
+    )
 
 
 def test_load_config_all_missing_named_together():
@@ -27,11 +33,14 @@ def test_load_config_all_missing_named_together():
         assert name in str(caught.value)
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("SSM_BASE_PATH", "tenantOps/sec-lab"),
-    ("S3_BUCKET", "Tops_Cert_Bucket"),
-    ("CERT_NAME", "Lab.Sec"),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SSM_BASE_PATH", "tenantOps/sec-lab"),
+        ("S3_BUCKET", "Tops_Cert_Bucket"),
+        ("CERT_NAME", "Lab.Sec"),
+    ],
+)
 def test_load_config_bad_value_names_variable(name, value):
     # GIVEN one bad value
     with pytest.raises(ConfigError) as caught:

@@ -49,8 +49,7 @@ class FakeS3:
         if self.error_code:
             raise ClientError({"Error": {"Code": self.error_code, "Message": "x"}}, "GetObject")
         if (Bucket, Key) not in self.objects:
-            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "no such key"}},
-                              "GetObject")
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "no such key"}}, "GetObject")
         data = self.objects[(Bucket, Key)]
         return {"Body": io.BytesIO(data), "ContentLength": len(data)}
 
@@ -233,13 +232,15 @@ def test_certificate_body_padded_base64_of_exact_bytes(first):
     key_url = body["spec"]["private_key"]["clear_secret_info"]["url"]
     assert chain_url == "string:///" + base64.b64encode(first.chain_pem).decode()
     assert key_url == "string:///" + base64.b64encode(first.key_pem).decode()
-    assert "\n" not in chain_url and len(chain_url[len("string:///"):]) % 4 == 0
+    assert "\n" not in chain_url and len(chain_url[len("string:///") :]) % 4 == 0
     assert set(body["spec"]) == {"certificate_url", "private_key"}
     assert body["metadata"] == {"name": CERT_NAME, "namespace": "shared", "disable": False}
 
 
-@pytest.mark.parametrize(("code", "retryable"), [("AccessDenied", False), ("NoSuchBucket", False),
-                                                 ("SlowDown", True), ("InternalError", True)])
+@pytest.mark.parametrize(
+    ("code", "retryable"),
+    [("AccessDenied", False), ("NoSuchBucket", False), ("SlowDown", True), ("InternalError", True)],
+)
 def test_read_object_s3_errors_classified(code, retryable):
     # GIVEN S3 failing with `code`
     s3 = FakeS3()
@@ -276,25 +277,31 @@ def test_same_certificate_other_leaf_differs(first, renewed):
     assert same_certificate(describe(renewed.leaf), [xc_info(first.leaf)]) is False
 
 
-@pytest.mark.parametrize("change", [
-    {"subject_alternative_names": ["other.example"]},
-    {"common_name": "other.example"},
-    {"issuer": "CN=Someone Else,O=Other"},
-    {"public_key_algorithm": "RSA"},
-    {"expiry": None},
-    {"expiry": "2020-01-01T00:00:00Z"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"subject_alternative_names": ["other.example"]},
+        {"common_name": "other.example"},
+        {"issuer": "CN=Someone Else,O=Other"},
+        {"public_key_algorithm": "RSA"},
+        {"expiry": None},
+        {"expiry": "2020-01-01T00:00:00Z"},
+    ],
+)
 def test_same_certificate_one_field_differs_not_same(first, change):
     # GIVEN an info with one field changed / WHEN / THEN
     assert same_certificate(describe(first.leaf), [{**xc_info(first.leaf), **change}]) is False
 
 
-@pytest.mark.parametrize("issuer", [
-    "CN=Test Intermediate R1,O=Test PKI",
-    "/O=Test PKI/CN=Test Intermediate R1",
-    "Test Intermediate R1",
-    "",
-])
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "CN=Test Intermediate R1,O=Test PKI",
+        "/O=Test PKI/CN=Test Intermediate R1",
+        "Test Intermediate R1",
+        "",
+    ],
+)
 def test_same_certificate_issuer_formats_accepted(first, issuer):
     # GIVEN XC's issuer in a format we cannot be sure of / WHEN / THEN
     assert same_certificate(describe(first.leaf), [xc_info(first.leaf, issuer=issuer)]) is True

@@ -12,7 +12,7 @@ import pytest
 from cert_mgmt.errors import CertificateObjectMissingError, KeyMismatchError
 from cert_mgmt.function import lambda_handler
 from shared.errors import ConfigError, InputError
-from tests.conftest import load_event
+from tests.fixtures.events import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
 from tests.fixtures.pki import CERT_NAME, xc_info
 
@@ -68,8 +68,11 @@ def test_lambda_handler_first_push_creates(s3, http, issued, lambda_context, wor
 def test_lambda_handler_tenant_has_it_unchanged(s3, http, issued, lambda_context):
     # GIVEN the tenant already shows this leaf
     _upload(s3, issued)
-    http.add("GET", ONE, json={"metadata": {"name": CERT_NAME},
-                               "spec": {"infos": [xc_info(c) for c in issued.chain]}})
+    http.add(
+        "GET",
+        ONE,
+        json={"metadata": {"name": CERT_NAME}, "spec": {"infos": [xc_info(c) for c in issued.chain]}},
+    )
     # WHEN
     result = lambda_handler(load_event("cert_mgmt_privkey"), lambda_context)
     # THEN nothing is written
@@ -82,8 +85,10 @@ def test_lambda_handler_unrelated_object_skipped_without_ssm_or_xc(aws_mock, env
     # WHEN
     result = lambda_handler(load_event("cert_mgmt_unrelated"), lambda_context)
     # THEN success with the key skipped, and no call anywhere
-    assert result == {"statusCode": 200,
-                      "body": {"certificates": [], "skipped": ["lab-sec-wildcard/cert.pem"]}}
+    assert result == {
+        "statusCode": 200,
+        "body": {"certificates": [], "skipped": ["lab-sec-wildcard/cert.pem"]},
+    }
     assert len(http.calls) == 0
 
 

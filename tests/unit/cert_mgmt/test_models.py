@@ -7,23 +7,26 @@ import pytest
 
 from cert_mgmt.models import CertTarget, EventResult, PushResult, cert_name_of, parse_event
 from shared.errors import InputError
-from tests.conftest import load_event
+from tests.fixtures.events import load_event
 
 OWN = {"bucket": "tops-cert-bucket", "cert_name": "lab-sec-wildcard"}
 
 
-@pytest.mark.parametrize(("key", "name"), [
-    ("lab-sec-wildcard/fullchain.pem", "lab-sec-wildcard"),
-    ("lab-app-wildcard-dev/privkey.pem", "lab-app-wildcard-dev"),
-    ("lab-sec-wildcard/cert.pem", None),
-    ("lab-sec-wildcard/chain.pem", None),
-    ("lab-sec-wildcard/archive/fullchain.pem", None),
-    ("lab-sec-wildcard.json", None),
-    ("fullchain.pem", None),
-    ("Lab-Sec/fullchain.pem", None),
-    ("lab-sec-wildcard/fullchain.pem.bak", None),
-    ("/fullchain.pem", None),
-])
+@pytest.mark.parametrize(
+    ("key", "name"),
+    [
+        ("lab-sec-wildcard/fullchain.pem", "lab-sec-wildcard"),
+        ("lab-app-wildcard-dev/privkey.pem", "lab-app-wildcard-dev"),
+        ("lab-sec-wildcard/cert.pem", None),
+        ("lab-sec-wildcard/chain.pem", None),
+        ("lab-sec-wildcard/archive/fullchain.pem", None),
+        ("lab-sec-wildcard.json", None),
+        ("fullchain.pem", None),
+        ("Lab-Sec/fullchain.pem", None),
+        ("lab-sec-wildcard/fullchain.pem.bak", None),
+        ("/fullchain.pem", None),
+    ],
+)
 def test_cert_name_of_pair_files_only(key, name):
     # GIVEN a decoded object key / WHEN / THEN only the two pair files count
     assert cert_name_of(key) == name
@@ -71,8 +74,15 @@ def test_parse_event_two_records_same_cert_once():
     assert len(parse_event(event, **OWN).targets) == 1
 
 
-@pytest.mark.parametrize("key", ["other-cert/fullchain.pem", "lab-app-wildcard/privkey.pem",
-                                 "lab-sec-wildcard-dev/fullchain.pem", "_acme/state/lab-sec-wildcard.json"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "other-cert/fullchain.pem",
+        "lab-app-wildcard/privkey.pem",
+        "lab-sec-wildcard-dev/fullchain.pem",
+        "_acme/state/lab-sec-wildcard.json",
+    ],
+)
 def test_parse_event_other_prefix_is_refused(key):
     # GIVEN a well-formed event for an object outside this function's own prefix (alone, or beside
     # a record for its own certificate)
@@ -116,8 +126,14 @@ def test_parse_event_not_an_object_names_event(event):
 
 def test_parse_event_s3_test_event_skipped():
     # GIVEN the test event S3 sends when the notification is configured
-    event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2025-03-01T06:00:00.000Z",
-             "Bucket": "tops-cert-bucket", "RequestId": "X", "HostId": "Y"}
+    event = {
+        "Service": "Amazon S3",
+        "Event": "s3:TestEvent",
+        "Time": "2025-03-01T06:00:00.000Z",
+        "Bucket": "tops-cert-bucket",
+        "RequestId": "X",
+        "HostId": "Y",
+    }
     # WHEN / THEN nothing happens
     assert parse_event(event, **OWN).targets == ()
 
@@ -131,13 +147,16 @@ def test_parse_event_removed_object_skipped():
     assert request.targets == () and request.skipped == ("lab-sec-wildcard/fullchain.pem",)
 
 
-@pytest.mark.parametrize(("mutate", "field"), [
-    (lambda r: r["s3"]["object"].pop("key"), "Records[0].s3.object.key"),
-    (lambda r: r["s3"]["object"].update(key=""), "Records[0].s3.object.key"),
-    (lambda r: r["s3"]["bucket"].update(name=7), "Records[0].s3.bucket.name"),
-    (lambda r: r["s3"].pop("bucket"), "Records[0].s3.bucket.name"),
-    (lambda r: r.update(s3="x"), "Records[0].s3"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda r: r["s3"]["object"].pop("key"), "Records[0].s3.object.key"),
+        (lambda r: r["s3"]["object"].update(key=""), "Records[0].s3.object.key"),
+        (lambda r: r["s3"]["bucket"].update(name=7), "Records[0].s3.bucket.name"),
+        (lambda r: r["s3"].pop("bucket"), "Records[0].s3.bucket.name"),
+        (lambda r: r.update(s3="x"), "Records[0].s3"),
+    ],
+)
 def test_parse_event_malformed_record_names_field(mutate, field):
     # GIVEN a malformed S3 record
     event = load_event("cert_mgmt_fullchain")
@@ -158,11 +177,14 @@ def test_event_result_body_single_certificate_mirrored_at_top():
     # THEN its fields are at the top level as well as in the list
     assert body["certificate"] == "c" and body["action"] == "unchanged" and body["changed"] is False
     assert body["not_after"] == "2025-06-01T00:00:00+00:00" and body["names"] == ["a.example"]
-    assert body["certificates"] == [{k: body[k] for k in ("certificate", "action", "changed", "not_after",
-                                                          "names")}]
+    assert body["certificates"] == [
+        {k: body[k] for k in ("certificate", "action", "changed", "not_after", "names")}
+    ]
 
 
 def test_event_result_body_skipped_only():
     # GIVEN nothing handled / WHEN / THEN
-    assert EventResult(results=(), skipped=("x/cert.pem",)).body() == {"certificates": [],
-                                                                       "skipped": ["x/cert.pem"]}
+    assert EventResult(results=(), skipped=("x/cert.pem",)).body() == {
+        "certificates": [],
+        "skipped": ["x/cert.pem"],
+    }

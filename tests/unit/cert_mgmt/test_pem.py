@@ -11,7 +11,8 @@ from cert_mgmt.errors import (
     KeyMismatchError,
 )
 from cert_mgmt.pem import describe, validate_pair
-from tests.fixtures.pki import CERT_NAME, NAMES, TinyPKI, key_pem
+from devstack.pki import TinyPKI, key_pem
+from tests.fixtures.pki import CERT_NAME, NAMES
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -103,11 +104,14 @@ def test_validate_pair_garbage_chain_names_file(issued, chain):
     assert caught.value.file == "fullchain.pem"
 
 
-@pytest.mark.parametrize("key", [
-    b"garbage",
-    b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-    b"\xff\xfe-----BEGIN PRIVATE KEY-----",
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        b"garbage",
+        b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        b"\xff\xfe-----BEGIN PRIVATE KEY-----",
+    ],
+)
 def test_validate_pair_garbage_key_names_file_without_content(issued, key):
     # GIVEN a key file that does not parse
     with pytest.raises(InvalidCertificateError) as caught:

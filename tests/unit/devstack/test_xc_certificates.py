@@ -9,16 +9,18 @@ from typing import Any
 import pytest
 from cryptography import x509
 
+from devstack.pki import certificate_body, self_signed, string_url
 from devstack.xc.errors import InvalidArgumentError
 from devstack.xc.models import REDACTED_SECRET_URL, XCState, rfc3339
-from tests.fixtures.xc import certificate_body, make_certificate, string_url
 
 # --------------------------------------------------------------------------- certificates
 
 
 @pytest.fixture(scope="module")
 def cert_pair() -> tuple[bytes, bytes]:
-    return make_certificate("lab.example.com", ["lab.example.com", "*.lab.example.com", "10.1.2.3"])
+    return self_signed(
+        "lab.example.com", ["lab.example.com", "*.lab.example.com", "10.1.2.3"], organization="Devstack Lab"
+    ).pem_pair
 
 
 def test_create_certificate_valid_pem_fills_infos_from_leaf(
@@ -45,8 +47,8 @@ def test_create_certificate_valid_pem_fills_infos_from_leaf(
 
 def test_create_certificate_rsa_chain_reports_rsa_and_each_cert(xc_state: XCState) -> None:
     # GIVEN an RSA leaf followed by a second certificate in the chain
-    leaf, key = make_certificate("leaf.example.com", ["leaf.example.com"], key_type="rsa")
-    other, _ = make_certificate("ca.example.com", [], organization="CA")
+    leaf, key = self_signed("leaf.example.com", ["leaf.example.com"], key_type="rsa").pem_pair
+    other, _ = self_signed("ca.example.com", [], organization="CA").pem_pair
     # WHEN the chain is uploaded
     result = xc_state.create_object("shared", "certificates", certificate_body("chain", leaf + other, key))
     # THEN one info per certificate, leaf first
@@ -98,7 +100,7 @@ def test_replace_certificate_new_material_updates_material_and_infos(
     # GIVEN an uploaded certificate
     cert_pem, key_pem = cert_pair
     xc_state.create_object("shared", "certificates", certificate_body("lab-sec-wildcard", cert_pem, key_pem))
-    new_cert, new_key = make_certificate("renewed.example.com", ["renewed.example.com"])
+    new_cert, new_key = self_signed("renewed.example.com", ["renewed.example.com"]).pem_pair
     # WHEN it is replaced with a renewed pair (the body may echo read-only infos)
     body = certificate_body("lab-sec-wildcard", new_cert, new_key)
     body["spec"]["infos"] = [{"common_name": "stale"}]
@@ -141,7 +143,7 @@ def test_replace_certificate_new_material_updates_material_and_infos(
         ),
         (
             lambda s, c, k: s["private_key"]["clear_secret_info"].update(
-                url=string_url(make_certificate()[1])
+                url=string_url(self_signed().key_pem)
             ),
             "spec.private_key.clear_secret_info.url",
         ),
@@ -184,7 +186,7 @@ def test_create_certificate_mismatched_key_with_check_off_accepted(
     # GIVEN the key-match check off
     xc_state.configure(check_certificate_key_match=False)
     cert_pem, _ = cert_pair
-    other_key = make_certificate()[1]
+    other_key = self_signed().key_pem
     # WHEN a certificate is uploaded with a foreign key
     xc_state.create_object("shared", "certificates", certificate_body("c", cert_pem, other_key))
     # THEN it is stored

@@ -6,17 +6,10 @@ from typing import Any
 
 import pytest
 
+from devstack.pki import certificate_body, self_signed
 from devstack.xc.errors import AlreadyExistsError, ConflictError, InvalidArgumentError, NotFoundError
 from devstack.xc.models import XCState, iter_refs, ref_target_plural
-from tests.fixtures.xc import (
-    XC_TENANT,
-    FakeClock,
-    certificate_body,
-    epoch,
-    lb_body,
-    make_certificate,
-    pool_body,
-)
+from tests.fixtures.xc import XC_TENANT, FakeClock, epoch, lb_body, pool_body
 
 # --------------------------------------------------------------------------- generic config objects
 
@@ -422,7 +415,7 @@ def test_create_object_ref_to_existing_object_with_validation_and_kind_accepted(
     # GIVEN ref validation on, a pool and a shared certificate
     xc_state.configure(validate_refs=True)
     xc_state.create_object(pet_ns, "origin_pools", pool_body("pet-origin"))
-    cert, key = make_certificate()
+    cert, key = self_signed().pem_pair
     xc_state.create_object("shared", "certificates", certificate_body("lab-sec-wildcard", cert, key))
     body = lb_body("pet-lb", pet_ns, "pet-origin", kind="origin_pool")
     body["spec"]["https"] = {

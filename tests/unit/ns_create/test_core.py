@@ -222,8 +222,13 @@ OWNED = NamespaceRequest("/tenantOps-test/sec-lab", "ample-gull", "lab", owner="
 
 def _labelled(owner: str | None) -> dict[str, Any]:
     labels = {"tops-dep-id": owner} if owner else {}
-    return {"json": {"metadata": {"name": "ample-gull", "labels": labels}, "spec": {},
-                     "system_metadata": {"uid": "u-1"}}}
+    return {
+        "json": {
+            "metadata": {"name": "ample-gull", "labels": labels},
+            "spec": {},
+            "system_metadata": {"uid": "u-1"},
+        }
+    }
 
 
 def test_create_namespace_with_owner_labels_the_namespace(http: Any, xc: XCClient, clock: FakeClock) -> None:

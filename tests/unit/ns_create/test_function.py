@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ns_create.function import lambda_handler
-from tests.conftest import load_event
+from tests.fixtures.events import load_event
 from tests.fixtures.tenant import TENANT_TOKEN, TENANT_URL
 
 NS = f"{TENANT_URL}/api/web/namespaces"

@@ -8,16 +8,15 @@ import pytest
 
 from ns_create.models import NamespaceRequest, NamespaceResult, parse_event
 from shared.errors import InputError
-from tests.conftest import load_event
+from tests.fixtures.direct import changed
+from tests.fixtures.events import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH
 
 BASE = TEST_BASE_PATH  # the base path of the sample events
 
 
 def _event(**changes: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {"ssm_base_path": BASE, "namespace_name": "ample-gull"}
-    event.update(changes)
-    return {k: v for k, v in event.items() if v is not ...}
+    return changed({"ssm_base_path": BASE, "namespace_name": "ample-gull"}, **changes)
 
 
 def test_parse_event_basic_event_gives_request() -> None:

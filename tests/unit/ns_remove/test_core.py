@@ -24,23 +24,19 @@ def _item(name: str, kind: str, uid: str, error: str = "") -> dict[str, str]:
     return {"object_name": name, "object_type": kind, "object_uid": uid, "error_message": error}
 
 
+# What a cascade delete of the lab namespace reaches: a pool, a load balancer and the namespace itself.
+POOL = _item("p", "origin_pool", "u1")
+LB = _item("lb", "http_loadbalancer", "u2")
+NAMESPACE = _item("ample-gull", "namespace", "u3")
+
+
 def _run(xc: XCClient, clock: FakeClock, budget: float = 50.0) -> Any:
     return remove_namespace(REQUEST, xc, deadline=Deadline.after(budget, clock), sleep=clock.sleep)
 
 
 def test_remove_namespace_existing_reports_deleted_objects(http: Any, xc: XCClient, clock: FakeClock) -> None:
     # GIVEN a namespace holding a pool and a load balancer
-    http.add(
-        "POST",
-        CASCADE,
-        json={
-            "items": [
-                _item("p", "origin_pool", "u1"),
-                _item("lb", "http_loadbalancer", "u2"),
-                _item("ample-gull", "namespace", "u3"),
-            ]
-        },
-    )
+    http.add("POST", CASCADE, json={"items": [POOL, LB, NAMESPACE]})
     # WHEN it is removed
     result = _run(xc, clock)
     # THEN every deleted object is reported, from one call with the name in the path
@@ -66,16 +62,8 @@ def test_remove_namespace_missing_is_success_not_removed(http: Any, xc: XCClient
 
 def test_remove_namespace_item_error_is_a_failure(http: Any, xc: XCClient, clock: FakeClock) -> None:
     # GIVEN a cascade delete that could not delete one object
-    http.add(
-        "POST",
-        CASCADE,
-        json={
-            "items": [
-                _item("p", "origin_pool", "u1"),
-                _item("lb", "http_loadbalancer", "u2", error="object is referred by shared/other"),
-            ]
-        },
-    )
+    failed_lb = {**LB, "error_message": "object is referred by shared/other"}
+    http.add("POST", CASCADE, json={"items": [POOL, failed_lb]})
     # WHEN the namespace is removed
     with pytest.raises(CascadeDeleteError) as info:
         _run(xc, clock)
@@ -136,7 +124,7 @@ def test_remove_namespace_server_errors_are_retried_by_the_client(
     # GIVEN two 503s before the answer (cascade_delete is marked safe to repeat)
     http.add("POST", CASCADE, status=503, json={"code": 14, "message": "unavailable"})
     http.add("POST", CASCADE, status=503, json={"code": 14, "message": "unavailable"})
-    http.add("POST", CASCADE, json={"items": [_item("ample-gull", "namespace", "u3")]})
+    http.add("POST", CASCADE, json={"items": [NAMESPACE]})
     # WHEN it is removed
     result = _run(xc, clock)
     # THEN the burst is absorbed
@@ -169,7 +157,7 @@ def test_remove_namespace_owned_checks_the_label_then_deletes(
 ) -> None:
     # GIVEN the namespace this deployment created
     http.add("GET", ONE, **_labelled("dep-1"))
-    http.add("POST", CASCADE, json={"items": [_item("ample-gull", "namespace", "u3")]})
+    http.add("POST", CASCADE, json={"items": [NAMESPACE]})
     # WHEN its owner removes it
     result = remove_namespace(OWNED, xc, deadline=Deadline.after(50, clock), sleep=clock.sleep)
     # THEN the label is read first, then the namespace goes

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ns_remove.function import lambda_handler
-from tests.conftest import load_event
+from tests.fixtures.events import load_event
 from tests.fixtures.tenant import TENANT_URL
 
 CASCADE = f"{TENANT_URL}/api/web/namespaces/ample-gull/cascade_delete"

@@ -10,28 +10,44 @@ import pytest
 
 from shared.batch import BatchFailedError, check_batch, process_batch
 from shared.errors import ConfigError, InputError, RetryableError
-from tests.conftest import load_event
+from tests.fixtures.events import load_event
 
 SQS = load_event("udf_dispatch_heartbeat")
 STREAM = load_event("udf_worker_insert")
 
 
-@pytest.mark.parametrize(("event_type", "good", "other", "kind", "source"), [
-    ("SQS", SQS, STREAM, "SQS messages", "aws:sqs"),
-    ("DynamoDBStreams", STREAM, SQS, "DynamoDB stream records", "aws:dynamodb"),
-])
-@pytest.mark.parametrize(("make", "field", "says"), [
-    (lambda good, other: {}, "Records", "must be a non-empty list of {kind}, got None"),
-    (lambda good, other: {"Records": []}, "Records", "must be a non-empty list of {kind}, got []"),
-    (lambda good, other: [], "Records", "must be a non-empty list of {kind}, got an event of type list"),
-    (lambda good, other: "INSERT", "Records", "got an event of type str"),
-    (lambda good, other: {"Records": ["a message"]}, "Records[0]", "must be an object, got str"),
-    (lambda good, other: {"Records": [*good["Records"], None]}, "Records[1]",
-     "must be an object, got NoneType"),
-    (lambda good, other: other, "Records[0].eventSource", "must be '{source}', got"),
-])
+@pytest.mark.parametrize(
+    ("event_type", "good", "other", "kind", "source"),
+    [
+        ("SQS", SQS, STREAM, "SQS messages", "aws:sqs"),
+        ("DynamoDBStreams", STREAM, SQS, "DynamoDB stream records", "aws:dynamodb"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("make", "field", "says"),
+    [
+        (lambda good, other: {}, "Records", "must be a non-empty list of {kind}, got None"),
+        (lambda good, other: {"Records": []}, "Records", "must be a non-empty list of {kind}, got []"),
+        (lambda good, other: [], "Records", "must be a non-empty list of {kind}, got an event of type list"),
+        (lambda good, other: "INSERT", "Records", "got an event of type str"),
+        (lambda good, other: {"Records": ["a message"]}, "Records[0]", "must be an object, got str"),
+        (
+            lambda good, other: {"Records": [*good["Records"], None]},
+            "Records[1]",
+            "must be an object, got NoneType",
+        ),
+        (lambda good, other: other, "Records[0].eventSource", "must be '{source}', got"),
+    ],
+)
 def test_check_batch_refuses_what_is_no_batch_as_one_input_error_naming_the_field(
-    event_type: Any, good: Any, other: Any, kind: str, source: str, make: Any, field: str, says: str,
+    event_type: Any,
+    good: Any,
+    other: Any,
+    kind: str,
+    source: str,
+    make: Any,
+    field: str,
+    says: str,
 ) -> None:
     with pytest.raises(InputError) as caught:
         check_batch(make(good, other), event_type)
@@ -74,15 +90,20 @@ def test_process_batch_all_succeed_is_an_empty_failure_list(report: bool) -> Non
 
 def test_process_batch_with_partial_responses_reports_only_the_failed_records() -> None:
     errors = {"1": RetryableError("slow"), "2": ConfigError(["TABLE is not set"])}
-    result = process_batch(three_messages(), failing(errors), event_type="SQS",
-                           report_batch_item_failures=True)
+    result = process_batch(
+        three_messages(), failing(errors), event_type="SQS", report_batch_item_failures=True
+    )
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}]}
 
 
 def test_process_batch_without_partial_responses_fails_the_invocation_retryable() -> None:
     with pytest.raises(BatchFailedError) as caught:
-        process_batch(three_messages(), failing({"1": RetryableError("slow")}), event_type="SQS",
-                      report_batch_item_failures=False)
+        process_batch(
+            three_messages(),
+            failing({"1": RetryableError("slow")}),
+            event_type="SQS",
+            report_batch_item_failures=False,
+        )
     assert (caught.value.failed, caught.value.total, caught.value.retryable) == (1, 3, True)
     assert str(caught.value) == "1 of 3 records failed: RetryableError: slow"
 
@@ -95,13 +116,17 @@ def test_process_batch_every_record_failed_fails_the_invocation(report: bool) ->
     assert (caught.value.failed, caught.value.total) == (3, 3)
 
 
-@pytest.mark.parametrize(("errors", "report"), [
-    ({"1": RetryableError("slow"), "2": ConfigError(["TABLE is not set"])}, False),
-    ({str(n): ConfigError(["TABLE is not set"]) for n in range(3)}, False),
-    ({str(n): ConfigError(["TABLE is not set"]) for n in range(3)}, True),
-])
+@pytest.mark.parametrize(
+    ("errors", "report"),
+    [
+        ({"1": RetryableError("slow"), "2": ConfigError(["TABLE is not set"])}, False),
+        ({str(n): ConfigError(["TABLE is not set"]) for n in range(3)}, False),
+        ({str(n): ConfigError(["TABLE is not set"]) for n in range(3)}, True),
+    ],
+)
 def test_process_batch_configuration_error_stays_one_and_not_retryable(
-    errors: Mapping[str, Exception], report: bool,
+    errors: Mapping[str, Exception],
+    report: bool,
 ) -> None:
     # GIVEN a record that failed for its configuration, where the invocation has to fail
     # WHEN the batch is processed

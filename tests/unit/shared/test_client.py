@@ -92,12 +92,22 @@ def test_request_2xx_body_that_is_not_json_is_an_error(http: FakeHTTPServer, xc:
 
 @pytest.mark.parametrize(
     ("status", "error_class", "code"),
-    [(400, XCBadRequestError, 3), (401, XCAuthError, 16), (403, XCAuthError, 7), (404, XCNotFoundError, 5),
-     (409, XCConflictError, 6), (500, XCServerError, 13)],
+    [
+        (400, XCBadRequestError, 3),
+        (401, XCAuthError, 16),
+        (403, XCAuthError, 7),
+        (404, XCNotFoundError, 5),
+        (409, XCConflictError, 6),
+        (500, XCServerError, 13),
+    ],
 )
 def test_request_maps_status_to_typed_error(http: FakeHTTPServer, xc: XCClient, status, error_class, code):
-    http.add("POST", f"{URL}/api/web/namespaces", status=status,
-             json={"code": code, "details": [], "message": "server says no"})
+    http.add(
+        "POST",
+        f"{URL}/api/web/namespaces",
+        status=status,
+        json={"code": code, "details": [], "message": "server says no"},
+    )
     with pytest.raises(error_class) as info:
         namespaces.create(xc, "ns1")
     err = info.value
@@ -116,7 +126,9 @@ def test_request_non_json_error_body_keeps_text(http: FakeHTTPServer, xc: XCClie
 
 def test_request_redirect_is_not_followed(http: FakeHTTPServer, xc: XCClient):
     # GIVEN a tenant answering a redirect to another host
-    http.add("GET", f"{URL}/api/web/namespaces/x", status=302, headers={"Location": "https://elsewhere.test/"})
+    http.add(
+        "GET", f"{URL}/api/web/namespaces/x", status=302, headers={"Location": "https://elsewhere.test/"}
+    )
     # WHEN / THEN it is an error, and the token went nowhere else
     with pytest.raises(XCHTTPError) as info:
         namespaces.get(xc, "x")
@@ -124,8 +136,9 @@ def test_request_redirect_is_not_followed(http: FakeHTTPServer, xc: XCClient):
     assert [c.request.url for c in http.calls] == [f"{URL}/api/web/namespaces/x"]
 
 
-def test_request_429_with_retry_after_then_200_waits_as_told(http: FakeHTTPServer, xc: XCClient,
-                                                             sleeps: Sleeps):
+def test_request_429_with_retry_after_then_200_waits_as_told(
+    http: FakeHTTPServer, xc: XCClient, sleeps: Sleeps
+):
     # GIVEN two throttled answers (POST is retried on 429) then success
     url = f"{URL}/api/web/namespaces"
     http.add("POST", url, status=429, headers={"Retry-After": "2"}, json={"code": 8, "message": "slow down"})
@@ -186,8 +199,9 @@ def test_request_transient_errors_give_up_after_max_attempts(http: FakeHTTPServe
 def test_request_throttling_outlasts_the_attempt_count_within_the_deadline(http: FakeHTTPServer):
     # GIVEN a burst: eight 429s in a row, then an answer, and 60 s of budget on a fake clock
     clock = FakeClock(start=0.0)
-    xc = XCClient(URL, TOKEN, sleep=clock.sleep, jitter=lambda: 0.5, clock=clock,
-                  policy=RetryPolicy(max_attempts=3))
+    xc = XCClient(
+        URL, TOKEN, sleep=clock.sleep, jitter=lambda: 0.5, clock=clock, policy=RetryPolicy(max_attempts=3)
+    )
     url = f"{URL}/api/web/namespaces/ns1"
     for _ in range(8):
         http.add("GET", url, status=429, headers={"Retry-After": "2"}, json={"code": 8, "message": "slow"})
@@ -203,8 +217,13 @@ def test_request_throttling_outlasts_the_attempt_count_within_the_deadline(http:
 def test_request_does_not_sleep_past_deadline(http: FakeHTTPServer, sleeps: Sleeps):
     now = [100.0]
     xc = XCClient(URL, TOKEN, sleep=sleeps, jitter=lambda: 0.0, clock=lambda: now[0])
-    http.add("GET", f"{URL}/api/web/namespaces/ns1", status=429, headers={"Retry-After": "10"},
-             json={"code": 8, "message": "slow"})
+    http.add(
+        "GET",
+        f"{URL}/api/web/namespaces/ns1",
+        status=429,
+        headers={"Retry-After": "10"},
+        json={"code": 8, "message": "slow"},
+    )
     with pytest.raises(XCRateLimitError) as info:
         namespaces.get(xc, "ns1", deadline=Deadline(105.0, lambda: now[0]))
     assert info.value.retry_after == 10.0
@@ -241,8 +260,14 @@ def test_request_connection_refused_is_retried_even_for_post(down: FakeHTTPServe
 
 
 def test_request_connection_refused_every_time_is_a_transport_error_not_sent(down: FakeHTTPServer):
-    xc = XCClient(down.url, TOKEN, http=urllib3.PoolManager(), sleep=lambda s: None, jitter=lambda: 0.0,
-                  policy=RetryPolicy(max_attempts=2))
+    xc = XCClient(
+        down.url,
+        TOKEN,
+        http=urllib3.PoolManager(),
+        sleep=lambda s: None,
+        jitter=lambda: 0.0,
+        policy=RetryPolicy(max_attempts=2),
+    )
     with pytest.raises(XCTransportError) as info:
         namespaces.create(xc, "n")
     assert info.value.sent is False and info.value.retryable is True
@@ -269,8 +294,9 @@ def test_request_read_timeout_on_get_is_retried(http: FakeHTTPServer, sleeps: Sl
     assert len(http.calls) == 2 and sleeps == [0.25]
 
 
-def test_request_dropped_connection_is_retried_for_get_only(http: FakeHTTPServer, xc: XCClient,
-                                                            sleeps: Sleeps):
+def test_request_dropped_connection_is_retried_for_get_only(
+    http: FakeHTTPServer, xc: XCClient, sleeps: Sleeps
+):
     # GIVEN a tenant that closes the connection without answering, once per URL
     http.add("GET", f"{URL}/api/web/namespaces/n", drop=True)
     http.add("GET", f"{URL}/api/web/namespaces/n", json={"ok": 1})
@@ -289,16 +315,21 @@ def test_list_missing_items_is_empty_and_errors_surface(http: FakeHTTPServer, xc
     url = f"{URL}/api/config/namespaces/shared/certificates"
     http.add("GET", url, json={})
     assert objects.list_(xc, "shared", "certificates") == []
-    http.replace("GET", url, json={"items": [{"name": "a"}],
-                                   "errors": [{"code": "EPARTIAL", "message": "x"}]})
+    http.replace(
+        "GET", url, json={"items": [{"name": "a"}], "errors": [{"code": "EPARTIAL", "message": "x"}]}
+    )
     with pytest.raises(XCPartialListError) as info:
         objects.list_(xc, "shared", "certificates")
     assert info.value.items == [{"name": "a"}]
 
 
 def test_error_body_masks_secrets(http: FakeHTTPServer, xc: XCClient):
-    http.add("GET", f"{URL}/api/web/namespaces/x", status=400,
-             json={"code": 3, "message": f"bad token {TOKEN}", "token": TOKEN})
+    http.add(
+        "GET",
+        f"{URL}/api/web/namespaces/x",
+        status=400,
+        json={"code": 3, "message": f"bad token {TOKEN}", "token": TOKEN},
+    )
     with pytest.raises(XCBadRequestError) as info:
         namespaces.get(xc, "x")
     assert TOKEN not in str(info.value) and TOKEN not in info.value.body
@@ -307,8 +338,9 @@ def test_error_body_masks_secrets(http: FakeHTTPServer, xc: XCClient):
 
 def test_users_is_duplicate_by_status_or_wording():
     conflict = XCConflictError(status=409, method="POST", url="u", body='{"code":6,"message":"x"}')
-    worded = XCBadRequestError(status=400, method="POST", url="u",
-                               body='{"code":3,"message":"User already exist in tenant"}')
+    worded = XCBadRequestError(
+        status=400, method="POST", url="u", body='{"code":3,"message":"User already exist in tenant"}'
+    )
     other = XCBadRequestError(status=400, method="POST", url="u", body='{"code":3,"message":"bad email"}')
     server = XCServerError(status=500, method="POST", url="u", body='{"message":"already exist"}')
     assert users.is_duplicate(conflict) and users.is_duplicate(worded)
@@ -330,8 +362,18 @@ def test_close_releases_the_pool_connections(http: FakeHTTPServer):
 
 @pytest.fixture
 def no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy",
-                 "ALL_PROXY", "all_proxy", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+    for name in (
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 

@@ -18,8 +18,13 @@ def test_env_reader_collects_every_problem():
     with pytest.raises(ConfigError) as info:
         reader.done()
     text = str(info.value)
-    for part in ("MISSING is required", "N must be an integer", "B must be true or false",
-                 "R must be between 0 and 5", "C must be one of red, green"):
+    for part in (
+        "MISSING is required",
+        "N must be an integer",
+        "B must be true or false",
+        "R must be between 0 and 5",
+        "C must be one of red, green",
+    ):
         assert part in text
     assert len(info.value.problems) == 5
 
@@ -64,8 +69,9 @@ def test_load_tenant_missing_names_full_paths(aws_mock):
     assert "tenant-url" not in str(info.value)
 
 
-@pytest.mark.parametrize("url", ["ftp://nope", "http://tenant.console.ves.volterra.io", "https://",
-                                 "http://10.0.0.5:8080"])
+@pytest.mark.parametrize(
+    "url", ["ftp://nope", "http://tenant.console.ves.volterra.io", "https://", "http://10.0.0.5:8080"]
+)
 def test_load_tenant_rejects_bad_or_clear_text_url(aws_mock, url):
     import boto3
 
@@ -74,8 +80,15 @@ def test_load_tenant_rejects_bad_or_clear_text_url(aws_mock, url):
         config.load_tenant(base)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:1234", "http://[::1]:80",
-                                 "https://f5-xc-lab-sec.console.ves.volterra.io"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080",
+        "http://localhost:1234",
+        "http://[::1]:80",
+        "https://f5-xc-lab-sec.console.ves.volterra.io",
+    ],
+)
 def test_load_tenant_accepts_https_and_loopback_http(aws_mock, url):
     import boto3
 
@@ -142,7 +155,8 @@ def _count_reads() -> list[list[str]]:
 
     calls: list[list[str]] = []
     aws.client("ssm").meta.events.register(
-        "before-parameter-build.ssm.GetParameters", lambda params, **_: calls.append(list(params["Names"])))
+        "before-parameter-build.ssm.GetParameters", lambda params, **_: calls.append(list(params["Names"]))
+    )
     return calls
 
 

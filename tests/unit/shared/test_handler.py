@@ -122,8 +122,14 @@ def test_direct_worker_runs_parse_keys_config_deadline_tenant_in_order(steps, wo
         logger.info("configured")
         return "settings"
 
-    @direct_worker(logger, parse=parse, keys=lambda request: {"thing": request.name}, config=config,
-                   ssm_params=("idm-type",), bound_keys={"lab": "example"})
+    @direct_worker(
+        logger,
+        parse=parse,
+        keys=lambda request: {"thing": request.name},
+        config=config,
+        ssm_params=("idm-type",),
+        bound_keys={"lab": "example"},
+    )
     def handler(request: Request, settings: str, tenant: Tenant, xc: Any, deadline: Any) -> dict[str, Any]:
         steps.append(("handler", request.name, settings, tenant.base_path, xc))
         return {"done": round(deadline.remaining())}
@@ -134,8 +140,11 @@ def test_direct_worker_runs_parse_keys_config_deadline_tenant_in_order(steps, wo
     # THEN the steps ran in order, the deadline is the caller's less the answer's margin, and the
     # keys were bound before the settings were read
     assert result == {"statusCode": 200, "body": {"done": 8}}
-    assert steps == ["config", ("tenant", BASE, ("idm-type",), False),
-                     ("handler", "n1", "settings", BASE, "xc")]
+    assert steps == [
+        "config",
+        ("tenant", BASE, ("idm-type",), False),
+        ("handler", "n1", "settings", BASE, "xc"),
+    ]
     configured = next(line for line in lines(output()) if line["message"] == "configured")
     assert (configured["lab"], configured["thing"]) == ("example", "n1")
 
@@ -196,8 +205,14 @@ def test_event_worker_passes_request_config_and_deadline_less_margin(steps):
 
 
 def test_event_worker_with_a_tenant_reads_it_for_the_request(steps):
-    @event_worker(logger, parse=parse, config=lambda environ: "/tenantOps-prod/app-lab",
-                  tenant=lambda request, settings: settings, ssm_params=("token-name",), force_fetch=True)
+    @event_worker(
+        logger,
+        parse=parse,
+        config=lambda environ: "/tenantOps-prod/app-lab",
+        tenant=lambda request, settings: settings,
+        ssm_params=("token-name",),
+        force_fetch=True,
+    )
     def handler(request: Request, settings: str, tenant: Tenant, xc: Any, deadline: Any) -> str:
         return f"{request.name} in {tenant.base_path}"
 
@@ -219,16 +234,24 @@ def test_event_worker_reads_the_event_before_the_settings(steps):
         handler({"name": "n"}, StubContext())
 
 
-@pytest.mark.parametrize("error", [
-    InputError("Records", "must be a list"),
-    ConfigError(["TABLE is required"]),
-    RetryableError("try later"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        InputError("Records", "must be a list"),
+        ConfigError(["TABLE is required"]),
+        RetryableError("try later"),
+    ],
+)
 def test_event_worker_error_is_logged_once_and_raised(steps, worker_output, error):
     output = worker_output(SERVICE)
 
-    @event_worker(logger, parse=raw_event, config=lambda environ: None, failure="thing failed",
-                  correlation_id_path="Records[0].id")
+    @event_worker(
+        logger,
+        parse=raw_event,
+        config=lambda environ: None,
+        failure="thing failed",
+        correlation_id_path="Records[0].id",
+    )
     def handler(event: Any, settings: None, deadline: Any) -> None:
         raise error
 
@@ -237,9 +260,10 @@ def test_event_worker_error_is_logged_once_and_raised(steps, worker_output, erro
 
     assert caught.value is error
     failed = [line for line in lines(output()) if line["level"] == "ERROR"]
-    assert [(line["message"], line["error"], line["retryable"], line.get("field"), line["correlation_id"])
-            for line in failed] == [("thing failed", type(error).__name__, error.retryable,
-                                     getattr(error, "field", None), "r-1")]
+    assert [
+        (line["message"], line["error"], line["retryable"], line.get("field"), line["correlation_id"])
+        for line in failed
+    ] == [("thing failed", type(error).__name__, error.retryable, getattr(error, "field", None), "r-1")]
 
 
 def test_event_worker_unexpected_exception_is_raised_masked(steps, worker_output):

@@ -24,11 +24,13 @@ def test_items_absent_means_empty_and_errors_are_raised():
 
 def test_cascade_result_splits_deleted_from_failed():
     # GIVEN an answer with two deleted objects and one that reports an error
-    body = {"items": [
-        _item("pool", "origin_pool", "u1"),
-        _item("lb", "http_loadbalancer", "u2", "still referenced"),
-        _item("ns", "namespace", "u3", None),
-    ]}
+    body = {
+        "items": [
+            _item("pool", "origin_pool", "u1"),
+            _item("lb", "http_loadbalancer", "u2", "still referenced"),
+            _item("ns", "namespace", "u3", None),
+        ]
+    }
     # WHEN read
     deleted, failed = lists.cascade_result(body, "namespace ns")
     # THEN both halves are kept, in order
@@ -62,7 +64,10 @@ def test_cascade_result_malformed_answer_raises_naming_the_target(body, why):
 
 def test_deleted_object_to_body():
     assert DeletedObject("pool", "origin_pool", "u1").to_body() == {
-        "name": "pool", "type": "origin_pool", "uid": "u1"}
+        "name": "pool",
+        "type": "origin_pool",
+        "uid": "u1",
+    }
 
 
 def test_describe_failures_lists_the_first_ten_masked_and_bounded():

@@ -16,13 +16,21 @@ CANARY_TOKEN = "canary-token-AbC123xyz789"
 @pytest.fixture(scope="module")
 def canary_key_pem() -> str:
     key = ec.generate_private_key(ec.SECP256R1())
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def test_mask_sensitive_keys_at_any_depth():
-    masked = log.mask({"token": "x", "nested": [{"Authorization": "APIToken y", "password": "p"}],
-                       "token_name": "visible", "name": "ok", "private_key": {"url": "z"}})
+    masked = log.mask(
+        {
+            "token": "x",
+            "nested": [{"Authorization": "APIToken y", "password": "p"}],
+            "token_name": "visible",
+            "name": "ok",
+            "private_key": {"url": "z"},
+        }
+    )
     assert masked["token"] == "***"
     assert masked["nested"][0] == {"Authorization": "***", "password": "***"}
     assert masked["private_key"] == "***"
@@ -91,8 +99,12 @@ def test_secret_with_line_break_is_masked_in_every_escaped_form():
     token = "tokhead-AAAA1111\ntoktail-BBBB2222"
     Secret(token)
     # WHEN it shows up raw, as a repr (a library's error message) or JSON-escaped (a stored body)
-    texts = [f"header: {token}", f"bad header {token!r}", json.dumps({"detail": token}),
-             "second line alone: toktail-BBBB2222"]
+    texts = [
+        f"header: {token}",
+        f"bad header {token!r}",
+        json.dumps({"detail": token}),
+        "second line alone: toktail-BBBB2222",
+    ]
     # THEN no part of it survives
     for text in texts:
         masked = log.mask_text(text)
@@ -105,8 +117,12 @@ def test_errors_are_masked_when_built():
     from shared.xc.errors import XCTransportError
 
     Secret(CANARY_TOKEN)
-    transport = XCTransportError(f"InvalidHeader: ('Authorization', 'APIToken {CANARY_TOKEN}\\n')",
-                                 method="GET", url="https://t.test/api", sent=False)
+    transport = XCTransportError(
+        f"InvalidHeader: ('Authorization', 'APIToken {CANARY_TOKEN}\\n')",
+        method="GET",
+        url="https://t.test/api",
+        sent=False,
+    )
     plain = RetryableError(f"callee said: token={CANARY_TOKEN}")
     # THEN the message (and so every log, stored reason or result made from it) is clean
     for error in (transport, plain):

@@ -13,9 +13,17 @@ def test_dns_label_accepts_valid(value):
 
 @pytest.mark.parametrize(
     ("value", "why"),
-    [("", "non-empty"), ("1abc", "DNS-1035"), ("Abc", "DNS-1035"), ("abc-", "DNS-1035"),
-     ("a_b", "DNS-1035"), ("a" * 64, "at most 63"), (None, "non-empty"), (5, "non-empty"),
-     ("a.b", "DNS-1035")],
+    [
+        ("", "non-empty"),
+        ("1abc", "DNS-1035"),
+        ("Abc", "DNS-1035"),
+        ("abc-", "DNS-1035"),
+        ("a_b", "DNS-1035"),
+        ("a" * 64, "at most 63"),
+        (None, "non-empty"),
+        (5, "non-empty"),
+        ("a.b", "DNS-1035"),
+    ],
 )
 def test_dns_label_rejects_with_field_and_value(value, why):
     with pytest.raises(InputError) as info:
@@ -30,8 +38,10 @@ def test_email_accepts_plausible(value):
     assert names.email("email", value) == value
 
 
-@pytest.mark.parametrize("value", ["", "jane", "jane@", "@example.com", "jane@example", "ja ne@example.com",
-                                   "jane@@example.com", None, 3])
+@pytest.mark.parametrize(
+    "value",
+    ["", "jane", "jane@", "@example.com", "jane@example", "ja ne@example.com", "jane@@example.com", None, 3],
+)
 def test_email_rejects_with_field(value):
     with pytest.raises(InputError) as info:
         names.email("email", value)
@@ -65,8 +75,11 @@ def test_sorted_unique_collapses_and_sorts():
 
 
 def test_namespace_role_orders_and_serialises():
-    roles = [names.NamespaceRole("system", "r"), names.NamespaceRole("default", "z"),
-             names.NamespaceRole("default", "a")]
+    roles = [
+        names.NamespaceRole("system", "r"),
+        names.NamespaceRole("default", "z"),
+        names.NamespaceRole("default", "a"),
+    ]
     assert sorted(roles) == [roles[2], roles[1], roles[0]]
     assert roles[0].to_body() == {"namespace": "system", "role": "r"}
 
@@ -106,8 +119,11 @@ def test_namespace_roles_accepts_builtin_and_label_namespaces(namespace):
         ([{"namespace": "ns"}], "namespace_roles[0].role", "must be a string"),
         ([{"namespace": "ns", "role": "  "}], "namespace_roles[0].role", "non-empty"),
         ([{"namespace": "ns", "role": "r" * 129}], "namespace_roles[0].role", "at most 128"),
-        ([{"namespace": "ns", "role": "r"}, {"namespace": "", "role": "r"}], "namespace_roles[1].namespace",
-         "non-empty"),
+        (
+            [{"namespace": "ns", "role": "r"}, {"namespace": "", "role": "r"}],
+            "namespace_roles[1].namespace",
+            "non-empty",
+        ),
     ],
 )
 def test_namespace_roles_rejects_naming_entry_and_key(value, field, why):

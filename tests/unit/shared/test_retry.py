@@ -50,8 +50,14 @@ def test_parse_retry_after_seconds_and_http_date():
 
 
 def _delay(policy: RetryPolicy, **kwargs: object) -> float | None:
-    args: dict = {"attempt": 1, "throttled": False, "retry_after": None, "jitter": 0.0, "elapsed": 0.0,
-                  "remaining": None}
+    args: dict = {
+        "attempt": 1,
+        "throttled": False,
+        "retry_after": None,
+        "jitter": 0.0,
+        "elapsed": 0.0,
+        "remaining": None,
+    }
     args.update(kwargs)
     return retry.next_delay(policy, **args)
 

@@ -12,12 +12,15 @@ from shared.timeparse import parse_retry_after, parse_timestamp
 UTC = dt.UTC
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2026-01-01T00:00:00Z", dt.datetime(2026, 1, 1, tzinfo=UTC)),
-    ("2026-01-01t00:00:00z", dt.datetime(2026, 1, 1, tzinfo=UTC)),
-    ("2026-01-01T00:00:00.123456789Z", dt.datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)),
-    ("2026-01-01T02:00:00.5+02:00", dt.datetime(2026, 1, 1, 0, 0, 0, 500000, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-01T00:00:00Z", dt.datetime(2026, 1, 1, tzinfo=UTC)),
+        ("2026-01-01t00:00:00z", dt.datetime(2026, 1, 1, tzinfo=UTC)),
+        ("2026-01-01T00:00:00.123456789Z", dt.datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)),
+        ("2026-01-01T02:00:00.5+02:00", dt.datetime(2026, 1, 1, 0, 0, 0, 500000, tzinfo=UTC)),
+    ],
+)
 def test_parse_timestamp_rfc3339_variants(text: str, expected: dt.datetime) -> None:
     assert parse_timestamp(text) == expected
 

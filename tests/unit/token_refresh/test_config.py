@@ -16,8 +16,12 @@ BASE = "/tenantOps-dev/sec-lab"
 
 
 def _tenant(**params: str) -> Tenant:
-    return Tenant(base_path=BASE, url="https://f5-xc-lab-sec.console.ves.volterra.io",
-                  token=Secret("tok-123456"), params=params)
+    return Tenant(
+        base_path=BASE,
+        url="https://f5-xc-lab-sec.console.ves.volterra.io",
+        token=Secret("tok-123456"),
+        params=params,
+    )
 
 
 def test_load_config_defaults_renew_below_six_days_to_seven():
@@ -33,8 +37,12 @@ def test_load_config_defaults_renew_below_six_days_to_seven():
 
 def test_load_config_optional_settings_read():
     # GIVEN every optional setting
-    env = {"SSM_BASE_PATH": BASE, "TOKEN_RENEW_THRESHOLD_DAYS": "2.5", "TOKEN_EXPIRATION_DAYS": "30",
-           "POWERTOOLS_METRICS_NAMESPACE": "Ops"}
+    env = {
+        "SSM_BASE_PATH": BASE,
+        "TOKEN_RENEW_THRESHOLD_DAYS": "2.5",
+        "TOKEN_EXPIRATION_DAYS": "30",
+        "POWERTOOLS_METRICS_NAMESPACE": "Ops",
+    }
     # WHEN
     config = load_config(env)
     # THEN
@@ -71,8 +79,9 @@ def test_load_config_threshold_not_below_expiration_rejected():
         load_config(env)
 
 
-@pytest.mark.parametrize(("token_type", "kind"), [("svccred", "service_credentials"),
-                                                   ("apicred", "api_credentials")])
+@pytest.mark.parametrize(
+    ("token_type", "kind"), [("svccred", "service_credentials"), ("apicred", "api_credentials")]
+)
 def test_credential_from_token_type_maps_kind(token_type, kind):
     # GIVEN valid SSM parameters
     # WHEN

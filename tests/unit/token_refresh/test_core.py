@@ -64,21 +64,37 @@ def _credential(kind: str = "service_credentials") -> Credential:
     return Credential(base_path=BASE, name=NAME, token_type=token_type, kind=kind)  # type: ignore[arg-type]
 
 
-def _seed(tenant: InProcessXC, expires_at: datetime, *, kind: str = "service_credentials",
-          active: bool = True) -> None:
+def _seed(
+    tenant: InProcessXC, expires_at: datetime, *, kind: str = "service_credentials", active: bool = True
+) -> None:
     """The tenant's credential NAME (the worker calls with a token the tenant always accepts)."""
-    tenant.state.seed_credential(kind, NAME, None, expires_at.timestamp(), active,
-                                 created_at=(NOW - timedelta(days=30)).timestamp())
+    tenant.state.seed_credential(
+        kind, NAME, None, expires_at.timestamp(), active, created_at=(NOW - timedelta(days=30)).timestamp()
+    )
 
 
 def _now(clock: FakeClock):
     return lambda: datetime.fromtimestamp(clock.time(), UTC)
 
 
-def _refresh(xc, clock: FakeClock, *, force: bool = False, kind: str = "service_credentials",
-             metrics: RecordingMetrics | None = None):
-    return refresh_token(RefreshRequest(force=force), _credential(kind), POLICY, xc=xc, metrics=metrics,
-                         now=_now(clock), sleep=clock.sleep, deadline=Deadline.after(50, clock))
+def _refresh(
+    xc,
+    clock: FakeClock,
+    *,
+    force: bool = False,
+    kind: str = "service_credentials",
+    metrics: RecordingMetrics | None = None,
+):
+    return refresh_token(
+        RefreshRequest(force=force),
+        _credential(kind),
+        POLICY,
+        xc=xc,
+        metrics=metrics,
+        now=_now(clock),
+        sleep=clock.sleep,
+        deadline=Deadline.after(50, clock),
+    )
 
 
 def _renews(tenant: InProcessXC) -> list[dict]:
@@ -86,9 +102,16 @@ def _renews(tenant: InProcessXC) -> list[dict]:
     return [r.body for r in tenant.requests() if r.method == "POST" and "/renew/" in r.path]
 
 
-@pytest.mark.parametrize(("days_left", "force", "expected"), [
-    (5.99, False, True), (6.0, False, False), (6.5, False, False), (6.5, True, True), (0.01, False, True),
-])
+@pytest.mark.parametrize(
+    ("days_left", "force", "expected"),
+    [
+        (5.99, False, True),
+        (6.0, False, False),
+        (6.5, False, False),
+        (6.5, True, True),
+        (0.01, False, True),
+    ],
+)
 def test_needs_renewal_threshold_and_force(days_left, force, expected):
     # GIVEN the default policy / WHEN / THEN renew strictly below the threshold, or when forced
     assert needs_renewal(days_left, POLICY, force=force) is expected
@@ -112,7 +135,10 @@ def test_refresh_token_below_threshold_renews_to_seven_days(kind, xc, xc_emulato
     # AND the read-back used GET by name, the endpoint whose shape differs per kind
     one = f"{SYSTEM}/{kind}/{NAME}"
     assert [(r.method, r.path) for r in xc_emulator.requests()] == [
-        ("GET", one), ("POST", f"{SYSTEM}/renew/{kind}"), ("GET", one)]
+        ("GET", one),
+        ("POST", f"{SYSTEM}/renew/{kind}"),
+        ("GET", one),
+    ]
 
 
 def test_refresh_token_far_from_expiry_skips_renewal(xc, xc_emulator, clock):
@@ -182,8 +208,10 @@ def test_refresh_token_expiry_not_moved_fails_after_readback(xc, xc_emulator, cl
         _refresh(xc, clock)
     # THEN it read back for a bounded time, sleeping between reads
     assert clock.slept and sum(clock.slept) == pytest.approx(10.0)
-    assert xc_emulator.state.credential("service_credentials", NAME).expires_at == (
-        NOW + timedelta(days=1)).timestamp()
+    assert (
+        xc_emulator.state.credential("service_credentials", NAME).expires_at
+        == (NOW + timedelta(days=1)).timestamp()
+    )
 
 
 def test_refresh_token_401_is_token_rejected_with_instructions(xc_emulator, clock):
@@ -228,7 +256,9 @@ def test_read_state_get_404_falls_back_to_list(xc, xc_emulator):
     # THEN
     assert state.expires_at == NOW + timedelta(days=3)
     assert [(r.method, r.path) for r in xc_emulator.requests()] == [
-        ("GET", f"{SYSTEM}/api_credentials/{NAME}"), ("GET", f"{SYSTEM}/api_credentials")]
+        ("GET", f"{SYSTEM}/api_credentials/{NAME}"),
+        ("GET", f"{SYSTEM}/api_credentials"),
+    ]
 
 
 def test_read_state_unknown_credential_names_ssm_parameter(xc, xc_emulator):

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from shared.errors import ConfigError
-from tests.conftest import load_event
+from tests.fixtures.events import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
 from token_refresh.errors import CredentialExpiredError
 from token_refresh.function import lambda_handler
@@ -116,8 +116,9 @@ def test_lambda_handler_bad_event_raises_before_any_call(ssm, http, lambda_conte
     assert len(http.calls) == 0
 
 
-def test_lambda_handler_metrics_namespace_is_read_at_each_invocation(ssm, http, lambda_context, monkeypatch,
-                                                                     worker_output):
+def test_lambda_handler_metrics_namespace_is_read_at_each_invocation(
+    ssm, http, lambda_context, monkeypatch, worker_output
+):
     # GIVEN a namespace set after the module was imported, as a test or a changed function would
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "TenantOpsDev")
     output = worker_output("token_refresh")

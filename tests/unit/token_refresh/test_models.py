@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.errors import InputError
-from tests.conftest import load_event
+from tests.fixtures.events import load_event
 from token_refresh.models import CredentialState, RefreshResult, parse_event
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -77,8 +77,20 @@ def test_credential_state_days_left_fractional():
 
 def test_refresh_result_body_rounds_and_formats():
     # GIVEN a result
-    result = RefreshResult(credential="c", kind="service_credentials", renewed=True, forced=False,
-                           days_left_before=1.23456, days_left_after=6.99999, expires_at=NOW)
+    result = RefreshResult(
+        credential="c",
+        kind="service_credentials",
+        renewed=True,
+        forced=False,
+        days_left_before=1.23456,
+        days_left_after=6.99999,
+        expires_at=NOW,
+    )
     # WHEN / THEN the body has the documented keys
-    assert result.body() == {"credential": "c", "renewed": True, "days_left_before": 1.235,
-                             "days_left_after": 7.0, "expires_at": "2025-03-01T12:00:00+00:00"}
+    assert result.body() == {
+        "credential": "c",
+        "renewed": True,
+        "days_left_before": 1.235,
+        "days_left_after": 7.0,
+        "expires_at": "2025-03-01T12:00:00+00:00",
+    }

@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.unit.udf_dispatch.conftest import TABLE, create_state_table
+from tests.fixtures.tables import STATE_TABLE
 from udf_clean import core
 from udf_clean.errors import SweepError
 from udf_clean.models import SweepResult
@@ -15,10 +14,8 @@ NOW = 1_740_838_000
 
 
 @pytest.fixture
-def db(aws_mock: None) -> Any:
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    create_state_table(client)
-    return client
+def db(state_db: Any) -> Any:
+    return state_db
 
 
 def put(db: Any, dep_id: str, ttl: int | None, **extra: str) -> None:
@@ -26,11 +23,11 @@ def put(db: Any, dep_id: str, ttl: int | None, **extra: str) -> None:
     if ttl is not None:
         item["ttl"] = {"N": str(ttl)}
     item.update({k: {"S": v} for k, v in extra.items()})
-    db.put_item(TableName=TABLE, Item=item)
+    db.put_item(TableName=STATE_TABLE, Item=item)
 
 
 def remaining(db: Any) -> set[str]:
-    return {i["dep_id"]["S"] for i in db.scan(TableName=TABLE)["Items"]}
+    return {i["dep_id"]["S"] for i in db.scan(TableName=STATE_TABLE)["Items"]}
 
 
 class SmallPages:
@@ -61,7 +58,7 @@ def test_sweep_expired_deletes_expired_items_on_every_page(db: Any) -> None:
     client = SmallPages(db, limit=2)
 
     # WHEN the sweep runs
-    result = core.sweep_expired(client, TABLE, now=NOW)
+    result = core.sweep_expired(client, STATE_TABLE, now=NOW)
 
     # THEN every expired item is gone, whatever page it was on; the others stay
     assert result == SweepResult(scanned=11, expired=7, deleted=7, skipped=0)
@@ -73,7 +70,7 @@ def test_sweep_expired_reads_only_key_and_ttl(db: Any) -> None:
     put(db, "old", NOW - 5)
     client = SmallPages(db, limit=100)
 
-    core.sweep_expired(client, TABLE, now=NOW)
+    core.sweep_expired(client, STATE_TABLE, now=NOW)
 
     scan = client.scans[0]
     assert scan["ProjectionExpression"] == "dep_id, #ttl"
@@ -85,7 +82,7 @@ def test_sweep_expired_reads_only_key_and_ttl(db: Any) -> None:
 def test_sweep_expired_item_at_exactly_now_is_kept(db: Any) -> None:
     put(db, "edge", NOW)
 
-    result = core.sweep_expired(db, TABLE, now=NOW)
+    result = core.sweep_expired(db, STATE_TABLE, now=NOW)
 
     assert result.deleted == 0
     assert remaining(db) == {"edge"}
@@ -99,13 +96,17 @@ def test_sweep_expired_heartbeat_between_scan_and_delete_wins(db: Any) -> None:
     class HeartbeatInBetween(SmallPages):
         def delete_item(self, **kwargs: Any) -> dict[str, Any]:
             if kwargs["Key"]["dep_id"]["S"] == "revived":
-                self.real.update_item(TableName=TABLE, Key=kwargs["Key"], UpdateExpression="SET #t = :t",
-                                      ExpressionAttributeNames={"#t": "ttl"},
-                                      ExpressionAttributeValues={":t": {"N": str(NOW + 300)}})
+                self.real.update_item(
+                    TableName=STATE_TABLE,
+                    Key=kwargs["Key"],
+                    UpdateExpression="SET #t = :t",
+                    ExpressionAttributeNames={"#t": "ttl"},
+                    ExpressionAttributeValues={":t": {"N": str(NOW + 300)}},
+                )
             return super().delete_item(**kwargs)
 
     # WHEN the sweep runs
-    result = core.sweep_expired(HeartbeatInBetween(db, limit=10), TABLE, now=NOW)
+    result = core.sweep_expired(HeartbeatInBetween(db, limit=10), STATE_TABLE, now=NOW)
 
     # THEN the revived lab is skipped, not torn down
     assert result == SweepResult(scanned=2, expired=2, deleted=1, skipped=1)
@@ -125,7 +126,7 @@ def test_sweep_expired_delete_error_tries_the_rest_then_raises(db: Any) -> None:
 
     # WHEN the sweep runs
     with pytest.raises(SweepError) as caught:
-        core.sweep_expired(OneFails(db, limit=10), TABLE, now=NOW)
+        core.sweep_expired(OneFails(db, limit=10), STATE_TABLE, now=NOW)
 
     # THEN the others are deleted and the error is retryable and counts them
     assert caught.value.retryable
@@ -136,7 +137,7 @@ def test_sweep_expired_delete_error_tries_the_rest_then_raises(db: Any) -> None:
 def test_sweep_expired_twice_second_finds_nothing(db: Any) -> None:
     put(db, "old", NOW - 1)
 
-    core.sweep_expired(db, TABLE, now=NOW)
-    result = core.sweep_expired(db, TABLE, now=NOW)
+    core.sweep_expired(db, STATE_TABLE, now=NOW)
+    result = core.sweep_expired(db, STATE_TABLE, now=NOW)
 
     assert result == SweepResult(scanned=0, expired=0, deleted=0, skipped=0)

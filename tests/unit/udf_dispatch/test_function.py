@@ -9,8 +9,8 @@ from botocore.exceptions import ClientError
 
 from shared.batch import BatchFailedError
 from shared.errors import ConfigError, InputError
-from tests.conftest import load_event
-from tests.unit.udf_dispatch.conftest import TABLE
+from tests.fixtures.events import load_event
+from tests.fixtures.tables import STATE_TABLE
 from udf_dispatch import core
 from udf_dispatch.function import lambda_handler
 
@@ -19,7 +19,7 @@ DEP_B = "9b8a7c6d-1e2f-4a3b-8c4d-5e6f7a8b9c0d"
 
 
 def items(db: Any) -> dict[str, dict[str, Any]]:
-    return {i["dep_id"]["S"]: i for i in db.scan(TableName=TABLE, ConsistentRead=True)["Items"]}
+    return {i["dep_id"]["S"]: i for i in db.scan(TableName=STATE_TABLE, ConsistentRead=True)["Items"]}
 
 
 def fail_for(monkeypatch: pytest.MonkeyPatch, dep_id: str) -> None:
@@ -53,8 +53,9 @@ def test_lambda_handler_same_event_twice_ends_in_same_state(dispatch_env: Any, l
     lambda_handler(event, lambda_context)
 
     second = items(dispatch_env)[DEP_A]
-    assert {k: v for k, v in second.items() if k not in ("ttl", "expiration", "updated_at")} == \
-        {k: v for k, v in first.items() if k != "ttl"}
+    assert {k: v for k, v in second.items() if k not in ("ttl", "expiration", "updated_at")} == {
+        k: v for k, v in first.items() if k != "ttl"
+    }
 
 
 def test_lambda_handler_bad_message_does_not_affect_others(dispatch_env: Any, lambda_context: Any) -> None:
@@ -69,18 +70,25 @@ def test_lambda_handler_bad_message_does_not_affect_others(dispatch_env: Any, la
     assert set(items(dispatch_env)) == {DEP_A, DEP_B}
 
 
-@pytest.mark.parametrize("body", [
-    "not json {",
-    json.dumps({"lab_id": "d3c24766", "email": "jane@example.com", "petname": "ample-gull"}),
-    json.dumps({"dep_id": "d-1", "email": "jane@example.com", "petname": "ample-gull"}),
-    json.dumps({"dep_id": "d-1", "lab_id": "d3c24766", "petname": "ample-gull"}),
-    json.dumps({"dep_id": "d-1", "lab_id": "d3c24766", "email": "jane@example.com"}),
-    json.dumps({"dep_id": 1, "lab_id": "d3c24766", "email": "jane@example.com", "petname": "ample-gull"}),
-    json.dumps({"dep_id": "d-1", "lab_id": "d3c24766", "email": "jane@example.com", "petname": "Bad_Name"}),
-    json.dumps(["dep_id"]),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json {",
+        json.dumps({"lab_id": "d3c24766", "email": "jane@example.com", "petname": "ample-gull"}),
+        json.dumps({"dep_id": "d-1", "email": "jane@example.com", "petname": "ample-gull"}),
+        json.dumps({"dep_id": "d-1", "lab_id": "d3c24766", "petname": "ample-gull"}),
+        json.dumps({"dep_id": "d-1", "lab_id": "d3c24766", "email": "jane@example.com"}),
+        json.dumps({"dep_id": 1, "lab_id": "d3c24766", "email": "jane@example.com", "petname": "ample-gull"}),
+        json.dumps(
+            {"dep_id": "d-1", "lab_id": "d3c24766", "email": "jane@example.com", "petname": "Bad_Name"}
+        ),
+        json.dumps(["dep_id"]),
+    ],
+)
 def test_lambda_handler_each_bad_message_alone_is_dropped_not_retried(
-    dispatch_env: Any, lambda_context: Any, body: str,
+    dispatch_env: Any,
+    lambda_context: Any,
+    body: str,
 ) -> None:
     # GIVEN a batch of one bad message (batch size 1, as deployed)
     event = load_event("udf_dispatch_heartbeat")
@@ -95,7 +103,9 @@ def test_lambda_handler_each_bad_message_alone_is_dropped_not_retried(
 
 
 def test_lambda_handler_transient_failure_with_partial_responses_reports_only_it(
-    dispatch_env: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch,
+    dispatch_env: Any,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # GIVEN the mapping reports batch item failures, and storing deployment B fails transiently
     monkeypatch.setenv("REPORT_BATCH_ITEM_FAILURES", "true")
@@ -111,7 +121,9 @@ def test_lambda_handler_transient_failure_with_partial_responses_reports_only_it
 
 
 def test_lambda_handler_transient_failure_without_partial_responses_fails_invocation(
-    dispatch_env: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch,
+    dispatch_env: Any,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # GIVEN the deployed mapping (no partial responses), and storing deployment B fails transiently
     fail_for(monkeypatch, DEP_B)
@@ -126,7 +138,9 @@ def test_lambda_handler_transient_failure_without_partial_responses_fails_invoca
 
 
 def test_lambda_handler_single_record_transient_failure_raises(
-    dispatch_env: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch,
+    dispatch_env: Any,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # GIVEN batch size 1 and a transient failure: every record of the batch failed
     fail_for(monkeypatch, DEP_A)
@@ -140,7 +154,9 @@ def test_lambda_handler_single_record_transient_failure_raises(
 
 
 def test_lambda_handler_ttl_extension_setting_is_used(
-    dispatch_env: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch,
+    dispatch_env: Any,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TTL_EXTENSION_SECONDS", "900")
 
@@ -152,7 +168,9 @@ def test_lambda_handler_ttl_extension_setting_is_used(
 
 
 def test_lambda_handler_missing_table_setting_is_config_error(
-    dispatch_env: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch,
+    dispatch_env: Any,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("DEPLOYMENT_STATE_TABLE")
     monkeypatch.setenv("TTL_EXTENSION_SECONDS", "soon")
@@ -164,7 +182,9 @@ def test_lambda_handler_missing_table_setting_is_config_error(
 
 
 def test_lambda_handler_event_that_is_no_sqs_batch_is_refused_before_the_settings(
-    dispatch_env: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch,
+    dispatch_env: Any,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # GIVEN a stream record delivered to the queue's function, and the configuration missing
     # (every shape the check refuses: tests/unit/shared/test_batch.py)

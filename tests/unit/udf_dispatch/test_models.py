@@ -7,8 +7,12 @@ import pytest
 from shared.errors import InputError
 from udf_dispatch.models import Heartbeat, parse_heartbeat
 
-GOOD = {"dep_id": "3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c", "lab_id": "d3c24766", "email": "jane@example.com",
-        "petname": "ample-gull"}
+GOOD = {
+    "dep_id": "3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c",
+    "lab_id": "d3c24766",
+    "email": "jane@example.com",
+    "petname": "ample-gull",
+}
 
 
 def test_parse_heartbeat_valid_body_returns_heartbeat() -> None:
@@ -33,10 +37,21 @@ def test_parse_heartbeat_missing_field_names_it(field: str) -> None:
     assert "required" in str(caught.value)
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("dep_id", 12345), ("lab_id", ["d3c24766"]), ("email", {"a": 1}), ("petname", 7), ("dep_id", ""),
-    ("dep_id", "has space"), ("dep_id", "x" * 64), ("dep_id", "a:b"), ("dep_id", "-x"), ("lab_id", "a/b"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("dep_id", 12345),
+        ("lab_id", ["d3c24766"]),
+        ("email", {"a": 1}),
+        ("petname", 7),
+        ("dep_id", ""),
+        ("dep_id", "has space"),
+        ("dep_id", "x" * 64),
+        ("dep_id", "a:b"),
+        ("dep_id", "-x"),
+        ("lab_id", "a/b"),
+    ],
+)
 def test_parse_heartbeat_bad_identifier_or_type_names_field(field: str, value: object) -> None:
     body = json.dumps({**GOOD, field: value})
 

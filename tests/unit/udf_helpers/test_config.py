@@ -16,8 +16,9 @@ def test_load_config_env(value, dev):
 
 
 def test_load_config_overrides():
-    config = load_config({"ENV": "dev", "LAB_DOMAIN": "Lab-MCN-dev.f5demos.com",
-                          "LAB_CERT_NAME": "lab-mcn-wildcard"})
+    config = load_config(
+        {"ENV": "dev", "LAB_DOMAIN": "Lab-MCN-dev.f5demos.com", "LAB_CERT_NAME": "lab-mcn-wildcard"}
+    )
     assert config == HelperConfig(env="dev", domain="lab-mcn-dev.f5demos.com", cert_name="lab-mcn-wildcard")
 
 

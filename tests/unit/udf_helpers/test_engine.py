@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+from devstack.pki import certificate_body, self_signed
 from devstack.xc import InProcessXC
 from shared.deadline import Deadline
 from shared.errors import InputError
@@ -13,7 +14,7 @@ from shared.xc.client import XCClient, XCRequester
 from shared.xc.errors import XCConflictError, XCServerError, XCTimeoutError
 from shared.xc.retry import RetryPolicy
 from tests.fixtures.clock import FakeClock
-from tests.fixtures.xc import RecordingXC, certificate_body, make_certificate, namespace_body
+from tests.fixtures.xc import RecordingXC, namespace_body
 from udf_helpers.config import HelperConfig
 from udf_helpers.engine import (
     Engine,
@@ -37,13 +38,20 @@ PROD = HelperConfig(env="prod")
 def _two_objects(lab: LabContext) -> list[LabObject]:
     pool = lab.name("origin")
     return [
-        LabObject("origin_pools", pool, {"origin_servers": [{"public_name": {"dns_name": "x.example"}}],
-                                         "port": 80, "healthcheck": []}),
-        LabObject("http_loadbalancers", lab.name("lb"), {
-            "domains": [lab.host()],
-            "default_route_pools": [{"pool": lab.local_ref("origin_pool", pool), "weight": 1}],
-            "certs": [lab.certificate_ref()],
-        }),
+        LabObject(
+            "origin_pools",
+            pool,
+            {"origin_servers": [{"public_name": {"dns_name": "x.example"}}], "port": 80, "healthcheck": []},
+        ),
+        LabObject(
+            "http_loadbalancers",
+            lab.name("lb"),
+            {
+                "domains": [lab.host()],
+                "default_route_pools": [{"pool": lab.local_ref("origin_pool", pool), "weight": 1}],
+                "certs": [lab.certificate_ref()],
+            },
+        ),
     ]
 
 
@@ -99,8 +107,10 @@ def test_render_copies_specs_so_bodies_are_independent():
     shared_site = ref("shared", "vs", "virtual_site")
 
     def objects(lab: LabContext) -> list[LabObject]:
-        return [LabObject("origin_pools", lab.name("a"), {"s": shared_site}),
-                LabObject("origin_pools", lab.name("b"), {"s": shared_site})]
+        return [
+            LabObject("origin_pools", lab.name("a"), {"s": shared_site}),
+            LabObject("origin_pools", lab.name("b"), {"s": shared_site}),
+        ]
 
     plan = render(LabDefinition("x", TWO.domain, TWO.certificate, objects), TWO.context(NS, PROD))
     plan[0].body["spec"]["s"]["name"] = "changed"
@@ -110,9 +120,14 @@ def test_render_copies_specs_so_bodies_are_independent():
 
 def test_render_forward_reference_is_a_definition_error():
     def objects(lab: LabContext) -> list[LabObject]:
-        return [LabObject("http_loadbalancers", lab.name("lb"), {"pool": lab.local_ref("origin_pool",
-                                                                                       lab.name("origin"))}),
-                LabObject("origin_pools", lab.name("origin"), {})]
+        return [
+            LabObject(
+                "http_loadbalancers",
+                lab.name("lb"),
+                {"pool": lab.local_ref("origin_pool", lab.name("origin"))},
+            ),
+            LabObject("origin_pools", lab.name("origin"), {}),
+        ]
 
     with pytest.raises(ValueError, match="created after it"):
         _plan(LabDefinition("bad", TWO.domain, TWO.certificate, objects))
@@ -143,27 +158,37 @@ def test_context_overrides_and_env_names():
 # --------------------------------------------------------------------------- comparison
 
 
-@pytest.mark.parametrize(("sent", "found", "expected"), [
-    ({"a": 1}, {"a": 1, "extra": 2}, []),                     # server-added fields are ignored
-    ({"a": {"b": [1, {"c": "x"}]}}, {"a": {"b": [1, {"c": "x", "d": 0}]}}, []),
-    ({"a": 1}, {"a": 2}, ["a"]),
-    ({"a": [1, 2]}, {"a": [1]}, ["a"]),
-    ({"no_tls": {}}, {}, ["no_tls"]),                          # a one-of choice must be present
-    ({"no_tls": {}}, {"use_tls": {}}, ["no_tls"]),
-    ({"labels": {}, "healthcheck": [], "disable": False, "port": 0}, {}, []),  # defaults may be omitted
-    ({"flag": False}, {"flag": 0}, ["flag"]),
-    ({"port": 80}, {"port": "80"}, []),                        # protobuf int64 as a string
-    ({"ref": {"namespace": "n", "name": "p"}}, {"ref": {"namespace": "n", "name": "p", "tenant": "t"}}, []),
-    ({"a": {"b": 1}}, {"a": None}, ["a"]),
-])
+@pytest.mark.parametrize(
+    ("sent", "found", "expected"),
+    [
+        ({"a": 1}, {"a": 1, "extra": 2}, []),  # server-added fields are ignored
+        ({"a": {"b": [1, {"c": "x"}]}}, {"a": {"b": [1, {"c": "x", "d": 0}]}}, []),
+        ({"a": 1}, {"a": 2}, ["a"]),
+        ({"a": [1, 2]}, {"a": [1]}, ["a"]),
+        ({"no_tls": {}}, {}, ["no_tls"]),  # a one-of choice must be present
+        ({"no_tls": {}}, {"use_tls": {}}, ["no_tls"]),
+        ({"labels": {}, "healthcheck": [], "disable": False, "port": 0}, {}, []),  # defaults may be omitted
+        ({"flag": False}, {"flag": 0}, ["flag"]),
+        ({"port": 80}, {"port": "80"}, []),  # protobuf int64 as a string
+        (
+            {"ref": {"namespace": "n", "name": "p"}},
+            {"ref": {"namespace": "n", "name": "p", "tenant": "t"}},
+            [],
+        ),
+        ({"a": {"b": 1}}, {"a": None}, ["a"]),
+    ],
+)
 def test_drift(sent, found, expected):
     assert drift(sent, found) == expected
 
 
 def test_differences_ignores_name_and_namespace_and_server_metadata():
     body = {"metadata": {"name": "n", "namespace": "ns", "disable": False}, "spec": {"port": 80}}
-    found = {"metadata": {"name": "n", "namespace": "ns", "uid": "u", "labels": {}}, "spec": {"port": 80},
-             "system_metadata": {"tenant": "t"}}
+    found = {
+        "metadata": {"name": "n", "namespace": "ns", "uid": "u", "labels": {}},
+        "spec": {"port": 80},
+        "system_metadata": {"tenant": "t"},
+    }
     assert differences(body, found) == []
     found["metadata"]["disable"] = True
     found["spec"]["port"] = 443
@@ -178,18 +203,24 @@ def test_apply_creates_in_order_and_waits_for_the_pool_before_the_lb(tenant, xc,
     # a reference to an object it does not show yet, and the shared certificate the LB names
     _hide_new_pools(tenant, 4.0)
     tenant.state.configure(validate_refs=True)
-    tenant.state.create_object("shared", "certificates", certificate_body("cert", *make_certificate()))
+    tenant.state.create_object("shared", "certificates", certificate_body("cert", *self_signed().pem_pair))
     start = clock()
     # WHEN the lab is applied
     results = _engine(xc, clock).apply(_plan())
     # THEN the LB is created only after a GET saw the pool, with sleeps in between
-    assert [(r.plural, r.result) for r in results] == [("origin_pools", "created"),
-                                                       ("http_loadbalancers", "created")]
+    assert [(r.plural, r.result) for r in results] == [
+        ("origin_pools", "created"),
+        ("http_loadbalancers", "created"),
+    ]
     assert _ops(tenant) == [
-        ("GET", "ample-gull-origin"), ("POST", "origin_pools"),
-        ("GET", "ample-gull-origin"), ("GET", "ample-gull-origin"), ("GET", "ample-gull-origin"),
         ("GET", "ample-gull-origin"),
-        ("GET", "ample-gull-lb"), ("POST", "http_loadbalancers"),
+        ("POST", "origin_pools"),
+        ("GET", "ample-gull-origin"),
+        ("GET", "ample-gull-origin"),
+        ("GET", "ample-gull-origin"),
+        ("GET", "ample-gull-origin"),
+        ("GET", "ample-gull-lb"),
+        ("POST", "http_loadbalancers"),
     ]
     assert [r.status for r in tenant.requests()] == [404, 200, 404, 404, 404, 200, 404, 200]
     assert len(clock.slept) == 3
@@ -236,9 +267,13 @@ def test_apply_already_exists_but_invisible_waits_then_compares(tenant, xc, cloc
     results = _engine(xc, clock).apply(plan)
     # THEN the 409 is read as "exists": the engine waits, finds it identical, and goes on
     assert [r.result for r in results] == ["unchanged", "created"]
-    assert _ops(tenant)[:5] == [("GET", "ample-gull-origin"), ("POST", "origin_pools"),
-                                ("GET", "ample-gull-origin"), ("GET", "ample-gull-origin"),
-                                ("GET", "ample-gull-lb")]
+    assert _ops(tenant)[:5] == [
+        ("GET", "ample-gull-origin"),
+        ("POST", "origin_pools"),
+        ("GET", "ample-gull-origin"),
+        ("GET", "ample-gull-origin"),
+        ("GET", "ample-gull-lb"),
+    ]
     assert [r.status for r in tenant.requests()][:4] == [404, 409, 404, 200]
 
 
@@ -271,7 +306,8 @@ def test_apply_retryable_error_propagates(tenant, xc, clock):
     with pytest.raises(XCServerError):
         _engine(xc, clock).apply(_plan())
     assert [r.path for r in tenant.requests() if r.method == "POST"][1:] == (
-        [f"/api/config/namespaces/{NS}/http_loadbalancers"] * attempts)
+        [f"/api/config/namespaces/{NS}/http_loadbalancers"] * attempts
+    )
 
 
 # --------------------------------------------------------------------------- remove
@@ -282,8 +318,10 @@ def test_remove_deletes_in_reverse_order_and_missing_is_absent(tenant, xc, clock
     _engine(xc, clock).apply(plan)
     xc.calls.clear()
     results = _engine(xc, clock).remove(plan)
-    assert [(r.plural, r.result) for r in results] == [("http_loadbalancers", "removed"),
-                                                       ("origin_pools", "removed")]
+    assert [(r.plural, r.result) for r in results] == [
+        ("http_loadbalancers", "removed"),
+        ("origin_pools", "removed"),
+    ]
     assert [c.method for c in xc.calls] == ["DELETE", "DELETE"]
     assert tenant.state.object_names(NS, "origin_pools") == []
     assert tenant.state.object_names(NS, "http_loadbalancers") == []
@@ -303,14 +341,20 @@ def test_remove_retryable_error_propagates(tenant, xc, clock):
 
 def test_run_lab_body_shape_and_remove_action(tenant, xc, clock):
     request = LabRequest(ssm_base_path="/tenantOps/sec-lab", petname=NS)
-    body = run_lab(apilab.DEFINITION, request, PROD, xc, deadline=Deadline.after(30, clock),
-                   sleep=clock.sleep)
-    assert body == {"lab": "apilab", "action": "create", "objects": [
-        {"type": "origin_pools", "name": f"{NS}-origin", "result": "created"},
-        {"type": "http_loadbalancers", "name": f"{NS}-lb", "result": "created"},
-    ]}
+    body = run_lab(
+        apilab.DEFINITION, request, PROD, xc, deadline=Deadline.after(30, clock), sleep=clock.sleep
+    )
+    assert body == {
+        "lab": "apilab",
+        "action": "create",
+        "objects": [
+            {"type": "origin_pools", "name": f"{NS}-origin", "result": "created"},
+            {"type": "http_loadbalancers", "name": f"{NS}-lb", "result": "created"},
+        ],
+    }
     removal = LabRequest(ssm_base_path="/tenantOps/sec-lab", petname=NS, action="remove")
-    body = run_lab(apilab.DEFINITION, removal, PROD, xc, deadline=Deadline.after(30, clock),
-                   sleep=clock.sleep)
+    body = run_lab(
+        apilab.DEFINITION, removal, PROD, xc, deadline=Deadline.after(30, clock), sleep=clock.sleep
+    )
     assert body["action"] == "remove"
     assert [o["result"] for o in body["objects"]] == ["removed", "removed"]

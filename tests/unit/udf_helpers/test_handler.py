@@ -6,18 +6,15 @@ errors) is tested once for all of them, the labs included, in tests/unit/test_ha
 
 from __future__ import annotations
 
-import functools
-
 import boto3
 import pytest
 
 from devstack.xc import InProcessXC
-from shared import tenant as shared_tenant
-from shared.xc.client import XCClient
 from shared.xc.errors import XCServerError
-from tests.conftest import load_event
 from tests.fixtures.clock import FakeClock
+from tests.fixtures.events import load_event
 from tests.fixtures.lambda_context import seed_tenant
+from tests.fixtures.tenant_clients import route_tenant_clients
 from tests.fixtures.xc import XC_TOKEN, namespace_body
 from udf_helpers.labs import apilab, botlab
 
@@ -34,8 +31,7 @@ def tenant(aws_mock, monkeypatch, xc_emulator: InProcessXC, clock: FakeClock) ->
     seed_tenant(boto3.client("ssm"), TENANT, TOKEN)
     xc_emulator.state.remove_token(XC_TOKEN)
     xc_emulator.state.add_token(TOKEN)
-    monkeypatch.setattr(shared_tenant, "XCClient", functools.partial(
-        XCClient, http=xc_emulator.pool, sleep=clock.sleep, clock=clock, jitter=lambda: 0.0))
+    route_tenant_clients(monkeypatch, xc_emulator, clock)
     return xc_emulator
 
 
@@ -53,13 +49,25 @@ def test_handler_creates_pool_then_lb_and_returns_200(tenant, lambda_context):
     result = botlab.lambda_handler(load_event("udf_helpers_create"), lambda_context)
     # THEN both objects are created, the LB after the pool was seen, with the SSM token (the only one
     # the tenant accepts)
-    assert result == {"statusCode": 200, "body": {"lab": "botlab", "action": "create", "objects": [
-        {"type": "origin_pools", "name": "ample-gull-origin", "result": "created"},
-        {"type": "http_loadbalancers", "name": "ample-gull-lb", "result": "created"},
-    ]}}
+    assert result == {
+        "statusCode": 200,
+        "body": {
+            "lab": "botlab",
+            "action": "create",
+            "objects": [
+                {"type": "origin_pools", "name": "ample-gull-origin", "result": "created"},
+                {"type": "http_loadbalancers", "name": "ample-gull-lb", "result": "created"},
+            ],
+        },
+    }
     calls = [(r.method, r.path.rsplit("/", 1)[-1]) for r in tenant.requests()]
-    assert calls == [("GET", "ample-gull-origin"), ("POST", "origin_pools"), ("GET", "ample-gull-origin"),
-                     ("GET", "ample-gull-lb"), ("POST", "http_loadbalancers")]
+    assert calls == [
+        ("GET", "ample-gull-origin"),
+        ("POST", "origin_pools"),
+        ("GET", "ample-gull-origin"),
+        ("GET", "ample-gull-lb"),
+        ("POST", "http_loadbalancers"),
+    ]
     assert [r.status for r in tenant.requests()] == [404, 200, 200, 404, 200]
     lb = tenant.requests()[4].body
     assert lb["spec"]["domains"] == ["ample-gull.lab-sec.f5demos.com"]
@@ -89,8 +97,13 @@ def test_handler_retryable_error_is_raised_and_token_never_logged(tenant, lambda
     # GIVEN XC keeps answering 503 to reads under the namespace, with the token in its message (the
     # client's backoff sleeps on the fake clock)
     tenant.state.create_namespace(namespace_body(NS))
-    tenant.faults.add("GET", rf"^/api/config/namespaces/{NS}/", 503, count=100,
-                      body={"code": 14, "details": [], "message": f"unavailable APIToken {TOKEN}"})
+    tenant.faults.add(
+        "GET",
+        rf"^/api/config/namespaces/{NS}/",
+        503,
+        count=100,
+        body={"code": 14, "details": [], "message": f"unavailable APIToken {TOKEN}"},
+    )
     output = worker_output("udf_helpers")
     # WHEN the handler runs with every logger at DEBUG
     with pytest.raises(XCServerError):

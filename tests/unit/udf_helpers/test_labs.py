@@ -38,6 +38,18 @@ def _keys(value: Any) -> set[str]:
 POOL_REF = {"namespace": PET, "name": f"{PET}-origin", "kind": "origin_pool"}
 
 
+def _public_pool(dns_name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "metadata": _meta(f"{PET}-origin"),
+        "spec": {
+            "origin_servers": [
+                {"public_name": {"dns_name": dns_name, "refresh_interval": 300}, "labels": {}}
+            ],
+            **spec,
+        },
+    }
+
+
 def _https_lb(domain: str, cert: str, **extra: Any) -> dict[str, Any]:
     return {
         "metadata": _meta(f"{PET}-lb"),
@@ -93,42 +105,43 @@ def test_example_and_waaplab_render_tls_pool_and_https_lb(module, config, suffix
 @pytest.mark.parametrize(("config", "suffix"), [(PROD, ""), (DEV, "-dev")])
 def test_apilab_renders_bank_pool_and_https_lb_with_malicious_user_detection(config, suffix):
     assert _bodies(apilab.DEFINITION, config) == [
-        ("origin_pools", {
-            "metadata": _meta(f"{PET}-origin"),
-            "spec": {
-                "origin_servers": [{"public_name": {"dns_name": "bankapi.lab-sec.f5demos.com",
-                                                    "refresh_interval": 300}, "labels": {}}],
-                "port": 80,
-                "same_as_endpoint_port": {},
-                "healthcheck": [],
-                "loadbalancer_algorithm": "LB_OVERRIDE",
-                "endpoint_selection": "LOCAL_PREFERRED",
-            },
-        }),
-        ("http_loadbalancers", _https_lb(f"lab-sec{suffix}.f5demos.com", f"lab-sec-wildcard{suffix}",
-                                         enable_malicious_user_detection={})),
+        (
+            "origin_pools",
+            _public_pool(
+                "bankapi.lab-sec.f5demos.com",
+                port=80,
+                same_as_endpoint_port={},
+                healthcheck=[],
+                loadbalancer_algorithm="LB_OVERRIDE",
+                endpoint_selection="LOCAL_PREFERRED",
+            ),
+        ),
+        (
+            "http_loadbalancers",
+            _https_lb(
+                f"lab-sec{suffix}.f5demos.com",
+                f"lab-sec-wildcard{suffix}",
+                enable_malicious_user_detection={},
+            ),
+        ),
     ]
 
 
 @pytest.mark.parametrize(("config", "suffix"), [(PROD, ""), (DEV, "-dev")])
 def test_botlab_renders_plain_pool_and_http_lb(config, suffix):
     assert _bodies(botlab.DEFINITION, config) == [
-        ("origin_pools", {
-            "metadata": _meta(f"{PET}-origin"),
-            "spec": {
-                "origin_servers": [{"public_name": {"dns_name": "airline-backend.f5se.com",
-                                                    "refresh_interval": 300}, "labels": {}}],
-                "port": 80,
+        ("origin_pools", _public_pool("airline-backend.f5se.com", port=80)),
+        (
+            "http_loadbalancers",
+            {
+                "metadata": _meta(f"{PET}-lb"),
+                "spec": {
+                    "domains": [f"{PET}.lab-sec{suffix}.f5demos.com"],
+                    "http": {"port": 80},
+                    "default_route_pools": [{"pool": POOL_REF, "weight": 1, "priority": 1}],
+                },
             },
-        }),
-        ("http_loadbalancers", {
-            "metadata": _meta(f"{PET}-lb"),
-            "spec": {
-                "domains": [f"{PET}.lab-sec{suffix}.f5demos.com"],
-                "http": {"port": 80},
-                "default_route_pools": [{"pool": POOL_REF, "weight": 1, "priority": 1}],
-            },
-        }),
+        ),
     ]
 
 
@@ -136,48 +149,79 @@ def test_botlab_renders_plain_pool_and_http_lb(config, suffix):
 def test_caaslab_renders_k8s_pool_and_tls_tcp_lb_same_in_both_envs(config):
     site = {"namespace": "shared", "name": "appworld2025-k8s-vsite", "kind": "virtual_site"}
     assert _bodies(caaslab.DEFINITION, config) == [
-        ("origin_pools", {
-            "metadata": _meta(f"{PET}-mosquitto"),
-            "spec": {
-                "origin_servers": [{
-                    "k8s_service": {"service_name": f"mosquitto.{PET}",
-                                    "site_locator": {"virtual_site": site}, "vk8s_networks": {}},
-                    "labels": {},
-                }],
-                "no_tls": {},
-                "port": 1883,
-                "same_as_endpoint_port": {},
-                "healthcheck": [],
-                "loadbalancer_algorithm": "LB_OVERRIDE",
-                "endpoint_selection": "LOCAL_ONLY",
-            },
-        }),
-        ("tcp_loadbalancers", {
-            "metadata": _meta(f"{PET}-mqtt"),
-            "spec": {
-                "domains": [f"{PET}.useast.lab-app.f5demos.com", f"{PET}.uswest.lab-app.f5demos.com",
-                            f"{PET}.europe.lab-app.f5demos.com"],
-                "listen_port": 8883,
-                "sni": {},
-                "dns_volterra_managed": False,
-                "origin_pools_weights": [{
-                    "pool": {"namespace": PET, "name": f"{PET}-mosquitto", "kind": "origin_pool"},
-                    "weight": 1, "priority": 1, "endpoint_subsets": {},
-                }],
-                "advertise_custom": {"advertise_where": [{
-                    "virtual_site": {"network": "SITE_NETWORK_INSIDE_AND_OUTSIDE", "virtual_site": site},
-                    "use_default_port": {},
-                }]},
-                "tls_tcp": {"tls_cert_params": {
-                    "tls_config": {"default_security": {}},
-                    "certificates": [
-                        {"namespace": "shared", "name": "caas-lab-certificate", "kind": "certificate"},
+        (
+            "origin_pools",
+            {
+                "metadata": _meta(f"{PET}-mosquitto"),
+                "spec": {
+                    "origin_servers": [
+                        {
+                            "k8s_service": {
+                                "service_name": f"mosquitto.{PET}",
+                                "site_locator": {"virtual_site": site},
+                                "vk8s_networks": {},
+                            },
+                            "labels": {},
+                        }
                     ],
-                    "no_mtls": {},
-                }},
-                "service_policies_from_namespace": {},
+                    "no_tls": {},
+                    "port": 1883,
+                    "same_as_endpoint_port": {},
+                    "healthcheck": [],
+                    "loadbalancer_algorithm": "LB_OVERRIDE",
+                    "endpoint_selection": "LOCAL_ONLY",
+                },
             },
-        }),
+        ),
+        (
+            "tcp_loadbalancers",
+            {
+                "metadata": _meta(f"{PET}-mqtt"),
+                "spec": {
+                    "domains": [
+                        f"{PET}.useast.lab-app.f5demos.com",
+                        f"{PET}.uswest.lab-app.f5demos.com",
+                        f"{PET}.europe.lab-app.f5demos.com",
+                    ],
+                    "listen_port": 8883,
+                    "sni": {},
+                    "dns_volterra_managed": False,
+                    "origin_pools_weights": [
+                        {
+                            "pool": {"namespace": PET, "name": f"{PET}-mosquitto", "kind": "origin_pool"},
+                            "weight": 1,
+                            "priority": 1,
+                            "endpoint_subsets": {},
+                        }
+                    ],
+                    "advertise_custom": {
+                        "advertise_where": [
+                            {
+                                "virtual_site": {
+                                    "network": "SITE_NETWORK_INSIDE_AND_OUTSIDE",
+                                    "virtual_site": site,
+                                },
+                                "use_default_port": {},
+                            }
+                        ]
+                    },
+                    "tls_tcp": {
+                        "tls_cert_params": {
+                            "tls_config": {"default_security": {}},
+                            "certificates": [
+                                {
+                                    "namespace": "shared",
+                                    "name": "caas-lab-certificate",
+                                    "kind": "certificate",
+                                },
+                            ],
+                            "no_mtls": {},
+                        }
+                    },
+                    "service_policies_from_namespace": {},
+                },
+            },
+        ),
     ]
 
 

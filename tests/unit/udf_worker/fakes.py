@@ -8,45 +8,31 @@ from typing import Any
 
 import boto3
 
+from devstack.tables import create_lab_table, create_state_table
 from shared.deadline import Deadline
 from shared.errors import ConfigError
 from shared.invoke import CalleeError
 from tests.fixtures.clock import FakeClock
+from tests.fixtures.tables import EXAMPLE_POST, EXAMPLE_PRE, LAB_ROWS, LAB_TABLE, LAMBDA_ARN, STATE_TABLE
 from udf_worker.clients import TableLabCatalog, Worker
 from udf_worker.config import Functions
 from udf_worker.state import LabTable, StateTable
 
-STATE_TABLE = "tops-udf-lab-deployment-state-test"
-LAB_TABLE = "tops-udf-lab-config-test"
-ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
 FUNCTIONS = Functions(
-    ns_create=ARN + "tops-ns-create-test", ns_remove=ARN + "tops-ns-remove-test",
-    user_create=ARN + "tops-user-create-test", user_remove=ARN + "tops-user-remove-test",
+    ns_create=LAMBDA_ARN + "tops-ns-create-test",
+    ns_remove=LAMBDA_ARN + "tops-ns-remove-test",
+    user_create=LAMBDA_ARN + "tops-user-create-test",
+    user_remove=LAMBDA_ARN + "tops-user-remove-test",
 )
-PRE = ARN + "tops-udf-helper-example-pre-test"
-POST = ARN + "tops-udf-helper-example-post-test"
+PRE, POST = EXAMPLE_PRE, EXAMPLE_POST
 SEC = "/tenantOps-test/sec-lab"
 APP = "/tenantOps-test/app-lab"
 URLS = {SEC: "https://sec.example.test", APP: "https://app.example.test"}
 
-# Lab rows (docs/deployment.md §4.2 shapes), as Python values.
+# The test lab rows, two of them in the app tenant.
 LABS: dict[str, dict[str, Any]] = {
-    "e37500bc": {"description": "Example lab", "ssm_base_path": SEC, "group_names": ["xc-lab-users"],
-                 "namespace_roles": [{"namespace": "system", "role": "f5xc-web-app-scanning-user"}],
-                 "user_ns": True, "pre_lambda": PRE, "post_lambda": None},
-    "fd6bfa98": {"description": "MCN Tenant Base Lab", "ssm_base_path": SEC, "group_names": ["xc-lab-users"],
-                 "namespace_roles": [{"namespace": "system", "role": "xc-lab-mcn-ce"}], "user_ns": True,
-                 "pre_lambda": None, "post_lambda": None},
-    "a09e1e9d": {"description": "Sec Tenant Base Lab", "ssm_base_path": SEC, "group_names": ["xc-lab-users"],
-                 "namespace_roles": [], "user_ns": True, "pre_lambda": None, "post_lambda": None},
-    "10da9e42": {"description": "App Tenant Base Lab", "ssm_base_path": APP, "group_names": ["xc-lab-users"],
-                 "namespace_roles": [], "user_ns": True, "pre_lambda": None, "post_lambda": None},
-    "8b3bfc3a": {"description": "NGINX One Lab", "ssm_base_path": APP, "group_names": [],
-                 "namespace_roles": [{"namespace": "default", "role": "f5xc-nginx-one-user"}],
-                 "user_ns": False, "pre_lambda": None, "post_lambda": None},
-    "b0570001": {"description": "Lab with a post action", "ssm_base_path": SEC,
-                 "group_names": ["xc-lab-users"], "namespace_roles": [], "user_ns": True, "pre_lambda": PRE,
-                 "post_lambda": POST},
+    lab_id: {**row, "ssm_base_path": APP if lab_id in ("10da9e42", "8b3bfc3a") else SEC}
+    for lab_id, row in LAB_ROWS.items()
 }
 
 
@@ -101,16 +87,24 @@ class FakeInvoker:
             if created:
                 tenant.namespaces[name] = owner
             elif owner is not None and tenant.namespaces[name] != owner:
-                raise CalleeError(function, f"status 409: namespace {name} already exists, not created by "
-                                            f"deployment {owner}", retryable=False, status=409)
+                raise CalleeError(
+                    function,
+                    f"status 409: namespace {name} already exists, not created by deployment {owner}",
+                    retryable=False,
+                    status=409,
+                )
             return {"namespace": name, "owner": owner, "created": created}
         if function == FUNCTIONS.ns_remove:
             if name in tenant.namespaces and owner is not None and tenant.namespaces[name] != owner:
                 return {"namespace": name, "owner": owner, "removed": False, "state": "kept", "reason": "x"}
             removed = tenant.namespaces.pop(name, "absent") != "absent"
             tenant.objects = {o for o in tenant.objects if not o.startswith(name + "/")}
-            return {"namespace": name, "owner": owner, "removed": removed,
-                    "state": "removed" if removed else "absent"}
+            return {
+                "namespace": name,
+                "owner": owner,
+                "removed": removed,
+                "state": "removed" if removed else "absent",
+            }
         if function == FUNCTIONS.user_create:
             return self._user_create(tenant, payload)
         if function == FUNCTIONS.user_remove:
@@ -129,9 +123,12 @@ class FakeInvoker:
         email = payload["email"]
         if payload.get("lookup"):
             found = tenant.users.get(email) or FakeUser()
-            return {"email": email, "exists": email in tenant.users,
-                    "namespace_roles": [{"namespace": n, "role": r} for n, r in sorted(found.roles)],
-                    "group_names": sorted(found.groups)}
+            return {
+                "email": email,
+                "exists": email in tenant.users,
+                "namespace_roles": [{"namespace": n, "role": r} for n, r in sorted(found.roles)],
+                "group_names": sorted(found.groups),
+            }
         created = email not in tenant.users
         user = tenant.users.setdefault(email, FakeUser())
         roles = {(r["namespace"], r["role"]) for r in payload.get("namespace_roles") or []}
@@ -141,7 +138,8 @@ class FakeInvoker:
         user.roles |= roles
         user.groups |= groups
         return {
-            "email": email, "created": created,
+            "email": email,
+            "created": created,
             "added_roles": [{"namespace": n, "role": r} for n, r in sorted(added_roles)],
             "added_groups": sorted(added_groups),
         }
@@ -170,17 +168,8 @@ class FakeTenants:
 
 
 def create_tables(db: Any) -> None:
-    db.create_table(
-        TableName=STATE_TABLE, KeySchema=[{"AttributeName": "dep_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "dep_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    db.create_table(
-        TableName=LAB_TABLE, KeySchema=[{"AttributeName": "lab_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "lab_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_state_table(db, STATE_TABLE)
+    create_lab_table(db, LAB_TABLE)
     labs = boto3.resource("dynamodb", region_name="us-east-1").Table(LAB_TABLE)
     for lab_id, row in LABS.items():
         labs.put_item(Item={"lab_id": lab_id, **row})
@@ -199,18 +188,37 @@ class Rig:
     def worker(self, db: Any = None) -> Worker:
         client = db or self.db
         return Worker(
-            state=StateTable(client, STATE_TABLE), labs=TableLabCatalog(LabTable(client, LAB_TABLE)),
-            tenants=self.tenants, invoker=self.invoker, functions=FUNCTIONS,
-            deadline=Deadline.after(self.time_left, self.clock), min_step_seconds=15.0,
-            sleep=self.clock.sleep, jitter=lambda: 0.0, now=self.clock.time,
+            state=StateTable(client, STATE_TABLE),
+            labs=TableLabCatalog(LabTable(client, LAB_TABLE)),
+            tenants=self.tenants,
+            invoker=self.invoker,
+            functions=FUNCTIONS,
+            deadline=Deadline.after(self.time_left, self.clock),
+            min_step_seconds=15.0,
+            sleep=self.clock.sleep,
+            jitter=lambda: 0.0,
+            now=self.clock.time,
         )
 
-    def start(self, dep_id: str, lab_id: str = "e37500bc", email: str = "jane@example.com",
-              petname: str = "ample-gull", **extra: Any) -> None:
+    def start(
+        self,
+        dep_id: str,
+        lab_id: str = "e37500bc",
+        email: str = "jane@example.com",
+        petname: str = "ample-gull",
+        **extra: Any,
+    ) -> None:
         """What dispatch writes on the first heartbeat."""
-        item = {"dep_id": dep_id, "lab_id": lab_id, "email": email, "petname": petname,
-                "deployment_status": "STARTING", "created_at": "2025-03-01T14:02:11.123456",
-                "ttl": 1740838031, **extra}
+        item = {
+            "dep_id": dep_id,
+            "lab_id": lab_id,
+            "email": email,
+            "petname": petname,
+            "deployment_status": "STARTING",
+            "created_at": "2025-03-01T14:02:11.123456",
+            "ttl": 1740838031,
+            **extra,
+        }
         boto3.resource("dynamodb", region_name="us-east-1").Table(STATE_TABLE).put_item(Item=item)
 
     def item(self, dep_id: str) -> dict[str, Any] | None:

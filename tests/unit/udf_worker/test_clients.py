@@ -35,13 +35,16 @@ def test_lambda_invoker_success_returns_body() -> None:
     assert invoker.invoke(FN, {}, deadline=Deadline.after(30)) == {"ok": 1}
 
 
-@pytest.mark.parametrize(("error", "retryable"), [
-    (client_error("ResourceNotFoundException"), False),
-    (client_error("AccessDeniedException"), False),
-    (client_error("TooManyRequestsException"), True),
-    (client_error("ServiceException"), True),
-    (ReadTimeoutError(endpoint_url="http://lambda"), True),
-])
+@pytest.mark.parametrize(
+    ("error", "retryable"),
+    [
+        (client_error("ResourceNotFoundException"), False),
+        (client_error("AccessDeniedException"), False),
+        (client_error("TooManyRequestsException"), True),
+        (client_error("ServiceException"), True),
+        (ReadTimeoutError(endpoint_url="http://lambda"), True),
+    ],
+)
 def test_lambda_invoker_sdk_errors_become_callee_errors(error: Exception, retryable: bool) -> None:
     with pytest.raises(CalleeError) as caught:
         LambdaInvoker(FakeLambda(error)).invoke(FN, {}, deadline=Deadline.after(30))

@@ -9,8 +9,9 @@ import pytest
 from shared.batch import BatchFailedError
 from shared.errors import ConfigError, InputError
 from shared.invoke import CalleeError
-from tests.conftest import load_event
-from tests.unit.udf_worker.fakes import FUNCTIONS, LAB_TABLE, PRE, STATE_TABLE, Rig
+from tests.fixtures.events import load_event
+from tests.fixtures.tables import LAB_TABLE, STATE_TABLE
+from tests.unit.udf_worker.fakes import FUNCTIONS, PRE, Rig
 from udf_worker import function
 
 BASE = "/tenantOps-dev/sec-lab"
@@ -21,28 +22,39 @@ DEP = "3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c"
 def env(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> Rig:
     """The handler's environment: tables, the WAAP lab row, the tenant URL in SSM, a fake invoker."""
     for name, value in {
-        "DEPLOYMENT_STATE_TABLE": STATE_TABLE, "LAB_CONFIGURATION_TABLE": LAB_TABLE,
-        "NS_CREATE_LAMBDA_FUNCTION": FUNCTIONS.ns_create, "NS_REMOVE_LAMBDA_FUNCTION": FUNCTIONS.ns_remove,
+        "DEPLOYMENT_STATE_TABLE": STATE_TABLE,
+        "LAB_CONFIGURATION_TABLE": LAB_TABLE,
+        "NS_CREATE_LAMBDA_FUNCTION": FUNCTIONS.ns_create,
+        "NS_REMOVE_LAMBDA_FUNCTION": FUNCTIONS.ns_remove,
         "USER_CREATE_LAMBDA_FUNCTION": FUNCTIONS.user_create,
         "USER_REMOVE_LAMBDA_FUNCTION": FUNCTIONS.user_remove,
     }.items():
         monkeypatch.setenv(name, value)
     for name in ("REPORT_BATCH_ITEM_FAILURES", "MIN_STEP_SECONDS"):
         monkeypatch.delenv(name, raising=False)
-    boto3.resource("dynamodb", region_name="us-east-1").Table(LAB_TABLE).put_item(Item={
-        "lab_id": "d3c24766", "description": "WAAP Lab", "ssm_base_path": BASE,
-        "group_names": ["xc-lab-users"], "namespace_roles": [], "user_ns": True, "pre_lambda": PRE,
-        "post_lambda": None,
-    })
+    boto3.resource("dynamodb", region_name="us-east-1").Table(LAB_TABLE).put_item(
+        Item={
+            "lab_id": "d3c24766",
+            "description": "WAAP Lab",
+            "ssm_base_path": BASE,
+            "group_names": ["xc-lab-users"],
+            "namespace_roles": [],
+            "user_ns": True,
+            "pre_lambda": PRE,
+            "post_lambda": None,
+        }
+    )
     boto3.client("ssm", region_name="us-east-1").put_parameter(
-        Name=f"{BASE}/tenant-url", Value="https://f5-xc-lab-sec.console.ves.volterra.io", Type="String")
+        Name=f"{BASE}/tenant-url", Value="https://f5-xc-lab-sec.console.ves.volterra.io", Type="String"
+    )
     monkeypatch.setattr(function, "LambdaInvoker", lambda client: rig.invoker)
     monkeypatch.setattr(function.time, "sleep", rig.clock.sleep)  # retries inside the invocation
     return rig
 
 
-def insert_event(dep_id: str = DEP, sequence: str = "100000000012345678901",
-                 petname: str = "ample-gull") -> Any:
+def insert_event(
+    dep_id: str = DEP, sequence: str = "100000000012345678901", petname: str = "ample-gull"
+) -> Any:
     event = load_event("udf_worker_insert")
     record = event["Records"][0]
     record["dynamodb"]["Keys"]["dep_id"]["S"] = dep_id
@@ -68,8 +80,12 @@ def test_lambda_handler_insert_provisions(env: Rig, lambda_context: Any) -> None
     item: Any = env.item(DEP)
     assert item["deployment_status"] == "COMPLETED"
     assert item["tenant_url"] == "https://f5-xc-lab-sec.console.ves.volterra.io"
-    assert env.invoker.names() == ["tops-ns-create", "tops-user-create", "tops-user-create",
-                                   "tops-udf-helper-example-pre"]
+    assert env.invoker.names() == [
+        "tops-ns-create",
+        "tops-user-create",
+        "tops-user-create",
+        "tops-udf-helper-example-pre",
+    ]
 
 
 def test_lambda_handler_insert_delivered_twice_ends_in_same_state(env: Rig, lambda_context: Any) -> None:
@@ -99,8 +115,9 @@ def test_lambda_handler_modify_is_ignored(env: Rig, lambda_context: Any) -> None
 def test_lambda_handler_remove_tears_down_from_old_image(env: Rig, lambda_context: Any, name: str) -> None:
     # GIVEN the learner's account and namespace exist, as the old image says the pipeline made them
     env.invoker.tenant(BASE).namespaces["ample-gull"] = DEP
-    env.invoker._user_create(env.invoker.tenant(BASE), {"email": "jane@example.com",
-                                                        "group_names": ["xc-lab-users"]})
+    env.invoker._user_create(
+        env.invoker.tenant(BASE), {"email": "jane@example.com", "group_names": ["xc-lab-users"]}
+    )
 
     # WHEN the REMOVE arrives (sweeper or DynamoDB TTL)
     result = function.lambda_handler(load_event(name), lambda_context)
@@ -122,8 +139,9 @@ def test_lambda_handler_remove_without_old_image_fails(env: Rig, lambda_context:
 
 def test_lambda_handler_permanent_failure_is_recorded_not_raised(env: Rig, lambda_context: Any) -> None:
     started(env)
-    env.invoker.fail(FUNCTIONS.user_create,
-                     CalleeError(FUNCTIONS.user_create, "status 400: bad", retryable=False))
+    env.invoker.fail(
+        FUNCTIONS.user_create, CalleeError(FUNCTIONS.user_create, "status 400: bad", retryable=False)
+    )
 
     result = function.lambda_handler(load_event("udf_worker_insert"), lambda_context)
 
@@ -133,7 +151,8 @@ def test_lambda_handler_permanent_failure_is_recorded_not_raised(env: Rig, lambd
 
 
 def test_lambda_handler_transient_failure_is_retried_inside_the_invocation(
-    env: Rig, lambda_context: Any,
+    env: Rig,
+    lambda_context: Any,
 ) -> None:
     # GIVEN ns_create failing once, transiently
     started(env)
@@ -151,7 +170,8 @@ def test_lambda_handler_transient_failure_is_retried_inside_the_invocation(
 
 
 def test_lambda_handler_persistent_transient_failure_fails_the_invocation_and_schedules_a_retry(
-    env: Rig, lambda_context: Any,
+    env: Rig,
+    lambda_context: Any,
 ) -> None:
     started(env)
     outage = CalleeError(FUNCTIONS.ns_create, "Unhandled", retryable=True)
@@ -173,7 +193,9 @@ def two_inserts() -> Any:
 
 
 def test_lambda_handler_batch_with_partial_responses_reports_failed_sequence(
-    env: Rig, lambda_context: Any, monkeypatch: pytest.MonkeyPatch,
+    env: Rig,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # GIVEN partial batch responses on, and the first of two deployments failing transiently
     monkeypatch.setenv("REPORT_BATCH_ITEM_FAILURES", "true")
@@ -198,7 +220,9 @@ def test_lambda_handler_batch_with_partial_responses_reports_failed_sequence(
 
 
 def test_lambda_handler_batch_without_partial_responses_raises_on_any_failure(
-    env: Rig, lambda_context: Any, monkeypatch: pytest.MonkeyPatch,
+    env: Rig,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     started(env, "dep-a", "pet-a")
     started(env, "dep-b", "pet-b")
@@ -212,7 +236,9 @@ def test_lambda_handler_batch_without_partial_responses_raises_on_any_failure(
 
 
 def test_lambda_handler_missing_settings_is_config_error(
-    env: Rig, lambda_context: Any, monkeypatch: pytest.MonkeyPatch,
+    env: Rig,
+    lambda_context: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("USER_REMOVE_LAMBDA_FUNCTION")
     monkeypatch.setenv("MIN_STEP_SECONDS", "lots")
@@ -224,7 +250,8 @@ def test_lambda_handler_missing_settings_is_config_error(
 
 
 def test_lambda_handler_event_that_is_no_stream_batch_is_one_input_error(
-    env: Rig, lambda_context: Any,
+    env: Rig,
+    lambda_context: Any,
 ) -> None:
     # GIVEN a started deployment and an SQS message delivered to the stream's function (every shape
     # the check refuses: tests/unit/shared/test_batch.py)

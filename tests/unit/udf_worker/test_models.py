@@ -8,10 +8,13 @@ from shared.errors import InputError
 from udf_worker.models import DeploymentState, Role, UserChange, UserFound, parse_lab_config
 
 ROW: dict[str, Any] = {
-    "lab_id": "648ecc3e", "description": "API Lab", "ssm_base_path": "/tenantOps/sec-lab",
+    "lab_id": "648ecc3e",
+    "description": "API Lab",
+    "ssm_base_path": "/tenantOps/sec-lab",
     "group_names": ["xc-lab-users"],
     "namespace_roles": [{"namespace": "shared", "role": "f5xc-waap-monitor"}],
-    "user_ns": True, "pre_lambda": "arn:aws:lambda:us-east-1:1:function:tops-udf-helper-apilab-pre",
+    "user_ns": True,
+    "pre_lambda": "arn:aws:lambda:us-east-1:1:function:tops-udf-helper-apilab-pre",
     "post_lambda": None,
 }
 
@@ -32,16 +35,19 @@ def test_parse_lab_config_null_lists_mean_none() -> None:
     assert (lab.group_names, lab.namespace_roles, lab.pre_lambda) == ((), (), None)
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"ssm_base_path": None}, "ssm_base_path"),
-    ({"ssm_base_path": "tenantOps/sec-lab"}, "ssm_base_path"),
-    ({"user_ns": "yes"}, "user_ns"),
-    ({"namespace_roles": [{"namespace": "shared"}]}, "namespace_roles[0].role"),
-    ({"namespace_roles": ["shared/x"]}, "namespace_roles[0]"),
-    ({"namespace_roles": {"namespace": "shared"}}, "namespace_roles"),
-    ({"group_names": [3]}, "group_names[0]"),
-    ({"pre_lambda": 5}, "pre_lambda"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"ssm_base_path": None}, "ssm_base_path"),
+        ({"ssm_base_path": "tenantOps/sec-lab"}, "ssm_base_path"),
+        ({"user_ns": "yes"}, "user_ns"),
+        ({"namespace_roles": [{"namespace": "shared"}]}, "namespace_roles[0].role"),
+        ({"namespace_roles": ["shared/x"]}, "namespace_roles[0]"),
+        ({"namespace_roles": {"namespace": "shared"}}, "namespace_roles"),
+        ({"group_names": [3]}, "group_names[0]"),
+        ({"pre_lambda": 5}, "pre_lambda"),
+    ],
+)
 def test_parse_lab_config_invalid_row_names_the_attribute(change: dict[str, Any], field: str) -> None:
     with pytest.raises(InputError) as caught:
         parse_lab_config({**ROW, **change})
@@ -58,19 +64,28 @@ def test_parse_lab_config_required_attribute_missing_is_named(missing: str) -> N
 
 
 def test_user_change_from_user_create_body() -> None:
-    change = UserChange.from_body({
-        "email": "jane@example.com", "created": False, "state": "existed",
-        "added_roles": [{"namespace": "ample-gull", "role": "ves-io-admin-role"}, {"namespace": 3}],
-        "added_groups": ["g", ""],
-    })
+    change = UserChange.from_body(
+        {
+            "email": "jane@example.com",
+            "created": False,
+            "state": "existed",
+            "added_roles": [{"namespace": "ample-gull", "role": "ves-io-admin-role"}, {"namespace": 3}],
+            "added_groups": ["g", ""],
+        }
+    )
 
     assert change == UserChange(frozenset({Role("ample-gull", "ves-io-admin-role")}), frozenset({"g"}))
 
 
 def test_user_found_from_lookup_body() -> None:
-    found = UserFound.from_body({"email": "jane@example.com", "exists": True,
-                                 "namespace_roles": [{"namespace": "prod", "role": "admin"}],
-                                 "group_names": ["own"]})
+    found = UserFound.from_body(
+        {
+            "email": "jane@example.com",
+            "exists": True,
+            "namespace_roles": [{"namespace": "prod", "role": "admin"}],
+            "group_names": ["own"],
+        }
+    )
 
     assert found == UserFound(True, frozenset({Role("prod", "admin")}), frozenset({"own"}))
     assert UserFound.from_body({"exists": False}).exists is False
@@ -83,10 +98,15 @@ def test_user_found_without_boolean_false_is_taken_as_existing(body: Any) -> Non
 
 
 def test_deployment_state_from_item_tolerates_odd_attributes() -> None:
-    state = DeploymentState.from_item({
-        "dep_id": "d", "tenant_url": "", "user_preexisting": "no", "user_added_roles": {"ns/role", "bad"},
-        "user_added_groups": "not-a-set",
-    })
+    state = DeploymentState.from_item(
+        {
+            "dep_id": "d",
+            "tenant_url": "",
+            "user_preexisting": "no",
+            "user_added_roles": {"ns/role", "bad"},
+            "user_added_groups": "not-a-set",
+        }
+    )
 
     assert state.tenant_url is None
     assert state.user_preexisting is None
@@ -95,7 +115,8 @@ def test_deployment_state_from_item_tolerates_odd_attributes() -> None:
 
 
 def test_identity_last_name_is_dep_id_up_to_first_dash() -> None:
-    state = DeploymentState.from_item({"dep_id": "3f2a9c1e-7b4d-4e8a", "lab_id": "l", "email": "a@b.co",
-                                       "petname": "ample-gull"})
+    state = DeploymentState.from_item(
+        {"dep_id": "3f2a9c1e-7b4d-4e8a", "lab_id": "l", "email": "a@b.co", "petname": "ample-gull"}
+    )
 
     assert state.identity().last_name == "3f2a9c1e"

@@ -11,9 +11,20 @@ from udf_worker.clients import STEP_RETRIES
 from udf_worker.provision import ProvisionOutcome, provision
 
 DEP = "3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c"
-STEP_FUNCTIONS = {"create_namespace": FUNCTIONS.ns_create, "create_user": FUNCTIONS.user_create,
-                  "pre_lambda": PRE}
+STEP_FUNCTIONS = {
+    "create_namespace": FUNCTIONS.ns_create,
+    "create_user": FUNCTIONS.user_create,
+    "pre_lambda": PRE,
+}
 ORDER = ["create_namespace", "create_user", "pre_lambda"]
+
+
+def provision_fails(rig: Rig) -> dict[str, Any]:
+    """Provision DEP, which must fail permanently; the item it left."""
+    assert provision(DEP, rig.worker()) is ProvisionOutcome.FAILED
+    item = rig.item(DEP)
+    assert item is not None
+    return item
 
 
 def test_provision_insert_runs_every_step_in_order(rig: Rig) -> None:
@@ -26,25 +37,53 @@ def test_provision_insert_runs_every_step_in_order(rig: Rig) -> None:
     # THEN the callees ran in order with the deployed payloads (plus the owner and the account
     # lookup), and every step is recorded
     assert outcome is ProvisionOutcome.COMPLETED
-    assert rig.invoker.names() == ["tops-ns-create", "tops-user-create", "tops-user-create",
-                                   "tops-udf-helper-example-pre"]
+    assert rig.invoker.names() == [
+        "tops-ns-create",
+        "tops-user-create",
+        "tops-user-create",
+        "tops-udf-helper-example-pre",
+    ]
     ns, lookup, user, pre = (payload for _, payload in rig.invoker.calls)
-    assert ns == {"ssm_base_path": SEC, "namespace_name": "ample-gull", "owner": DEP,
-                  "description": f"Example lab: UDF lab e37500bc deployment {DEP}"}
+    assert ns == {
+        "ssm_base_path": SEC,
+        "namespace_name": "ample-gull",
+        "owner": DEP,
+        "description": f"Example lab: UDF lab e37500bc deployment {DEP}",
+    }
     assert lookup == {"ssm_base_path": SEC, "email": "jane@example.com", "lookup": True}
     assert user == {
-        "ssm_base_path": SEC, "first_name": "Lab User", "last_name": "3f2a9c1e", "email": "jane@example.com",
+        "ssm_base_path": SEC,
+        "first_name": "Lab User",
+        "last_name": "3f2a9c1e",
+        "email": "jane@example.com",
         "group_names": ["xc-lab-users"],
-        "namespace_roles": [{"namespace": "ample-gull", "role": "ves-io-admin-role"},
-                            {"namespace": "system", "role": "f5xc-web-app-scanning-user"}],
+        "namespace_roles": [
+            {"namespace": "ample-gull", "role": "ves-io-admin-role"},
+            {"namespace": "system", "role": "f5xc-web-app-scanning-user"},
+        ],
     }
     assert pre == {"ssm_base_path": SEC, "petname": "ample-gull", "email": "jane@example.com"}
     item = rig.item(DEP)
     assert item is not None
-    assert {k: item[k] for k in ("deployment_status", "create_namespace", "create_user", "pre_lambda",
-                                 "tenant_url", "ssm_base_path", "user_preexisting")} == {
-        "deployment_status": "COMPLETED", "create_namespace": "SUCCESS", "create_user": "SUCCESS",
-        "pre_lambda": "SUCCESS", "tenant_url": URLS[SEC], "ssm_base_path": SEC, "user_preexisting": False,
+    assert {
+        k: item[k]
+        for k in (
+            "deployment_status",
+            "create_namespace",
+            "create_user",
+            "pre_lambda",
+            "tenant_url",
+            "ssm_base_path",
+            "user_preexisting",
+        )
+    } == {
+        "deployment_status": "COMPLETED",
+        "create_namespace": "SUCCESS",
+        "create_user": "SUCCESS",
+        "pre_lambda": "SUCCESS",
+        "tenant_url": URLS[SEC],
+        "ssm_base_path": SEC,
+        "user_preexisting": False,
     }
     assert item["user_added_roles"] == {"ample-gull/ves-io-admin-role", "system/f5xc-web-app-scanning-user"}
     assert item["user_added_groups"] == {"xc-lab-users"}
@@ -88,29 +127,28 @@ def test_provision_existing_account_is_recorded_preexisting(rig: Rig) -> None:
 def test_provision_unknown_lab_fails_permanently_without_calls(rig: Rig) -> None:
     rig.start(DEP, lab_id="00000000")
 
-    outcome = provision(DEP, rig.worker())
+    item = provision_fails(rig)
 
-    assert outcome is ProvisionOutcome.FAILED
     assert rig.invoker.calls == []
-    item = rig.item(DEP)
-    assert item is not None
     assert item["deployment_status"] == "FAILED"
     assert item["failed_step"] == "lab_config"
     assert "00000000" in item["failure_reason"]
 
 
 def test_provision_invalid_lab_row_fails_naming_the_attribute(rig: Rig) -> None:
-    rig.db.put_item(TableName="tops-udf-lab-config-test", Item={
-        "lab_id": {"S": "badbad00"}, "ssm_base_path": {"S": SEC}, "group_names": {"L": []},
-        "namespace_roles": {"L": []},
-    })
+    rig.db.put_item(
+        TableName="tops-udf-lab-config-test",
+        Item={
+            "lab_id": {"S": "badbad00"},
+            "ssm_base_path": {"S": SEC},
+            "group_names": {"L": []},
+            "namespace_roles": {"L": []},
+        },
+    )
     rig.start(DEP, lab_id="badbad00")
 
-    outcome = provision(DEP, rig.worker())
+    item = provision_fails(rig)
 
-    assert outcome is ProvisionOutcome.FAILED
-    item = rig.item(DEP)
-    assert item is not None
     assert item["failed_step"] == "lab_config"
     assert "user_ns" in item["failure_reason"]
 
@@ -118,11 +156,8 @@ def test_provision_invalid_lab_row_fails_naming_the_attribute(rig: Rig) -> None:
 def test_provision_invalid_petname_in_item_fails_validation(rig: Rig) -> None:
     rig.start(DEP, petname="Not_A_Label")
 
-    outcome = provision(DEP, rig.worker())
+    item = provision_fails(rig)
 
-    assert outcome is ProvisionOutcome.FAILED
-    item = rig.item(DEP)
-    assert item is not None
     assert (item["failed_step"], item["deployment_status"]) == ("validate", "FAILED")
     assert "petname" in item["failure_reason"]
     assert rig.invoker.calls == []
@@ -132,11 +167,8 @@ def test_provision_missing_tenant_url_fails_at_tenant_step(rig: Rig) -> None:
     rig.tenants = FakeTenants(urls={})
     rig.start(DEP)
 
-    outcome = provision(DEP, rig.worker())
+    item = provision_fails(rig)
 
-    assert outcome is ProvisionOutcome.FAILED
-    item = rig.item(DEP)
-    assert item is not None
     assert item["failed_step"] == "tenant"
     assert "tenant-url" in item["failure_reason"]
     assert "tenant_url" not in item
@@ -147,26 +179,25 @@ def test_provision_missing_tenant_url_fails_at_tenant_step(rig: Rig) -> None:
 def test_provision_permanent_failure_at_step_is_recorded_and_stops(rig: Rig, step: str) -> None:
     # GIVEN the callee of `step` answers a permanent error
     rig.start(DEP)
-    rig.invoker.fail(STEP_FUNCTIONS[step], CalleeError(STEP_FUNCTIONS[step], "status 400: bad thing",
-                                                       retryable=False, status=400))
+    rig.invoker.fail(
+        STEP_FUNCTIONS[step],
+        CalleeError(STEP_FUNCTIONS[step], "status 400: bad thing", retryable=False, status=400),
+    )
 
     # WHEN the deployment is provisioned
-    outcome = provision(DEP, rig.worker())
+    item = provision_fails(rig)
 
     # THEN the step and the deployment are FAILED with the callee's reason; no later step ran
-    assert outcome is ProvisionOutcome.FAILED
-    item = rig.item(DEP)
-    assert item is not None
     assert item[step] == "FAILED"
     assert item["deployment_status"] == "FAILED"
     assert item["failed_step"] == step
     assert "bad thing" in item["failure_reason"]
     index = ORDER.index(step)
-    calls = [STEP_FUNCTIONS[s] for s in ORDER[:index + 1]]
+    calls = [STEP_FUNCTIONS[s] for s in ORDER[: index + 1]]
     if index > ORDER.index("create_user"):
         calls.insert(1, FUNCTIONS.user_create)  # the account lookup
     assert [f for f, _ in rig.invoker.calls] == calls
-    for later in ORDER[index + 1:]:
+    for later in ORDER[index + 1 :]:
         assert later not in item
     if step == "create_namespace":
         assert rig.invoker.tenant(SEC).users == {}  # no user without their namespace
@@ -174,7 +205,8 @@ def test_provision_permanent_failure_at_step_is_recorded_and_stops(rig: Rig, ste
 
 @pytest.mark.parametrize("step", ORDER)
 def test_provision_persistent_retryable_failure_is_recorded_retry_scheduled_then_raised(
-    rig: Rig, step: str,
+    rig: Rig,
+    step: str,
 ) -> None:
     # GIVEN the step's callee failing transiently on every attempt of this invocation
     rig.start(DEP)
@@ -194,7 +226,11 @@ def test_provision_persistent_retryable_failure_is_recorded_retry_scheduled_then
     item = rig.item(DEP)
     assert item is not None
     assert (item[step], item["deployment_status"], item["failed_step"], item["failure_retryable"]) == (
-        "FAILED", "FAILED", step, True)
+        "FAILED",
+        "FAILED",
+        step,
+        True,
+    )
     marker: Any = rig.item(DEP + "#retry")
     assert (marker["retry_action"], marker["retry_attempt"]) == ("provision", 1)
     assert marker["ttl"] == int(rig.clock.time()) + 60
@@ -226,9 +262,8 @@ def test_provision_permanent_failure_schedules_no_retry(rig: Rig) -> None:
     rig.start(DEP)
     rig.invoker.fail(PRE, CalleeError(PRE, "status 400: bad", retryable=False, status=400))
 
-    assert provision(DEP, rig.worker()) is ProvisionOutcome.FAILED
+    item = provision_fails(rig)
 
-    item: Any = rig.item(DEP)
     assert item["failure_retryable"] is False
     assert rig.item(DEP + "#retry") is None
     assert len(rig.invoker.calls) == 4  # the failed call was not repeated
@@ -238,8 +273,11 @@ def test_provision_permanent_failure_schedules_no_retry(rig: Rig) -> None:
 def test_provision_replay_after_retryable_failure_skips_done_steps(rig: Rig, step: str) -> None:
     # GIVEN a first delivery that failed retryably at `step`
     rig.start(DEP)
-    rig.invoker.fail(STEP_FUNCTIONS[step], CalleeError(STEP_FUNCTIONS[step], "Unhandled", retryable=True),
-                     times=STEP_RETRIES.max_attempts)
+    rig.invoker.fail(
+        STEP_FUNCTIONS[step],
+        CalleeError(STEP_FUNCTIONS[step], "Unhandled", retryable=True),
+        times=STEP_RETRIES.max_attempts,
+    )
     with pytest.raises(StepError):
         provision(DEP, rig.worker())
     rig.invoker.calls.clear()
@@ -250,7 +288,7 @@ def test_provision_replay_after_retryable_failure_skips_done_steps(rig: Rig, ste
     # THEN the steps already SUCCESS are skipped and the deployment completes; the account lookup
     # runs once per deployment (the failed first call was the lookup itself when create_user failed)
     assert outcome is ProvisionOutcome.COMPLETED
-    expected = [STEP_FUNCTIONS[s] for s in ORDER[ORDER.index(step):]]
+    expected = [STEP_FUNCTIONS[s] for s in ORDER[ORDER.index(step) :]]
     if step != "pre_lambda":
         expected.insert(expected.index(FUNCTIONS.user_create), FUNCTIONS.user_create)
     assert [f for f, _ in rig.invoker.calls] == expected
@@ -306,20 +344,31 @@ def test_provision_records_each_step_before_its_callee_runs_in_four_writes(rig: 
     rig.invoker.before(FUNCTIONS.user_create, look("user"))
     rig.invoker.before(PRE, look("pre"))
     writes: list[str] = []
-    rig.db.meta.events.register("before-parameter-build.dynamodb.UpdateItem",
-                                lambda params, **_: writes.append(params["UpdateExpression"]))
+    rig.db.meta.events.register(
+        "before-parameter-build.dynamodb.UpdateItem",
+        lambda params, **_: writes.append(params["UpdateExpression"]),
+    )
 
     # WHEN it is provisioned
     assert provision(DEP, rig.worker()) is ProvisionOutcome.COMPLETED
 
     # THEN each callee that changes the tenant found its step (and all before it) on the item
-    assert (seen["ns"]["deployment_status"], seen["ns"]["create_namespace"], seen["ns"]["ssm_base_path"],
-            seen["ns"]["tenant_url"]) == ("IN_PROGRESS", "IN_PROGRESS", SEC, URLS[SEC])
+    assert (
+        seen["ns"]["deployment_status"],
+        seen["ns"]["create_namespace"],
+        seen["ns"]["ssm_base_path"],
+        seen["ns"]["tenant_url"],
+    ) == ("IN_PROGRESS", "IN_PROGRESS", SEC, URLS[SEC])
     assert seen["lookup"]["create_namespace"] == "IN_PROGRESS"  # the lookup changes nothing: no write
-    assert (seen["user"]["create_namespace"], seen["user"]["create_user"], seen["user"]["user_preexisting"]) \
-        == ("SUCCESS", "IN_PROGRESS", False)
-    assert seen["user"]["user_added_roles"] == {"ample-gull/ves-io-admin-role",
-                                                "system/f5xc-web-app-scanning-user"}
+    assert (
+        seen["user"]["create_namespace"],
+        seen["user"]["create_user"],
+        seen["user"]["user_preexisting"],
+    ) == ("SUCCESS", "IN_PROGRESS", False)
+    assert seen["user"]["user_added_roles"] == {
+        "ample-gull/ves-io-admin-role",
+        "system/f5xc-web-app-scanning-user",
+    }
     assert (seen["pre"]["create_user"], seen["pre"]["pre_lambda"]) == ("SUCCESS", "IN_PROGRESS")
     # AND that took one write per such callee and one for COMPLETED
     assert len(writes) == 4
@@ -378,13 +427,14 @@ def test_provision_namespace_of_another_deployment_fails_without_any_role(rig: R
     rig.start(DEP)
 
     # WHEN this deployment is provisioned
-    outcome = provision(DEP, rig.worker())
+    item = provision_fails(rig)
 
     # THEN it fails permanently at the namespace, saying why; no user step ran, so no role was granted
-    assert outcome is ProvisionOutcome.FAILED
-    item: Any = rig.item(DEP)
     assert (item["deployment_status"], item["failed_step"], item["create_namespace"]) == (
-        "FAILED", "create_namespace", "FAILED")
+        "FAILED",
+        "create_namespace",
+        "FAILED",
+    )
     assert "not created by deployment" in item["failure_reason"]
     assert rig.invoker.names() == ["tops-ns-create"]
     assert rig.invoker.tenant(SEC).users == {}
@@ -394,9 +444,8 @@ def test_provision_namespace_of_another_deployment_fails_without_any_role(rig: R
 def test_provision_reserved_petname_fails_validation_without_calls(rig: Rig, petname: str) -> None:
     rig.start(DEP, petname=petname)
 
-    assert provision(DEP, rig.worker()) is ProvisionOutcome.FAILED
+    item = provision_fails(rig)
 
-    item: Any = rig.item(DEP)
     assert (item["failed_step"], item["deployment_status"]) == ("validate", "FAILED")
     assert "reserved" in item["failure_reason"]
     assert rig.invoker.calls == []

@@ -22,14 +22,25 @@ MARKER = DEP + "#retry"
 
 def outage(rig: Rig, function: str) -> None:
     """The callee fails transiently on every attempt of one invocation."""
-    rig.invoker.fail(function, CalleeError(function, "Unhandled: 503", retryable=True),
-                     times=STEP_RETRIES.max_attempts)
+    rig.invoker.fail(
+        function, CalleeError(function, "Unhandled: 503", retryable=True), times=STEP_RETRIES.max_attempts
+    )
 
 
 def sweep(rig: Rig) -> Any:
     """The cleaner deletes the marker once its ttl has passed; the worker handles the REMOVE."""
     old = rig.delete(MARKER)
     return handle_change(StreamChange("REMOVE", MARKER, old_image=old), rig.worker())
+
+
+def teardown_met_an_outage(rig: Rig) -> None:
+    """A provisioned lab ends while ns_remove has an outage: its teardown fails and a retry is pending."""
+    rig.start(DEP)
+    handle_change(StreamChange("INSERT", DEP), rig.worker())
+    old = rig.delete(DEP)
+    outage(rig, FUNCTIONS.ns_remove)
+    with pytest.raises(TeardownError):
+        handle_change(StreamChange("REMOVE", DEP, old_image=old), rig.worker())
 
 
 def test_marker_insert_is_ignored(rig: Rig) -> None:
@@ -59,9 +70,16 @@ def test_transient_provisioning_failure_is_completed_by_the_retry(rig: Rig) -> N
 def test_retry_after_a_permanent_failure_does_nothing(rig: Rig) -> None:
     # GIVEN a retry scheduled, then a permanent failure recorded (by a stream retry, say)
     rig.start(DEP, deployment_status="FAILED", failure_retryable=False)
-    rig.db.put_item(TableName="tops-udf-lab-deployment-state-test", Item={
-        "dep_id": {"S": MARKER}, "retry_of": {"S": DEP}, "retry_action": {"S": "provision"},
-        "retry_attempt": {"N": "1"}, "ttl": {"N": "1"}})
+    rig.db.put_item(
+        TableName="tops-udf-lab-deployment-state-test",
+        Item={
+            "dep_id": {"S": MARKER},
+            "retry_of": {"S": DEP},
+            "retry_action": {"S": "provision"},
+            "retry_attempt": {"N": "1"},
+            "ttl": {"N": "1"},
+        },
+    )
 
     assert sweep(rig) == "failed"
     assert rig.invoker.calls == []
@@ -84,19 +102,16 @@ def test_retries_stop_after_the_configured_attempts(rig: Rig, caplog: pytest.Log
 
     # THEN no further marker is written, and the give-up is logged as an error naming the deployment
     assert rig.item(MARKER) is None
-    assert any(r.levelname == "ERROR" and r.getMessage().startswith("giving up") and getattr(r, "dep_id", "")
-               == DEP for r in caplog.records)
+    assert any(
+        r.levelname == "ERROR" and r.getMessage().startswith("giving up") and getattr(r, "dep_id", "") == DEP
+        for r in caplog.records
+    )
     assert [redrive.delay_s(n) for n in range(1, 7)] == [60, 120, 240, 480, 900, 900]
 
 
 def test_transient_teardown_failure_is_completed_by_the_retry(rig: Rig) -> None:
     # GIVEN a provisioned lab whose teardown meets an outage of ns_remove
-    rig.start(DEP)
-    handle_change(StreamChange("INSERT", DEP), rig.worker())
-    old = rig.delete(DEP)
-    outage(rig, FUNCTIONS.ns_remove)
-    with pytest.raises(TeardownError):
-        handle_change(StreamChange("REMOVE", DEP, old_image=old), rig.worker())
+    teardown_met_an_outage(rig)
     assert "ample-gull" in rig.invoker.tenant(SEC).namespaces
 
     # WHEN the retry marker is swept
@@ -109,12 +124,7 @@ def test_transient_teardown_failure_is_completed_by_the_retry(rig: Rig) -> None:
 
 def test_teardown_retry_of_a_restarted_deployment_is_skipped(rig: Rig) -> None:
     # GIVEN a teardown retry pending, and the deployment restarted with the same dep_id meanwhile
-    rig.start(DEP)
-    handle_change(StreamChange("INSERT", DEP), rig.worker())
-    old = rig.delete(DEP)
-    outage(rig, FUNCTIONS.ns_remove)
-    with pytest.raises(TeardownError):
-        handle_change(StreamChange("REMOVE", DEP, old_image=old), rig.worker())
+    teardown_met_an_outage(rig)
     rig.start(DEP)
     handle_change(StreamChange("INSERT", DEP), rig.worker())
     rig.invoker.calls.clear()

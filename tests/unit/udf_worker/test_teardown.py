@@ -32,6 +32,21 @@ def user(rig: Rig, base: str = SEC) -> FakeUser | None:
     return rig.invoker.tenant(base).users.get(EMAIL)
 
 
+def old_image(**fields: Any) -> DeploymentState:
+    """A REMOVE image of Jane's deployment A of lab fd6bfa98 in the sec tenant, plus `fields`; a field
+    given as None is left out."""
+    image = {
+        "dep_id": A,
+        "lab_id": "fd6bfa98",
+        "email": EMAIL,
+        "petname": "ample-gull",
+        "tenant_url": "https://sec.example.test",
+        "ssm_base_path": SEC,
+        **fields,
+    }
+    return DeploymentState.from_item({name: value for name, value in image.items() if value is not None})
+
+
 def test_teardown_created_user_without_others_deletes_user_then_namespace(rig: Rig) -> None:
     # GIVEN a provisioned lab whose user the pipeline created
     provisioned(rig, A)
@@ -54,8 +69,10 @@ def test_teardown_post_lambda_runs_first_with_remove_action(rig: Rig) -> None:
     end(rig, A)
 
     assert rig.invoker.names()[0] == "tops-udf-helper-example-post"
-    assert rig.invoker.calls[0] == (POST, {"ssm_base_path": SEC, "petname": "ample-gull", "email": EMAIL,
-                                           "action": "remove"})
+    assert rig.invoker.calls[0] == (
+        POST,
+        {"ssm_base_path": SEC, "petname": "ample-gull", "email": EMAIL, "action": "remove"},
+    )
 
 
 def test_teardown_preexisting_account_only_loses_what_the_lab_added(rig: Rig) -> None:
@@ -68,11 +85,17 @@ def test_teardown_preexisting_account_only_loses_what_the_lab_added(rig: Rig) ->
 
     # THEN the account stays with exactly what it had before
     assert result.user is UserOutcome.REVOKED
-    assert rig.invoker.calls[0] == (FUNCTIONS.user_remove, {
-        "ssm_base_path": SEC, "email": EMAIL,
-        "namespace_roles": [{"namespace": "ample-gull", "role": "ves-io-admin-role"},
-                            {"namespace": "system", "role": "f5xc-web-app-scanning-user"}],
-    })
+    assert rig.invoker.calls[0] == (
+        FUNCTIONS.user_remove,
+        {
+            "ssm_base_path": SEC,
+            "email": EMAIL,
+            "namespace_roles": [
+                {"namespace": "ample-gull", "role": "ves-io-admin-role"},
+                {"namespace": "system", "role": "f5xc-web-app-scanning-user"},
+            ],
+        },
+    )
     assert user(rig) == FakeUser(roles={("prod", "admin")}, groups={"xc-lab-users"})
 
 
@@ -109,8 +132,9 @@ def test_teardown_two_labs_same_learner_second_ends_first(rig: Rig) -> None:
     result = end(rig, B)
 
     assert result.user is UserOutcome.REVOKED
-    assert user(rig) == FakeUser(roles={("ample-gull", "ves-io-admin-role"), ("system", "xc-lab-mcn-ce")},
-                                 groups={"xc-lab-users"})
+    assert user(rig) == FakeUser(
+        roles={("ample-gull", "ves-io-admin-role"), ("system", "xc-lab-mcn-ce")}, groups={"xc-lab-users"}
+    )
     end(rig, A)
     assert rig.invoker.tenant(SEC).users == {}
 
@@ -124,8 +148,9 @@ def test_teardown_same_lab_twice_keeps_shared_role_for_the_other(rig: Rig) -> No
     end(rig, A)
 
     # THEN the shared role stays, and the second deployment now answers for it
-    assert user(rig) == FakeUser(roles={("brave-otter", "ves-io-admin-role"), ("system", "xc-lab-mcn-ce")},
-                                 groups={"xc-lab-users"})
+    assert user(rig) == FakeUser(
+        roles={("brave-otter", "ves-io-admin-role"), ("system", "xc-lab-mcn-ce")}, groups={"xc-lab-users"}
+    )
     second: Any = rig.item(B)
     assert "system/xc-lab-mcn-ce" in second["user_added_roles"]
 
@@ -138,8 +163,10 @@ def test_teardown_same_lab_twice_on_preexisting_account_restores_it(rig: Rig) ->
 
     # WHEN both end, in order
     end(rig, A)
-    assert user(rig) == FakeUser(roles={("prod", "admin"), ("brave-otter", "ves-io-admin-role"),
-                                        ("system", "xc-lab-mcn-ce")}, groups={"xc-lab-users"})
+    assert user(rig) == FakeUser(
+        roles={("prod", "admin"), ("brave-otter", "ves-io-admin-role"), ("system", "xc-lab-mcn-ce")},
+        groups={"xc-lab-users"},
+    )
     end(rig, B)
 
     # THEN the account is back to what it was, and was never deleted
@@ -222,8 +249,9 @@ def test_teardown_failed_early_item_without_tenant_url_does_nothing(rig: Rig) ->
 def test_teardown_namespace_failed_asks_ns_remove_but_leaves_user(rig: Rig) -> None:
     # GIVEN the namespace step failed (no user was created)
     rig.start(A)
-    rig.invoker.fail(FUNCTIONS.ns_create,
-                     CalleeError(FUNCTIONS.ns_create, "status 502: XC 409", retryable=False))
+    rig.invoker.fail(
+        FUNCTIONS.ns_create, CalleeError(FUNCTIONS.ns_create, "status 502: XC 409", retryable=False)
+    )
     provision(A, rig.worker())
 
     # WHEN the lab ends
@@ -238,15 +266,20 @@ def test_teardown_namespace_failed_asks_ns_remove_but_leaves_user(rig: Rig) -> N
 def test_teardown_user_create_in_progress_undoes_by_recorded_intent(rig: Rig) -> None:
     # GIVEN an image where user_create was cut off after its decision was recorded: the account
     # pre-existed, and the deployment set out to add its lab role and group
-    image = {"dep_id": A, "lab_id": "fd6bfa98", "email": EMAIL, "petname": "ample-gull",
-             "tenant_url": "https://sec.example.test", "ssm_base_path": SEC, "create_namespace": "SUCCESS",
-             "create_user": "IN_PROGRESS", "deployment_status": "IN_PROGRESS", "user_preexisting": True,
-             "user_added_roles": {"system/xc-lab-mcn-ce"}, "user_added_groups": {"xc-lab-users"}}
+    image = old_image(
+        create_namespace="SUCCESS",
+        create_user="IN_PROGRESS",
+        deployment_status="IN_PROGRESS",
+        user_preexisting=True,
+        user_added_roles={"system/xc-lab-mcn-ce"},
+        user_added_groups={"xc-lab-users"},
+    )
     # (the call took effect, but its answer never came back)
-    rig.invoker.tenant(SEC).users[EMAIL] = FakeUser(roles={("prod", "admin"), ("system", "xc-lab-mcn-ce")},
-                                                     groups={"xc-lab-users"})
+    rig.invoker.tenant(SEC).users[EMAIL] = FakeUser(
+        roles={("prod", "admin"), ("system", "xc-lab-mcn-ce")}, groups={"xc-lab-users"}
+    )
 
-    result = teardown(DeploymentState.from_item(image), rig.worker())
+    result = teardown(image, rig.worker())
 
     # THEN what it set out to add is revoked, and the account keeps its own role
     assert result.user is UserOutcome.REVOKED
@@ -255,12 +288,10 @@ def test_teardown_user_create_in_progress_undoes_by_recorded_intent(rig: Rig) ->
 
 def test_teardown_user_decision_never_recorded_leaves_user_alone(rig: Rig) -> None:
     # GIVEN an image of this worker where the account lookup itself failed (nothing was changed)
-    image = {"dep_id": A, "lab_id": "fd6bfa98", "email": EMAIL, "petname": "ample-gull",
-             "tenant_url": "https://sec.example.test", "ssm_base_path": SEC, "create_namespace": "SUCCESS",
-             "create_user": "FAILED", "deployment_status": "FAILED"}
+    image = old_image(create_namespace="SUCCESS", create_user="FAILED", deployment_status="FAILED")
     rig.invoker.tenant(SEC).users[EMAIL] = FakeUser(roles={("prod", "admin")})
 
-    result = teardown(DeploymentState.from_item(image), rig.worker())
+    result = teardown(image, rig.worker())
 
     assert result.user is UserOutcome.UNTOUCHED
     assert rig.invoker.names() == ["tops-ns-remove"]
@@ -269,13 +300,16 @@ def test_teardown_user_decision_never_recorded_leaves_user_alone(rig: Rig) -> No
 
 def test_teardown_pipeline_account_created_before_a_lost_answer_is_deleted(rig: Rig) -> None:
     # GIVEN user_create created the account but the worker never recorded SUCCESS (it was cut off)
-    image = {"dep_id": A, "lab_id": "fd6bfa98", "email": EMAIL, "petname": "ample-gull",
-             "tenant_url": "https://sec.example.test", "ssm_base_path": SEC, "create_namespace": "SUCCESS",
-             "create_user": "IN_PROGRESS", "user_preexisting": False,
-             "user_added_roles": {"system/xc-lab-mcn-ce"}, "user_added_groups": {"xc-lab-users"}}
+    image = old_image(
+        create_namespace="SUCCESS",
+        create_user="IN_PROGRESS",
+        user_preexisting=False,
+        user_added_roles={"system/xc-lab-mcn-ce"},
+        user_added_groups={"xc-lab-users"},
+    )
     rig.invoker.tenant(SEC).users[EMAIL] = FakeUser(roles={("system", "xc-lab-mcn-ce")})
 
-    result = teardown(DeploymentState.from_item(image), rig.worker())
+    result = teardown(image, rig.worker())
 
     # THEN the pipeline's own account is deleted, not leaked
     assert result.user is UserOutcome.DELETED
@@ -284,15 +318,20 @@ def test_teardown_pipeline_account_created_before_a_lost_answer_is_deleted(rig: 
 
 def test_teardown_item_of_previous_worker_never_deletes_the_account(rig: Rig) -> None:
     # GIVEN an old image written by the previous worker: no ssm_base_path, no user_* attributes
-    image = {"dep_id": A, "lab_id": "fd6bfa98", "email": EMAIL, "petname": "ample-gull",
-             "tenant_url": "https://sec.example.test", "create_namespace": "SUCCESS",
-             "create_user": "SUCCESS", "pre_lambda": "NA", "deployment_status": "COMPLETED"}
+    image = old_image(
+        ssm_base_path=None,
+        create_namespace="SUCCESS",
+        create_user="SUCCESS",
+        pre_lambda="NA",
+        deployment_status="COMPLETED",
+    )
     rig.invoker.tenant(SEC).users[EMAIL] = FakeUser(
         roles={("prod", "admin"), ("system", "xc-lab-mcn-ce"), ("ample-gull", "ves-io-admin-role")},
-        groups={"xc-lab-users", "own-group"})
+        groups={"xc-lab-users", "own-group"},
+    )
     rig.invoker.tenant(SEC).namespaces["ample-gull"] = None  # made by the previous worker: no label
 
-    result = teardown(DeploymentState.from_item(image), rig.worker())
+    result = teardown(image, rig.worker())
 
     # THEN only the lab's roles and groups are revoked (base path from the lab row); the account
     # and the unlabelled namespace are kept for a person to check
@@ -319,20 +358,18 @@ def test_teardown_namespace_of_another_deployment_is_kept(rig: Rig) -> None:
     assert rig.invoker.tenant(SEC).objects == {"ample-gull/ample-gull-lb"}
 
 
-@pytest.mark.parametrize(("missing", "attempted"),
-                         [("email", "create_user"), ("petname", "create_namespace")])
+@pytest.mark.parametrize(
+    ("missing", "attempted"), [("email", "create_user"), ("petname", "create_namespace")]
+)
 def test_teardown_record_missing_a_needed_field_fails_naming_dep_id(
     rig: Rig, missing: str, attempted: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     # GIVEN a REMOVE image whose step was attempted but which lacks the field needed to undo it
-    image = {"dep_id": A, "lab_id": "fd6bfa98", "email": EMAIL, "petname": "ample-gull",
-             "ssm_base_path": SEC, "tenant_url": "https://sec.example.test", "user_preexisting": False,
-             attempted: "SUCCESS"}
-    del image[missing]
+    image = old_image(user_preexisting=False, **{attempted: "SUCCESS", missing: None})
 
     # WHEN it is torn down
     with pytest.raises(TeardownError) as caught:
-        teardown(DeploymentState.from_item(image), rig.worker())
+        teardown(image, rig.worker())
 
     # THEN it fails (not retryable) naming the field and the deployment, logged as an error
     assert caught.value.retryable is False
@@ -343,8 +380,9 @@ def test_teardown_record_missing_a_needed_field_fails_naming_dep_id(
 def test_teardown_failure_runs_later_steps_then_raises(rig: Rig) -> None:
     # GIVEN user_remove failing transiently on every attempt
     provisioned(rig, A)
-    rig.invoker.fail(FUNCTIONS.user_remove,
-                     CalleeError(FUNCTIONS.user_remove, "Unhandled: boom", retryable=True), times=3)
+    rig.invoker.fail(
+        FUNCTIONS.user_remove, CalleeError(FUNCTIONS.user_remove, "Unhandled: boom", retryable=True), times=3
+    )
 
     # WHEN the lab ends
     with pytest.raises(TeardownError) as caught:
@@ -359,8 +397,9 @@ def test_teardown_failure_runs_later_steps_then_raises(rig: Rig) -> None:
 
 def test_teardown_permanent_failure_is_raised_not_retryable(rig: Rig) -> None:
     provisioned(rig, A)
-    rig.invoker.fail(FUNCTIONS.ns_remove,
-                     CalleeError(FUNCTIONS.ns_remove, "status 403: denied", retryable=False))
+    rig.invoker.fail(
+        FUNCTIONS.ns_remove, CalleeError(FUNCTIONS.ns_remove, "status 403: denied", retryable=False)
+    )
 
     with pytest.raises(TeardownError) as caught:
         end(rig, A)
@@ -381,8 +420,7 @@ def test_teardown_replayed_remove_ends_in_same_state(rig: Rig) -> None:
 
 
 def test_teardown_unknown_lab_without_base_path_but_with_steps_raises(rig: Rig) -> None:
-    image = {"dep_id": A, "lab_id": "gone0000", "email": EMAIL, "petname": "ample-gull",
-             "create_namespace": "SUCCESS"}
+    image = old_image(lab_id="gone0000", tenant_url=None, ssm_base_path=None, create_namespace="SUCCESS")
 
     with pytest.raises(TeardownError, match="ssm_base_path"):
-        teardown(DeploymentState.from_item(image), rig.worker())
+        teardown(image, rig.worker())

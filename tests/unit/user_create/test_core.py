@@ -55,6 +55,12 @@ def _user(
     return user
 
 
+def _user_with_everything(**fields: Any) -> dict[str, Any]:
+    """The user already holding every role and group that REQUEST asks for."""
+    roles = [("ample-gull", "ves-io-admin-role"), ("shared", "f5xc-waap-monitor")]
+    return _user(roles=roles, groups=["xc-lab-users"], **fields)
+
+
 def _listing(*found: dict[str, Any]) -> dict[str, Any]:
     return {"json": {"items": [_user("someone@example.com"), *found], "errors": []}}
 
@@ -137,16 +143,7 @@ def test_create_user_duplicate_with_everything_present_sends_no_update(
 ) -> None:
     # GIVEN an existing user that already has every requested role and group
     http.add("POST", ROLES, **DUPLICATE)
-    http.add(
-        "GET",
-        ROLES,
-        **_listing(
-            _user(
-                roles=[("ample-gull", "ves-io-admin-role"), ("shared", "f5xc-waap-monitor")],
-                groups=["xc-lab-users"],
-            )
-        ),
-    )
+    http.add("GET", ROLES, **_listing(_user_with_everything()))
     # WHEN the user is created again
     result = _run(xc, clock)
     # THEN nothing is PUT and nothing is reported added
@@ -159,17 +156,7 @@ def test_create_user_duplicate_with_everything_present_sends_no_update(
 
 def test_create_user_duplicate_found_case_insensitively(http: Any, xc: XCClient, clock: FakeClock) -> None:
     http.add("POST", ROLES, **DUPLICATE)
-    http.add(
-        "GET",
-        ROLES,
-        **_listing(
-            _user(
-                email="Jane@Example.com",
-                roles=[("ample-gull", "ves-io-admin-role"), ("shared", "f5xc-waap-monitor")],
-                groups=["xc-lab-users"],
-            )
-        ),
-    )
+    http.add("GET", ROLES, **_listing(_user_with_everything(email="Jane@Example.com")))
     assert _run(xc, clock).updated is False
 
 
@@ -232,16 +219,7 @@ def test_create_user_server_error_then_present_reports_existed(
 ) -> None:
     # GIVEN a create that failed with 500 but the user is in the list afterwards
     http.add("POST", ROLES, status=500, json={"code": 13, "message": "internal"})
-    http.add(
-        "GET",
-        ROLES,
-        **_listing(
-            _user(
-                roles=[("ample-gull", "ves-io-admin-role"), ("shared", "f5xc-waap-monitor")],
-                groups=["xc-lab-users"],
-            )
-        ),
-    )
+    http.add("GET", ROLES, **_listing(_user_with_everything()))
     # WHEN the user is created
     result = _run(xc, clock)
     # THEN ownership is unknown: it is reported existed, so an undo never deletes the account
@@ -292,9 +270,12 @@ def test_lookup_user_existing_reports_roles_and_groups_without_changes(http: Any
     lookup = UserLookup("/tenantOps-test/sec-lab", "Jane@Example.com")
     result = lookup_user(lookup, xc, deadline=Deadline.after(60))
     # THEN it exists, with what it holds, and only one GET was made
-    assert result.to_body() == {"email": "Jane@Example.com", "exists": True,
-                                "namespace_roles": [{"namespace": "prod", "role": "admin"}],
-                                "group_names": ["own"]}
+    assert result.to_body() == {
+        "email": "Jane@Example.com",
+        "exists": True,
+        "namespace_roles": [{"namespace": "prod", "role": "admin"}],
+        "group_names": ["own"],
+    }
     assert [c.request.method for c in http.calls] == ["GET"]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import load_event
+from tests.fixtures.events import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH, seed_tenant
 from tests.fixtures.tenant import TENANT_TOKEN, TENANT_URL
 from user_create.function import lambda_handler

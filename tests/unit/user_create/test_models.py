@@ -8,21 +8,21 @@ import pytest
 
 from shared.errors import ConfigError, InputError
 from shared.names import NamespaceRole
-from tests.conftest import load_event
+from tests.fixtures.direct import changed
+from tests.fixtures.events import load_event
 from user_create.models import UserLookup, UserRequest, UserResult, parse_event, parse_idm_type
 
 BASE = "/tenantOps-test/sec-lab"
 
 
 def _event(**changes: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
+    base = {
         "ssm_base_path": BASE,
         "first_name": "Lab User",
         "last_name": "3f2a9c1e",
         "email": "jane@example.com",
     }
-    event.update(changes)
-    return {k: v for k, v in event.items() if v is not ...}
+    return changed(base, **changes)
 
 
 def _parse(event: Any) -> UserRequest:
@@ -208,8 +208,9 @@ def test_result_to_body_lists_what_was_added() -> None:
 
 
 def test_parse_event_lookup_needs_only_path_and_email() -> None:
-    request = parse_event({"ssm_base_path": "/tenantOps-test/sec-lab", "email": "jane@example.com",
-                           "lookup": True})
+    request = parse_event(
+        {"ssm_base_path": "/tenantOps-test/sec-lab", "email": "jane@example.com", "lookup": True}
+    )
     assert request == UserLookup("/tenantOps-test/sec-lab", "jane@example.com")
 
 

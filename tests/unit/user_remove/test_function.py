@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import load_event
+from tests.fixtures.events import load_event
 from tests.fixtures.tenant import TENANT_URL
 from user_remove.function import lambda_handler
 

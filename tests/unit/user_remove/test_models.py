@@ -9,7 +9,8 @@ import pytest
 from shared.errors import InputError
 from shared.names import NamespaceRole
 from shared.xc.lists import DeletedObject
-from tests.conftest import load_event
+from tests.fixtures.direct import changed
+from tests.fixtures.events import load_event
 from tests.fixtures.lambda_context import TEST_BASE_PATH
 from user_remove.models import (
     Revocation,
@@ -22,9 +23,7 @@ BASE = TEST_BASE_PATH  # the base path of the sample events
 
 
 def _event(**changes: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {"ssm_base_path": BASE, "email": "jane@example.com"}
-    event.update(changes)
-    return {k: v for k, v in event.items() if v is not ...}
+    return changed({"ssm_base_path": BASE, "email": "jane@example.com"}, **changes)
 
 
 def test_parse_event_basic_event_is_delete_mode() -> None:
