@@ -274,15 +274,13 @@ class _Run:
 
     def removed(self, record: str, zone_id: str, values: Sequence[str]) -> None:
         """TxtJournal: the values are gone; the state is saved with the run's outcome."""
-        done = frozenset(values)
+        done = (record, zone_id, frozenset(values))
         self.state = replace(
             self.state,
             dns_pending=tuple(
                 entry
                 for entry in self.state.dns_pending
-                if not (
-                    entry.record == record and entry.zone_id == zone_id and frozenset(entry.values) == done
-                )
+                if (entry.record, entry.zone_id, frozenset(entry.values)) != done
             ),
         )
 

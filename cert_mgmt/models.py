@@ -97,9 +97,8 @@ def parse_event(event: Any, *, bucket: str, cert_name: str) -> CertRequest:
                 f"function publishes certificate {cert_name} only",
             )
         event_name = record.get("eventName")
-        if (isinstance(event_name, str) and not event_name.startswith("ObjectCreated:")) or cert_name_of(
-            key
-        ) != cert_name:
+        created = not isinstance(event_name, str) or event_name.startswith("ObjectCreated:")
+        if not created or cert_name_of(key) != cert_name:
             skipped.append(key)
             continue
         wanted = True

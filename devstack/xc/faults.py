@@ -58,9 +58,8 @@ class FaultRule:
         self._pattern = re.compile(self.path_regex)
 
     def matches(self, method: str, path: str) -> bool:
-        return (self.method == "*" or self.method == method.upper()) and self._pattern.search(
-            path
-        ) is not None
+        method_matches = self.method in ("*", method.upper())
+        return method_matches and self._pattern.search(path) is not None
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -230,9 +230,8 @@ def test_newcomer_walk_every_documented_invoke_works_and_bad_input_is_one_line(s
     assert len(commands) >= 10, "the README's walk is gone"
     ready = stack.wait_for(re.compile(r"^Ready: "), timeout_s=STARTUP_S)
     exports = stack.exports(ready)
-    assert {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "SSM_BASE_PATH", "ACME_DIRECTORY_URL"} <= set(
-        exports
-    )
+    expected = {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "SSM_BASE_PATH", "ACME_DIRECTORY_URL"}
+    assert expected <= set(exports)
     env = _shell_env(exports)
     printed = [m.groups() for line in stack.lines[:ready] if (m := PRINTED_INVOKE.match(line))]
     assert printed, "the stack printed no invoke to try"
