@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 from urllib.parse import unquote_plus
 
 from shared import certpair
 from shared.errors import InputError
 
 # XC object names are DNS-1035 labels; the key is `<name>/<file>` with nothing in between.
-_FILES: Final = "|".join(re.escape(file) for file in certpair.PAIR_FILES)
-_PAIR_KEY = re.compile(rf"^(?P<name>[a-z]([-a-z0-9]{{0,61}}[a-z0-9])?)/(?P<file>{_FILES})$")
 
 Action = Literal["created", "replaced", "unchanged"]
 
@@ -40,12 +37,6 @@ class CertRequest:
 
     targets: tuple[CertTarget, ...]
     skipped: tuple[str, ...] = ()
-
-
-def cert_name_of(key: str) -> str | None:
-    """The certificate name of a decoded object key of a pair file, or None for any other object."""
-    match = _PAIR_KEY.match(key)
-    return match.group("name") if match else None
 
 
 def parse_event(event: Any, *, bucket: str, cert_name: str) -> CertRequest:
@@ -98,7 +89,7 @@ def parse_event(event: Any, *, bucket: str, cert_name: str) -> CertRequest:
             )
         event_name = record.get("eventName")
         created = not isinstance(event_name, str) or event_name.startswith("ObjectCreated:")
-        if not created or cert_name_of(key) != cert_name:
+        if not created or key.removeprefix(f"{cert_name}/") not in certpair.PAIR_FILES:
             skipped.append(key)
             continue
         wanted = True

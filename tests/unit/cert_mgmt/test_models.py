@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cert_mgmt.models import CertTarget, EventResult, PushResult, cert_name_of, parse_event
+from cert_mgmt.models import CertTarget, EventResult, PushResult, parse_event
 from shared.errors import InputError
 from tests.fixtures.events import load_event
 
@@ -13,23 +13,16 @@ OWN = {"bucket": "tops-cert-bucket", "cert_name": "lab-sec-wildcard"}
 
 
 @pytest.mark.parametrize(
-    ("key", "name"),
-    [
-        ("lab-sec-wildcard/fullchain.pem", "lab-sec-wildcard"),
-        ("lab-app-wildcard-dev/privkey.pem", "lab-app-wildcard-dev"),
-        ("lab-sec-wildcard/cert.pem", None),
-        ("lab-sec-wildcard/chain.pem", None),
-        ("lab-sec-wildcard/archive/fullchain.pem", None),
-        ("lab-sec-wildcard.json", None),
-        ("fullchain.pem", None),
-        ("Lab-Sec/fullchain.pem", None),
-        ("lab-sec-wildcard/fullchain.pem.bak", None),
-        ("/fullchain.pem", None),
-    ],
+    "file", ["cert.pem", "chain.pem", "archive/fullchain.pem", "fullchain.pem.bak", "privkey.pem/x", ""]
 )
-def test_cert_name_of_pair_files_only(key, name):
-    # GIVEN a decoded object key / WHEN / THEN only the two pair files count
-    assert cert_name_of(key) == name
+def test_parse_event_only_the_two_pair_files_count(file):
+    # GIVEN an object created under this function's prefix that is not one of the pair's two files
+    event = copy.deepcopy(load_event("cert_mgmt_fullchain"))
+    event["Records"][0]["s3"]["object"]["key"] = f"lab-sec-wildcard/{file}"
+    # WHEN
+    request = parse_event(event, **OWN)
+    # THEN nothing is pushed and the key is reported as skipped
+    assert request.targets == () and request.skipped == (f"lab-sec-wildcard/{file}",)
 
 
 @pytest.mark.parametrize("event_name", ["cert_mgmt_fullchain", "cert_mgmt_privkey"])
